@@ -1,0 +1,3 @@
+module github.com/itfit/itfit
+
+go 1.26
