@@ -1,0 +1,308 @@
+package advisor_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itfit/itfit/internal/advisor"
+)
+
+// answer builds answers from "question=opt,opt" pairs.
+func answer(pairs ...string) advisor.Answers {
+	var as advisor.Answers
+	for _, p := range pairs {
+		q, opts, _ := strings.Cut(p, "=")
+		var ids []advisor.OptionID
+		for _, o := range strings.Split(opts, ",") {
+			ids = append(ids, advisor.OptionID(o))
+		}
+		as = append(as, advisor.Answer{Question: advisor.QuestionID(q), Options: ids})
+	}
+	return as
+}
+
+// walk answers the audit in order the way a user would, failing the test if
+// an answer is given to a question that is not asked.
+func walk(t *testing.T, a *advisor.Audit, pairs ...string) advisor.Answers {
+	t.Helper()
+	var as advisor.Answers
+	for _, p := range answer(pairs...) {
+		q, ok := a.Next(as)
+		if !ok {
+			t.Fatalf("audit finished before %s was answered", p.Question)
+		}
+		if q.ID != p.Question {
+			t.Fatalf("next question is %s, the profile answers %s", q.ID, p.Question)
+		}
+		opts, err := a.CheckAnswer(p.Question, p.Options)
+		if err != nil {
+			t.Fatalf("answer %v: %v", p, err)
+		}
+		as = append(as, advisor.Answer{Question: p.Question, Options: opts})
+	}
+	if q, ok := a.Next(as); ok {
+		t.Fatalf("profile stops before question %s", q.ID)
+	}
+	return as
+}
+
+func reasons(r advisor.Recommendation) []advisor.OptionID {
+	var out []advisor.OptionID
+	for _, c := range r.Reasons {
+		out = append(out, c.Option)
+	}
+	return out
+}
+
+func TestProfiles(t *testing.T) {
+	a := advisor.Default()
+	done := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name        string
+		answers     []string
+		verdict     advisor.Verdict
+		strength    advisor.Strength
+		wantReasons []advisor.OptionID // must lead the reasons, in this order
+		tipping     bool
+	}{{
+		name:        "two stretched staff, no security skill, needs 24/7, wants control",
+		answers:     []string{"it_staff=two_three", "firefighting=nearly_all", "skills=security", "after_hours=nobody_need", "projects=none", "compliance=no", "growth=steady", "distraction=sometimes", "control=keep"},
+		verdict:     advisor.CoManaged,
+		strength:    advisor.Strong,
+		wantReasons: []advisor.OptionID{"two_three", "keep", "nearly_all", "security"},
+	}, {
+		name:        "no IT and wants one accountable partner",
+		answers:     []string{"it_staff=none", "after_hours=not_needed", "projects=none", "compliance=no", "growth=steady", "distraction=weekly", "control=hand_off"},
+		verdict:     advisor.FullyManaged,
+		strength:    advisor.Strong,
+		wantReasons: []advisor.OptionID{"none", "hand_off", "weekly"},
+	}, {
+		name:        "one overwhelmed generalist, scaling fast",
+		answers:     []string{"it_staff=one", "generalist_load=overwhelmed", "skills=security,cloud", "after_hours=team_strained", "projects=none", "compliance=no", "growth=outpacing", "distraction=weekly", "control=unsure"},
+		verdict:     advisor.FullyManaged,
+		strength:    advisor.Moderate,
+		wantReasons: []advisor.OptionID{"one", "overwhelmed", "outpacing", "weekly"},
+	}, {
+		name:        "capable team short only of a cloud migration",
+		answers:     []string{"it_staff=four_plus", "firefighting=little", "skills=none", "after_hours=covered", "projects=cloud_migration", "compliance=no", "growth=steady", "distraction=rarely", "control=unsure"},
+		verdict:     advisor.CoManaged,
+		strength:    advisor.Moderate,
+		wantReasons: []advisor.OptionID{"four_plus", "cloud_migration", "rarely"},
+	}, {
+		name:        "close call: a coping generalist with a security gap",
+		answers:     []string{"it_staff=one", "generalist_load=no_projects", "skills=security", "after_hours=covered", "projects=none", "compliance=no", "growth=steady", "distraction=sometimes", "control=unsure"},
+		verdict:     advisor.CoManaged,
+		strength:    advisor.Close,
+		wantReasons: []advisor.OptionID{"security", "no_projects"},
+		tipping:     true,
+	}, {
+		name:        "compliance gap and after-hours strain, team keeps control",
+		answers:     []string{"it_staff=two_three", "firefighting=half", "skills=networking", "after_hours=team_strained", "projects=office_move,security_overhaul", "compliance=yes_gap", "growth=flat", "distraction=sometimes", "control=keep"},
+		verdict:     advisor.CoManaged,
+		strength:    advisor.Strong,
+		wantReasons: []advisor.OptionID{"two_three", "keep", "team_strained", "yes_gap"},
+	}, {
+		name:        "no IT but wants control: decisive, with a note",
+		answers:     []string{"it_staff=none", "after_hours=nobody_need", "projects=cloud_migration,office_move,security_overhaul", "compliance=yes_gap", "growth=flat", "distraction=rarely", "control=keep"},
+		verdict:     advisor.FullyManaged,
+		strength:    advisor.Strong,
+		wantReasons: []advisor.OptionID{"none"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := a.Recommend(walk(t, a, tt.answers...), done)
+			if r.Verdict != tt.verdict || r.Strength != tt.strength {
+				t.Fatalf("got %s (%s, score %d), want %s (%s)", r.Verdict, r.Strength, r.Score, tt.verdict, tt.strength)
+			}
+			if got := reasons(r); len(got) < len(tt.wantReasons) || !slices.Equal(got[:len(tt.wantReasons)], tt.wantReasons) {
+				t.Errorf("reasons %v, want them to start with %v", got, tt.wantReasons)
+			}
+			for _, c := range r.Reasons {
+				if c.Reason == "" {
+					t.Errorf("reason for %s has no text", c.Option)
+				}
+			}
+			if (r.Tipping != "") != tt.tipping {
+				t.Errorf("tipping %q, want present=%v", r.Tipping, tt.tipping)
+			}
+			if r.VerdictName == "" || len(r.NextSteps) == 0 || len(r.Comparison) != 6 || len(r.ProviderCovers) == 0 || len(r.TeamKeeps) == 0 {
+				t.Errorf("card is missing parts: %+v", r)
+			}
+			if (tt.verdict == advisor.CoManaged) != (len(r.Matrix) > 0) {
+				t.Errorf("matrix has %d rows for %s", len(r.Matrix), tt.verdict)
+			}
+			sum := 0
+			for _, c := range r.Contributions {
+				sum += c.Weight
+			}
+			if sum != r.Score {
+				t.Errorf("contributions add to %d, score is %d", sum, r.Score)
+			}
+		})
+	}
+}
+
+func TestCloseCallNamesWhatTipsIt(t *testing.T) {
+	a := advisor.Default()
+	as := walk(t, a, "it_staff=one", "generalist_load=no_projects", "skills=security", "after_hours=covered", "projects=none", "compliance=no", "growth=steady", "distraction=sometimes", "control=unsure")
+	r := a.Recommend(as, time.Now())
+	// The biggest single move towards the other side: the generalist being
+	// overwhelmed (-1 to +3) outweighs leadership handing off (0 to +3).
+	if !strings.Contains(r.Tipping, "Overwhelmed, doing everything") || !strings.Contains(r.Tipping, "Fully managed IT") {
+		t.Fatalf("tipping = %q", r.Tipping)
+	}
+}
+
+func TestTieGoesToConfiguredVerdictAndSaysSo(t *testing.T) {
+	a := advisor.Default()
+	// one (+3), fine (-2), no skills gap, covered, none, no, steady, rarely (-1), unsure: 0.
+	as := walk(t, a, "it_staff=one", "generalist_load=fine", "skills=none", "after_hours=covered", "projects=none", "compliance=no", "growth=steady", "distraction=rarely", "control=unsure")
+	r := a.Recommend(as, time.Now())
+	if r.Score != 0 || r.Verdict != advisor.CoManaged || r.Strength != advisor.Close || r.Note == "" {
+		t.Fatalf("got score %d verdict %s strength %s note %q", r.Score, r.Verdict, r.Strength, r.Note)
+	}
+}
+
+func TestMatrixFollowsGaps(t *testing.T) {
+	a := advisor.Default()
+	as := walk(t, a, "it_staff=two_three", "firefighting=nearly_all", "skills=security", "after_hours=nobody_need", "projects=cloud_migration", "compliance=no", "growth=steady", "distraction=sometimes", "control=keep")
+	r := a.Recommend(as, time.Now())
+	owners := map[advisor.AreaID]advisor.Owner{}
+	for _, m := range r.Matrix {
+		owners[m.Area] = m.Owner
+	}
+	want := map[advisor.AreaID]advisor.Owner{
+		"after_hours": advisor.OwnerProvider, "security": advisor.OwnerProvider, "patching": advisor.OwnerProvider,
+		"backup": advisor.OwnerProvider, "helpdesk": advisor.OwnerShared, "business_apps": advisor.OwnerTeam,
+		"projects": advisor.OwnerShared, "strategy": advisor.OwnerTeam,
+	}
+	for area, owner := range want {
+		if owners[area] != owner {
+			t.Errorf("%s owned by %q, want %q", area, owners[area], owner)
+		}
+	}
+	if !slices.Contains(r.ProviderCovers, "Cloud architecture") {
+		t.Errorf("a cloud migration should put cloud architecture in scope: %v", r.ProviderCovers)
+	}
+}
+
+func TestSkipLogic(t *testing.T) {
+	a := advisor.Default()
+	as := answer("it_staff=none")
+	q, _ := a.Next(as)
+	if q.ID != "after_hours" {
+		t.Fatalf("with no IT staff the next question is %s; the team questions should be skipped", q.ID)
+	}
+	pos, total := a.Progress(as)
+	if pos != 2 || total != 7 {
+		t.Errorf("progress %d of %d, want 2 of 7", pos, total)
+	}
+	pos, total = a.Progress(nil)
+	if pos != 1 || total != 10 {
+		t.Errorf("progress before any answer %d of %d, want 1 of 10 (unsettled questions count)", pos, total)
+	}
+	pos, total = a.Progress(answer("it_staff=two_three"))
+	if pos != 2 || total != 9 {
+		t.Errorf("progress %d of %d, want 2 of 9", pos, total)
+	}
+}
+
+func TestCheckAnswer(t *testing.T) {
+	a := advisor.Default()
+	tests := []struct {
+		q    advisor.QuestionID
+		opts []advisor.OptionID
+		want error
+	}{
+		{"nope", []advisor.OptionID{"x"}, advisor.ErrUnknownQuestion},
+		{"it_staff", nil, advisor.ErrNoOption},
+		{"it_staff", []advisor.OptionID{"one", "none"}, advisor.ErrOneOption},
+		{"it_staff", []advisor.OptionID{"seven"}, advisor.ErrUnknownOption},
+		{"skills", []advisor.OptionID{"security", "none"}, advisor.ErrExclusive},
+		{"skills", []advisor.OptionID{"cloud", "cloud"}, advisor.ErrDuplicateOption},
+		{"skills", []advisor.OptionID{"cloud", "security"}, nil},
+	}
+	for _, tt := range tests {
+		got, err := a.CheckAnswer(tt.q, tt.opts)
+		if !errors.Is(err, tt.want) {
+			t.Errorf("CheckAnswer(%s, %v) error %v, want %v", tt.q, tt.opts, err, tt.want)
+		}
+		if err == nil && !slices.Equal(got, []advisor.OptionID{"security", "cloud"}) {
+			t.Errorf("options come back in audit order, got %v", got)
+		}
+	}
+}
+
+func TestAddMonths(t *testing.T) {
+	tests := []struct{ from, want string }{
+		{"2028-02-29", "2029-02-28"},
+		{"2027-01-31", "2028-01-31"},
+		{"2026-12-15", "2027-12-15"},
+		{"2024-02-29", "2025-02-28"},
+	}
+	for _, tt := range tests {
+		from, _ := time.Parse(time.DateOnly, tt.from)
+		if got := advisor.AddMonths(from, 12).Format(time.DateOnly); got != tt.want {
+			t.Errorf("12 months after %s = %s, want %s", tt.from, got, tt.want)
+		}
+	}
+	from, _ := time.Parse(time.DateOnly, "2027-01-31")
+	if got := advisor.AddMonths(from, 1).Format(time.DateOnly); got != "2027-02-28" {
+		t.Errorf("a month after 31 January = %s", got)
+	}
+}
+
+func TestRecommendationRevisit(t *testing.T) {
+	a := advisor.Default()
+	leap := time.Date(2028, 2, 29, 9, 30, 0, 0, time.UTC)
+	r := a.Recommend(answer("it_staff=none"), leap)
+	if got := r.RevisitOn.Format(time.RFC3339); got != "2029-02-28T09:30:00Z" {
+		t.Fatalf("revisit on %s", got)
+	}
+}
+
+func TestParseReportsFileQuestionAndProblem(t *testing.T) {
+	base := `version: "1"
+title: t
+intro: i
+scoring: {close_margin: 1, strong_margin: 4, tie: co-managed}
+verdicts:
+  co-managed: {name: C, summary: s}
+  fully-managed: {name: F, summary: s}
+areas: [{id: backup, name: Backup}]
+comparison: [{dimension: d, co-managed: a, fully-managed: b}]
+next_steps: {co-managed: [x], fully-managed: [y]}
+questions:
+`
+	tests := []struct {
+		name, questions string
+		want            []string
+	}{
+		{"unknown field", "  - {id: q1, step: gaps, prompt: P, kind: single, colour: red, options: [{id: a, label: A}, {id: b, label: B}]}\n", []string{"custom.yaml", "colour"}},
+		{"bad kind", "  - {id: q1, step: gaps, prompt: P, kind: many, options: [{id: a, label: A}, {id: b, label: B}]}\n", []string{"custom.yaml", "question 1 (q1)", `kind "many"`}},
+		{"condition forward", "  - {id: q1, step: gaps, prompt: P, kind: single, ask_if: {question: q2, any_of: [a]}, options: [{id: a, label: A}, {id: b, label: B}]}\n  - {id: q2, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n", []string{"question 1 (q1) ask_if", "earlier question"}},
+		{"weight without reason", "  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A, weight: 2}, {id: b, label: B}]}\n", []string{"option 1 (a)", "needs a reason"}},
+		{"unknown area", "  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A, covers: [moon]}, {id: b, label: B}]}\n", []string{`unknown area "moon"`}},
+		{"duplicate option", "  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: a, label: B}]}\n", []string{"option 2 (a)", "used twice"}},
+		{"bad id", "  - {id: Q-1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n", []string{"question 1 (Q-1)", "lower-case"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := advisor.Parse("custom.yaml", []byte(base+tt.questions))
+			if !errors.Is(err, advisor.ErrInvalidAudit) {
+				t.Fatalf("error %v, want ErrInvalidAudit", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+	if _, err := advisor.Parse("ok.yaml", []byte(base+"  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n")); err != nil {
+		t.Fatalf("a minimal valid audit is refused: %v", err)
+	}
+}
