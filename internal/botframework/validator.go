@@ -1,0 +1,398 @@
+package botframework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Defaults for inbound validation, from Microsoft's "Authenticate requests
+// with the Bot Connector API".
+const (
+	// DefaultMetadataURL is the Bot Framework's OpenID metadata for tokens
+	// that the Bot Connector service sends to bots (public cloud).
+	DefaultMetadataURL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+	// DefaultIssuer is the only issuer the public-cloud Bot Connector uses
+	// when it calls a bot. Sovereign clouds use another (for example
+	// https://api.botframework.us for US Government); configure it with
+	// ValidatorConfig.AllowedIssuers together with the matching metadata URL.
+	DefaultIssuer = "https://api.botframework.com"
+	// DefaultClockSkew is the leeway on exp and nbf that Microsoft's own SDKs
+	// allow.
+	DefaultClockSkew = 5 * time.Minute
+	// DefaultKeyRefreshInterval is how old a cached key set may grow before
+	// it is fetched again. Microsoft rotates signing keys and asks bots to
+	// refresh them at least daily.
+	DefaultKeyRefreshInterval = 24 * time.Hour
+	// DefaultMinKeyRefreshInterval limits how often tokens with unknown key
+	// IDs can make us fetch the metadata, so a flood of forged tokens cannot
+	// turn this bot into a client that hammers the identity provider.
+	DefaultMinKeyRefreshInterval = 5 * time.Minute
+)
+
+// initialRetryInterval replaces the refresh limit while no key set has ever
+// loaded, so one failed fetch at start-up does not lock the bot out for the
+// whole MinKeyRefreshInterval.
+const initialRetryInterval = 10 * time.Second
+
+// allowedAlgs is deliberately just RS256: it is what the Bot Framework signs
+// with, and listing nothing else shuts out "none" and the HS*-with-public-key
+// confusion attack.
+var allowedAlgs = []string{jwt.SigningMethodRS256.Alg()}
+
+// errRefreshRateLimited means a key refresh was wanted but one happened too
+// recently.
+var errRefreshRateLimited = errors.New("key refresh rate-limited")
+
+// ValidatorConfig configures a Validator. Only AppID is required.
+type ValidatorConfig struct {
+	// AppID is the bot's Microsoft App ID; tokens must name it as audience.
+	AppID string
+	// MetadataURL is the OpenID metadata document whose jwks_uri lists the
+	// signing keys. Default DefaultMetadataURL.
+	MetadataURL string
+	// AllowedIssuers lists acceptable iss values. Default [DefaultIssuer].
+	AllowedIssuers []string
+	// HTTPClient fetches metadata and keys. Default: a client with a 10s
+	// timeout. A client without a timeout is given one.
+	HTTPClient *http.Client
+	// Now is the clock; default time.Now. Tests inject a fixed clock.
+	Now func() time.Time
+	// ClockSkew is the leeway on exp/nbf. Default DefaultClockSkew.
+	ClockSkew time.Duration
+	// KeyRefreshInterval: default DefaultKeyRefreshInterval.
+	KeyRefreshInterval time.Duration
+	// MinKeyRefreshInterval: default DefaultMinKeyRefreshInterval.
+	MinKeyRefreshInterval time.Duration
+	// Logger receives refresh events. Default: discard.
+	Logger *slog.Logger
+}
+
+// Claims is what a valid token asserts about the request.
+type Claims struct {
+	Issuer     string
+	AppID      string // the audience that matched this bot
+	ServiceURL string // bound to the activity; safe to call back
+	ChannelID  string // endorsed by the signing key
+	KeyID      string
+	ExpiresAt  time.Time
+}
+
+// Validator checks the bearer tokens that the Bot Connector service sends
+// with each activity. It is safe for concurrent use; create one per bot and
+// keep it for the life of the process so its key cache is shared.
+type Validator struct {
+	appID       string
+	metadataURL string
+	issuers     []string
+	client      *http.Client
+	now         func() time.Time
+	skew        time.Duration
+	maxAge      time.Duration
+	minRefresh  time.Duration
+	log         *slog.Logger
+	parser      *jwt.Parser
+
+	keys atomic.Pointer[keySet]
+
+	mu          sync.Mutex
+	lastAttempt time.Time
+	inflight    *refreshCall
+}
+
+type refreshCall struct {
+	done chan struct{}
+	err  error
+}
+
+// NewValidator returns a Validator. It does not touch the network; the keys
+// are fetched on first use or by Refresh.
+func NewValidator(cfg ValidatorConfig) (*Validator, error) {
+	if strings.TrimSpace(cfg.AppID) == "" {
+		return nil, errors.New("botframework: validator needs the bot's app ID")
+	}
+	v := &Validator{
+		appID:       cfg.AppID,
+		metadataURL: orDefault(cfg.MetadataURL, DefaultMetadataURL),
+		issuers:     slices.Clone(cfg.AllowedIssuers),
+		client:      withTimeout(cfg.HTTPClient, 10*time.Second),
+		now:         cfg.Now,
+		skew:        cfg.ClockSkew,
+		maxAge:      cfg.KeyRefreshInterval,
+		minRefresh:  cfg.MinKeyRefreshInterval,
+		log:         cfg.Logger,
+	}
+	if len(v.issuers) == 0 {
+		v.issuers = []string{DefaultIssuer}
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.skew <= 0 {
+		v.skew = DefaultClockSkew
+	}
+	if v.maxAge <= 0 {
+		v.maxAge = DefaultKeyRefreshInterval
+	}
+	if v.minRefresh <= 0 {
+		v.minRefresh = DefaultMinKeyRefreshInterval
+	}
+	if v.log == nil {
+		v.log = slog.New(slog.DiscardHandler)
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods(allowedAlgs),
+		jwt.WithLeeway(v.skew),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(v.now),
+		// Audience may be a string or an array; jwt.ClaimStrings reads both
+		// and this checks that one of them is our app ID.
+		jwt.WithAudience(v.appID),
+	)
+	return v, nil
+}
+
+// tokenClaims is the token body we read. Unknown claims are ignored.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	ServiceURL string `json:"serviceurl"`
+}
+
+// Validate checks the request's Authorization header against the activity it
+// came with. It returns an error wrapping one of the Err* sentinels for any
+// failure; the caller must then answer 401 and drop the activity.
+func (v *Validator) Validate(ctx context.Context, authorizationHeader, activityChannelID, activityServiceURL string) (Claims, error) {
+	raw, err := bearerToken(authorizationHeader)
+	if err != nil {
+		return Claims{}, err
+	}
+
+	var (
+		claims tokenClaims
+		used   signingKey
+		kid    string
+	)
+	tok, err := v.parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
+		id, ok := t.Header["kid"].(string)
+		if !ok || id == "" {
+			return nil, fmt.Errorf("%w: token has no kid", ErrUnknownSigningKey)
+		}
+		k, err := v.key(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		used, kid = k, id
+		return k.pub, nil
+	})
+	if err != nil {
+		return Claims{}, classifyParseError(tok, err)
+	}
+
+	// exp, nbf, audience and the signature were checked by the parser; the
+	// rest are Bot Framework rules it does not know.
+	if !slices.Contains(v.issuers, claims.Issuer) {
+		return Claims{}, fmt.Errorf("%w: %.100q", ErrInvalidIssuer, claims.Issuer)
+	}
+	if activityChannelID == "" {
+		return Claims{}, fmt.Errorf("%w: activity has no channelId", ErrChannelNotEndorsed)
+	}
+	if !slices.Contains(used.endorsements, activityChannelID) {
+		return Claims{}, fmt.Errorf("%w: key %.64q, channel %.64q", ErrChannelNotEndorsed, kid, activityChannelID)
+	}
+	if claims.ServiceURL == "" {
+		return Claims{}, fmt.Errorf("%w: serviceurl", ErrMissingClaim)
+	}
+	if claims.ServiceURL != activityServiceURL {
+		return Claims{}, fmt.Errorf("%w: token %.200q, activity %.200q", ErrServiceURLMismatch, claims.ServiceURL, activityServiceURL)
+	}
+
+	var exp time.Time
+	if claims.ExpiresAt != nil {
+		exp = claims.ExpiresAt.Time
+	}
+	return Claims{
+		Issuer:     claims.Issuer,
+		AppID:      v.appID,
+		ServiceURL: claims.ServiceURL,
+		ChannelID:  activityChannelID,
+		KeyID:      kid,
+		ExpiresAt:  exp,
+	}, nil
+}
+
+// bearerToken extracts the token from an Authorization header. The scheme
+// name is case-insensitive (RFC 9110), but it must be there: a bare token is
+// refused.
+func bearerToken(h string) (string, error) {
+	if h == "" {
+		return "", ErrMissingAuthHeader
+	}
+	const scheme = "Bearer "
+	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return "", ErrBadAuthScheme
+	}
+	tok := strings.TrimSpace(h[len(scheme):])
+	if tok == "" {
+		return "", fmt.Errorf("%w: empty token", ErrMalformedToken)
+	}
+	return tok, nil
+}
+
+// classifyParseError maps jwt's errors onto our sentinels, keeping jwt's
+// message as detail.
+func classifyParseError(tok *jwt.Token, err error) error {
+	// Errors our key function produced already carry our sentinel.
+	for _, s := range []error{ErrUnknownSigningKey, ErrKeySetUnavailable, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	var sentinel error
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		sentinel = ErrMalformedToken
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		if tok != nil && tok.Header["alg"] != jwt.SigningMethodRS256.Alg() {
+			sentinel = ErrUnsupportedAlg
+		} else {
+			sentinel = ErrInvalidSignature
+		}
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		// Unknown algorithm names fail before our key function runs.
+		sentinel = ErrUnsupportedAlg
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		sentinel = ErrMissingClaim
+	case errors.Is(err, jwt.ErrTokenExpired):
+		sentinel = ErrTokenExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		sentinel = ErrTokenNotYetValid
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		sentinel = ErrInvalidAudience
+	default:
+		sentinel = ErrMalformedToken
+	}
+	return fmt.Errorf("%w: %v", sentinel, err)
+}
+
+// key returns the signing key with the given ID, refreshing the key set when
+// it is missing, stale, or lacks the ID (a key rollover), within the refresh
+// rate limit.
+func (v *Validator) key(ctx context.Context, kid string) (signingKey, error) {
+	set := v.keys.Load()
+	if set == nil || v.now().Sub(set.fetchedAt) >= v.maxAge {
+		if err := v.refresh(ctx, false); err != nil {
+			if ctx.Err() != nil {
+				return signingKey{}, ctx.Err()
+			}
+			if set == nil {
+				return signingKey{}, fmt.Errorf("%w: %w", ErrKeySetUnavailable, err)
+			}
+			// Keys rotate with overlap, so stale keys beat none.
+			if !errors.Is(err, errRefreshRateLimited) {
+				v.log.WarnContext(ctx, "bot framework key refresh failed; keeping cached keys", "error", err)
+			}
+		}
+		set = v.keys.Load()
+	}
+	if k, ok := set.keys[kid]; ok {
+		return k, nil
+	}
+	// An unknown kid may be a new key: look once, within the rate limit.
+	if err := v.refresh(ctx, false); err != nil {
+		if ctx.Err() != nil {
+			return signingKey{}, ctx.Err()
+		}
+		return signingKey{}, fmt.Errorf("%w: kid %.64q (%v)", ErrUnknownSigningKey, kid, err)
+	}
+	if k, ok := v.keys.Load().keys[kid]; ok {
+		return k, nil
+	}
+	return signingKey{}, fmt.Errorf("%w: kid %.64q", ErrUnknownSigningKey, kid)
+}
+
+// Refresh fetches the metadata and key set now, ignoring the refresh rate
+// limit. Call it at start-up to fail fast on a bad MetadataURL; Validate
+// refreshes on its own afterwards.
+func (v *Validator) Refresh(ctx context.Context) error {
+	return v.refresh(ctx, true)
+}
+
+// refresh fetches a new key set, unless one was attempted within the limit.
+// Concurrent callers share one fetch. The fetch is detached from the caller's
+// cancellation (bounded by the HTTP client's timeout) so one impatient caller
+// cannot fail it for the others; the caller itself stops waiting when its
+// context ends.
+func (v *Validator) refresh(ctx context.Context, force bool) error {
+	v.mu.Lock()
+	c := v.inflight
+	if c == nil {
+		now := v.now()
+		limit := v.minRefresh
+		if v.keys.Load() == nil {
+			limit = min(limit, initialRetryInterval)
+		}
+		if !force && !v.lastAttempt.IsZero() && now.Sub(v.lastAttempt) < limit {
+			v.mu.Unlock()
+			return errRefreshRateLimited
+		}
+		v.lastAttempt = now
+		c = &refreshCall{done: make(chan struct{})}
+		v.inflight = c
+		go v.runRefresh(context.WithoutCancel(ctx), c)
+	}
+	v.mu.Unlock()
+
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (v *Validator) runRefresh(ctx context.Context, c *refreshCall) {
+	set, err := fetchKeySet(ctx, v.client, v.metadataURL, v.now())
+	v.mu.Lock()
+	if err == nil {
+		v.keys.Store(set)
+	}
+	v.inflight = nil
+	c.err = err
+	v.mu.Unlock()
+	close(c.done)
+	if err != nil {
+		v.log.WarnContext(ctx, "bot framework signing keys fetch failed", "error", err)
+		return
+	}
+	v.log.InfoContext(ctx, "bot framework signing keys loaded", "keys", len(set.keys))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// withTimeout returns a copy of c that has a timeout, because an HTTP client
+// without one can hang a request goroutine forever.
+func withTimeout(c *http.Client, d time.Duration) *http.Client {
+	if c == nil {
+		return &http.Client{Timeout: d}
+	}
+	if c.Timeout > 0 {
+		return c
+	}
+	cp := *c
+	cp.Timeout = d
+	return &cp
+}
