@@ -7,7 +7,10 @@
 // '}' (Teams IDs do) can neither break the tag nor collide with another key.
 package keys
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Prefix starts every key; tests give each run its own prefix so that they
 // can share a Redis database and clean up after themselves.
@@ -43,3 +46,41 @@ func (p Prefix) UserPattern(platform, workspace, user string) string {
 }
 
 var globEscaper = strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`, `\`, `\\`)
+
+// ---------------------------------------------------------------------------
+// Scheduler keys
+//
+// Every key of the scheduler (internal/schedule) shares the one hash tag
+// "{schedule}", so its Lua scripts, which touch the due set, the job records
+// and the claims together, run unchanged on Redis Cluster. The price is that
+// the whole schedule lives in one slot; at a few hundred bytes a job that is
+// fine for millions of nudges.
+// ---------------------------------------------------------------------------
+
+// scheduleTag is the hash tag shared by every scheduler key.
+func (p Prefix) scheduleTag() string { return string(p) + ":{schedule}" }
+
+// ScheduleDue is the sorted set of job IDs scored by the Unix millisecond at
+// which each is next due (or, while claimed, at which its lease ends).
+func (p Prefix) ScheduleDue() string { return p.scheduleTag() + ":due" }
+
+// ScheduleJobs is the hash from job ID to the job's encoded record.
+func (p Prefix) ScheduleJobs() string { return p.scheduleTag() + ":jobs" }
+
+// ScheduleClaims is the hash from job ID to the token of the worker claim
+// that currently holds it; only jobs being delivered have an entry.
+func (p Prefix) ScheduleClaims() string { return p.scheduleTag() + ":claims" }
+
+// ScheduleSent records that one occurrence of a job (its ID and the due time
+// it was scheduled for) was delivered; it carries a TTL.
+func (p Prefix) ScheduleSent(id string, dueUnixMilli int64) string {
+	return p.scheduleTag() + ":sent:" + esc(id) + ":" + strconv.FormatInt(dueUnixMilli, 10)
+}
+
+// ScheduleDead is the capped list of jobs that ran out of attempts.
+func (p Prefix) ScheduleDead() string { return p.scheduleTag() + ":dead" }
+
+// SchedulePattern matches every scheduler key (for tests and cleanup).
+func (p Prefix) SchedulePattern() string {
+	return globEscaper.Replace(p.scheduleTag()) + ":*"
+}
