@@ -363,3 +363,11 @@ func (q *Question) Option(id OptionID) (*Option, bool) {
 	}
 	return nil, false
 }
+
+// Index returns a question's position in the audit, or -1.
+func (a *Audit) Index(id QuestionID) int {
+	if i, ok := a.index[id]; ok {
+		return i
+	}
+	return -1
+}

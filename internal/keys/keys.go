@@ -39,14 +39,6 @@ func (p Prefix) History(platform, workspace, user string) string {
 	return p.userTag(platform, workspace, user) + ":history"
 }
 
-// UserPattern matches every key of one user (for forget); it is used with
-// SCAN, which on a Cluster visits the one slot the tag names.
-func (p Prefix) UserPattern(platform, workspace, user string) string {
-	return globEscaper.Replace(p.userTag(platform, workspace, user)) + ":*"
-}
-
-var globEscaper = strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`, `\`, `\\`)
-
 // ---------------------------------------------------------------------------
 // Scheduler keys
 //
@@ -83,4 +75,13 @@ func (p Prefix) ScheduleDead() string { return p.scheduleTag() + ":dead" }
 // SchedulePattern matches every scheduler key (for tests and cleanup).
 func (p Prefix) SchedulePattern() string {
 	return globEscaper.Replace(p.scheduleTag()) + ":*"
+}
+
+// globEscaper keeps glob characters in a prefix literal for SCAN MATCH.
+var globEscaper = strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`, `\`, `\\`)
+
+// Sessions is the set of conversations in which one user has an audit, so
+// that forget can find them without scanning the keyspace.
+func (p Prefix) Sessions(platform, workspace, user string) string {
+	return p.userTag(platform, workspace, user) + ":sessions"
 }

@@ -1,0 +1,325 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/keys"
+)
+
+// A session is one small Redis hash (a listpack, well under 1 KiB):
+//
+//	rev  revision, +1 on every change; an answer must name it
+//	v    audit version the session was started with
+//	st   "a" active or "d" done
+//	t0   started, t1 last change (Unix seconds)
+//	a:Q  the options chosen for question Q, comma-separated
+//
+// The current question is not stored: it is derived from the answers, in Go
+// for rendering and in the scripts for checking, from the same audit.
+
+// store runs the transition scripts. Each is one EVALSHA round trip.
+type store struct {
+	rdb        redis.UniversalClient
+	keys       keys.Prefix
+	audit      *advisor.Audit
+	sessionTTL time.Duration
+	historyTTL time.Duration
+	historyMax int
+
+	start, answer, back *redis.Script
+}
+
+// Script results.
+const (
+	resMissing  = -1 // no session
+	resVersion  = -2 // the session belongs to another audit version
+	resRejected = 0  // stale revision, not the current question, or not active
+	resApplied  = 1
+	resDone     = 2 // applied, and the audit is complete (answer); resumed (start)
+	resReplaced = 3 // start: an active session of another audit version was replaced
+)
+
+func newStore(rdb redis.UniversalClient, a *advisor.Audit, p keys.Prefix, sessionTTL, historyTTL time.Duration, historyMax int) *store {
+	prelude := luaPrelude(a)
+	return &store{
+		rdb: rdb, keys: p, audit: a,
+		sessionTTL: sessionTTL, historyTTL: historyTTL, historyMax: historyMax,
+		start:  redis.NewScript(prelude + luaStart),
+		answer: redis.NewScript(prelude + luaAnswer),
+		back:   redis.NewScript(prelude + luaBack),
+	}
+}
+
+// luaPrelude renders the audit's order and skip conditions as Lua, so the
+// scripts can tell which question is current without a second round trip.
+func luaPrelude(a *advisor.Audit) string {
+	var b strings.Builder
+	b.WriteString("local ORDER = {")
+	for _, q := range a.Questions {
+		fmt.Fprintf(&b, "%q,", q.ID)
+	}
+	b.WriteString("}\nlocal COND = {")
+	for _, q := range a.Questions {
+		if q.AskIf == nil {
+			continue
+		}
+		set, any := q.AskIf.AnyOf, true
+		if len(set) == 0 {
+			set, any = q.AskIf.NoneOf, false
+		}
+		fmt.Fprintf(&b, "[%q]={q=%q,any=%t,set={", q.ID, q.AskIf.Question, any)
+		for _, o := range set {
+			fmt.Fprintf(&b, "[%q]=true,", o)
+		}
+		b.WriteString("}},")
+	}
+	b.WriteString("}\n")
+	b.WriteString(luaFuncs)
+	return b.String()
+}
+
+// IDs are [a-z0-9_] (checked by the advisor), so %q is valid Lua.
+const luaFuncs = `
+local function load(k)
+  local f = redis.call("HGETALL", k)
+  local h = {}
+  for i = 1, #f, 2 do h[f[i]] = f[i+1] end
+  return h, f
+end
+local function holds(h, c)
+  local v = h["a:" .. c.q]
+  if not v then return false end
+  for o in string.gmatch(v, "[^,]+") do
+    if c.set[o] then return c.any end
+  end
+  return not c.any
+end
+local function nextq(h)
+  for _, q in ipairs(ORDER) do
+    if not h["a:" .. q] then
+      local c = COND[q]
+      if not c or holds(h, c) then return q end
+    end
+  end
+  return ""
+end
+`
+
+// KEYS: session, sessions index. ARGV: now, ttl ms, version, fresh, conversation.
+const luaStart = `
+local h = load(KEYS[1])
+redis.call("SADD", KEYS[2], ARGV[5])
+redis.call("PEXPIRE", KEYS[2], ARGV[2])
+if h.rev and h.st == "a" and h.v == ARGV[3] and ARGV[4] == "0" then
+  redis.call("PEXPIRE", KEYS[1], ARGV[2])
+  return {2, redis.call("HGETALL", KEYS[1])}
+end
+local code = 1
+if h.rev and h.st == "a" and h.v ~= ARGV[3] and ARGV[4] == "0" then code = 3 end
+redis.call("DEL", KEYS[1])
+redis.call("HSET", KEYS[1], "rev", tonumber(h.rev or "0") + 1, "v", ARGV[3], "st", "a", "t0", ARGV[1], "t1", ARGV[1])
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+return {code, redis.call("HGETALL", KEYS[1])}
+`
+
+// KEYS: session, history, sessions index. ARGV: rev, question, options,
+// now, ttl ms, history ttl ms, history max, version.
+const luaAnswer = `
+local h, f = load(KEYS[1])
+if not h.rev then return {-1} end
+if h.v ~= ARGV[8] then return {-2, f} end
+if h.rev ~= ARGV[1] or h.st ~= "a" or nextq(h) ~= ARGV[2] then return {0, f} end
+h["a:" .. ARGV[2]] = ARGV[3]
+local done = nextq(h) == ""
+redis.call("HSET", KEYS[1], "a:" .. ARGV[2], ARGV[3], "rev", tonumber(h.rev) + 1, "t1", ARGV[4], "st", done and "d" or "a")
+redis.call("PEXPIRE", KEYS[1], ARGV[5])
+redis.call("PEXPIRE", KEYS[3], ARGV[5])
+if done then
+  local parts = {}
+  for _, q in ipairs(ORDER) do
+    local v = h["a:" .. q]
+    if v then parts[#parts+1] = q .. "=" .. v end
+  end
+  redis.call("LPUSH", KEYS[2], ARGV[4] .. "|" .. h.v .. "|" .. table.concat(parts, ";"))
+  redis.call("LTRIM", KEYS[2], 0, tonumber(ARGV[7]) - 1)
+  redis.call("PEXPIRE", KEYS[2], ARGV[6])
+  return {2, redis.call("HGETALL", KEYS[1])}
+end
+return {1, redis.call("HGETALL", KEYS[1])}
+`
+
+// KEYS: session. ARGV: rev, now, ttl ms.
+const luaBack = `
+local h, f = load(KEYS[1])
+if not h.rev then return {-1} end
+if h.rev ~= ARGV[1] or h.st ~= "a" then return {0, f} end
+local last
+for _, q in ipairs(ORDER) do
+  if h["a:" .. q] then last = q end
+end
+if not last then return {0, f} end
+redis.call("HDEL", KEYS[1], "a:" .. last)
+redis.call("HSET", KEYS[1], "rev", tonumber(h.rev) + 1, "t1", ARGV[2])
+redis.call("PEXPIRE", KEYS[1], ARGV[3])
+return {1, redis.call("HGETALL", KEYS[1])}
+`
+
+func (s *store) sessionKey(k Key) string {
+	return s.keys.Session(string(k.Platform), string(k.Workspace), string(k.User), string(k.Conversation))
+}
+
+func (s *store) historyKey(u UserKey) string {
+	return s.keys.History(string(u.Platform), string(u.Workspace), string(u.User))
+}
+
+func (s *store) indexKey(u UserKey) string {
+	return s.keys.Sessions(string(u.Platform), string(u.Workspace), string(u.User))
+}
+
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+}
+
+func (s *store) Start(ctx context.Context, k Key, now time.Time, fresh bool) (int64, Session, error) {
+	f := "0"
+	if fresh {
+		f = "1"
+	}
+	res, err := s.start.Run(ctx, s.rdb, []string{s.sessionKey(k), s.indexKey(k.UserKey)},
+		now.Unix(), s.sessionTTL.Milliseconds(), s.audit.Version, f, string(k.Conversation)).Slice()
+	if err != nil {
+		return 0, Session{}, unavailable("start session", err)
+	}
+	return s.result(res)
+}
+
+func (s *store) Answer(ctx context.Context, k Key, rev int64, q advisor.QuestionID, opts []advisor.OptionID, now time.Time) (int64, Session, error) {
+	res, err := s.answer.Run(ctx, s.rdb, []string{s.sessionKey(k), s.historyKey(k.UserKey), s.indexKey(k.UserKey)},
+		rev, string(q), joinOptions(opts), now.Unix(), s.sessionTTL.Milliseconds(), s.historyTTL.Milliseconds(), s.historyMax, s.audit.Version).Slice()
+	if err != nil {
+		return 0, Session{}, unavailable("record answer", err)
+	}
+	return s.result(res)
+}
+
+func (s *store) Back(ctx context.Context, k Key, rev int64, now time.Time) (int64, Session, error) {
+	res, err := s.back.Run(ctx, s.rdb, []string{s.sessionKey(k)}, rev, now.Unix(), s.sessionTTL.Milliseconds()).Slice()
+	if err != nil {
+		return 0, Session{}, unavailable("go back", err)
+	}
+	return s.result(res)
+}
+
+func (s *store) Load(ctx context.Context, k Key) (Session, bool, error) {
+	m, err := s.rdb.HGetAll(ctx, s.sessionKey(k)).Result()
+	if err != nil {
+		return Session{}, false, unavailable("load session", err)
+	}
+	if len(m) == 0 {
+		return Session{}, false, nil
+	}
+	sess, err := s.parse(func(yield func(k, v string) bool) {
+		for k, v := range m {
+			if !yield(k, v) {
+				return
+			}
+		}
+	})
+	return sess, err == nil, err
+}
+
+func (s *store) Delete(ctx context.Context, k Key) (bool, error) {
+	n, err := s.rdb.Del(ctx, s.sessionKey(k)).Result()
+	if err != nil {
+		return false, unavailable("delete session", err)
+	}
+	return n > 0, nil
+}
+
+// result decodes a script's reply: {code, {field, value, ...}}.
+func (s *store) result(res []any) (int64, Session, error) {
+	if len(res) == 0 {
+		return 0, Session{}, errors.New("empty script reply")
+	}
+	code, _ := res[0].(int64)
+	if len(res) < 2 {
+		return code, Session{}, nil
+	}
+	flat, _ := res[1].([]any)
+	sess, err := s.parse(func(yield func(k, v string) bool) {
+		for i := 0; i+1 < len(flat); i += 2 {
+			k, _ := flat[i].(string)
+			v, _ := flat[i+1].(string)
+			if !yield(k, v) {
+				return
+			}
+		}
+	})
+	return code, sess, err
+}
+
+// parse builds a Session from hash fields, answers in audit order.
+func (s *store) parse(fields func(yield func(k, v string) bool)) (Session, error) {
+	var sess Session
+	var err error
+	for k, v := range fields {
+		switch {
+		case k == "rev":
+			sess.Rev, err = strconv.ParseInt(v, 10, 64)
+		case k == "v":
+			sess.AuditVersion = v
+		case k == "st":
+			sess.Status = Active
+			if v == "d" {
+				sess.Status = Done
+			}
+		case k == "t0":
+			sess.StartedAt, err = unixTime(v)
+		case k == "t1":
+			sess.UpdatedAt, err = unixTime(v)
+		case strings.HasPrefix(k, "a:"):
+			sess.Answers = append(sess.Answers, advisor.Answer{Question: advisor.QuestionID(k[2:]), Options: splitOptions(v)})
+		}
+		if err != nil {
+			return Session{}, fmt.Errorf("session field %s: %w", k, err)
+		}
+	}
+	sort.Slice(sess.Answers, func(i, j int) bool {
+		return s.audit.Index(sess.Answers[i].Question) < s.audit.Index(sess.Answers[j].Question)
+	})
+	return sess, nil
+}
+
+func unixTime(v string) (time.Time, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	return time.Unix(n, 0).UTC(), err
+}
+
+func joinOptions(opts []advisor.OptionID) string {
+	var b strings.Builder
+	for i, o := range opts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(string(o))
+	}
+	return b.String()
+}
+
+func splitOptions(v string) []advisor.OptionID {
+	parts := strings.Split(v, ",")
+	out := make([]advisor.OptionID, len(parts))
+	for i, p := range parts {
+		out[i] = advisor.OptionID(p)
+	}
+	return out
+}

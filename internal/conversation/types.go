@@ -1,0 +1,135 @@
+// Package conversation is the audit's state machine: it asks one question at
+// a time, records answers atomically in Redis, and hands back
+// platform-neutral replies that adapters render for Slack, Teams or a
+// terminal.
+//
+// Every transition is one Lua script, one round trip: the script checks that
+// the answer names the revision and the question the user was shown, so a
+// double click, a replayed request or an old card changes nothing.
+package conversation
+
+import (
+	"errors"
+	"time"
+
+	"github.com/itfit/itfit/internal/advisor"
+)
+
+// Platform is where a conversation happens.
+type Platform string
+
+const (
+	Slack    Platform = "slack"
+	Teams    Platform = "teams"
+	Terminal Platform = "terminal"
+)
+
+// WorkspaceID is a Slack team (or Enterprise Grid org) or a Teams tenant.
+type WorkspaceID string
+
+// ConversationID is a DM, channel or chat on the platform.
+type ConversationID string
+
+// UserID is the platform's ID of a person.
+type UserID string
+
+// UserKey identifies one person on one workspace of one platform.
+type UserKey struct {
+	Platform  Platform
+	Workspace WorkspaceID
+	User      UserID
+}
+
+// Key identifies one audit: a person in one conversation.
+type Key struct {
+	UserKey
+	Conversation ConversationID
+}
+
+// Status is where a session stands.
+type Status string
+
+const (
+	Active Status = "active"
+	Done   Status = "done"
+)
+
+// Session is an audit in progress or just finished.
+type Session struct {
+	Rev          int64
+	AuditVersion string
+	Status       Status
+	Answers      advisor.Answers
+	StartedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Event says what an operation did.
+type Event string
+
+const (
+	Started   Event = "started"   // a new audit began
+	Resumed   Event = "resumed"   // an audit in progress was picked up again
+	Advanced  Event = "advanced"  // an answer was recorded
+	WentBack  Event = "went_back" // the last answer was taken back
+	Completed Event = "completed" // the last answer was recorded
+	Stale     Event = "stale"     // the answer named a question already answered or not current
+	Cancelled Event = "cancelled" // the audit was dropped
+	Current   Event = "current"   // status: nothing changed
+	NoSession Event = "no_session"
+)
+
+// Echo is an answer as the user gave it, for updating the message that
+// asked the question.
+type Echo struct {
+	Question *advisor.Question
+	Labels   []string
+}
+
+// Reply is what an operation hands back for an adapter to render.
+type Reply struct {
+	Event Event
+	// Rev is the revision an answer to Question must name.
+	Rev int64
+	// Question is the question waiting for an answer; nil once done.
+	Question *advisor.Question
+	// Position and Total are the progress, e.g. 3 of 9.
+	Position, Total int
+	// Answered is the answer just recorded (Advanced, Completed).
+	Answered *Echo
+	// Result is the recommendation once the audit is done.
+	Result *advisor.Recommendation
+	// AuditChanged is set when a resumed audit was restarted because the
+	// operator replaced the questions since it began.
+	AuditChanged bool
+}
+
+// Answer is a user's choice, naming the question and revision it answers.
+type Answer struct {
+	Rev      int64
+	Question advisor.QuestionID
+	Options  []advisor.OptionID
+}
+
+// ErrUnavailable wraps every storage failure; the user's answers are safe
+// and the operation can be tried again.
+var ErrUnavailable = errors.New("storage unavailable")
+
+// UserMessage turns an error from the engine into words for the user. The
+// detail belongs in the log, not in the chat.
+func UserMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return "itfit is temporarily unavailable. Your answers so far are safe; please try again in a minute."
+	case errors.Is(err, advisor.ErrNoOption):
+		return "Please choose at least one option."
+	case errors.Is(err, advisor.ErrOneOption):
+		return "Please choose just one option."
+	case errors.Is(err, advisor.ErrExclusive):
+		return "“None” cannot be combined with other options; choose either."
+	case errors.Is(err, advisor.ErrUnknownOption), errors.Is(err, advisor.ErrUnknownQuestion), errors.Is(err, advisor.ErrDuplicateOption):
+		return "That answer is not one of the options for this question."
+	default:
+		return "Something went wrong on our side. Your answers so far are safe; please try again."
+	}
+}

@@ -1,0 +1,127 @@
+// Package redistest gives tests a Redis to talk to: the real server named by
+// ITFIT_TEST_REDIS_URL, and the embedded one, so that one contract suite
+// runs against both. Each test gets its own key prefix and its keys are
+// deleted when it ends.
+package redistest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/redisconn"
+)
+
+// EnvURL names the real Redis used by tests.
+const EnvURL = "ITFIT_TEST_REDIS_URL"
+
+// Backend is one Redis a contract test runs against.
+type Backend struct {
+	Name   string
+	Client redis.UniversalClient
+	Prefix keys.Prefix
+}
+
+// Backends returns the embedded server and, when ITFIT_TEST_REDIS_URL is
+// set, the real one. In CI (CI=true) a missing real Redis fails the test.
+func Backends(t testing.TB) []Backend {
+	t.Helper()
+	bs := []Backend{Embedded(t)}
+	if b, ok := real(t); ok {
+		bs = append(bs, b)
+	}
+	return bs
+}
+
+// Real returns the real Redis, skipping the test when none is configured
+// (and failing it in CI, where one must be).
+func Real(t testing.TB) Backend {
+	t.Helper()
+	b, ok := real(t)
+	if !ok {
+		t.Skipf("%s is not set; this test needs a real redis-server", EnvURL)
+	}
+	return b
+}
+
+func real(t testing.TB) (Backend, bool) {
+	t.Helper()
+	url := os.Getenv(EnvURL)
+	if url == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s must be set in CI: the store is tested against a real Redis", EnvURL)
+		}
+		return Backend{}, false
+	}
+	rdb, err := redisconn.Open(url)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvURL, err)
+	}
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("real Redis at %s does not answer: %v", redisconn.Addr(url), err)
+	}
+	p := NewPrefix()
+	t.Cleanup(func() {
+		Clean(t, rdb, p)
+		rdb.Close()
+	})
+	return Backend{Name: "redis", Client: rdb, Prefix: p}, true
+}
+
+// Embedded starts an in-process server for one test.
+func Embedded(t testing.TB) Backend {
+	t.Helper()
+	e, err := redisconn.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := redisconn.Open(e.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		rdb.Close()
+		e.Close()
+	})
+	return Backend{Name: "embedded", Client: rdb, Prefix: NewPrefix()}
+}
+
+// NewPrefix returns a key prefix no other test uses.
+func NewPrefix() keys.Prefix {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return keys.Prefix("itfit-test-" + hex.EncodeToString(b))
+}
+
+// Clean deletes every key under the prefix.
+func Clean(t testing.TB, rdb redis.UniversalClient, p keys.Prefix) {
+	t.Helper()
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, string(p)+":*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("clean up test keys: %v", err)
+		return
+	}
+	for _, k := range batch {
+		rdb.Del(ctx, k)
+	}
+}
+
+// Keys lists the keys under a prefix, for tests that prove nothing is left.
+func Keys(t testing.TB, rdb redis.UniversalClient, p keys.Prefix) []string {
+	t.Helper()
+	ks, err := rdb.Keys(context.Background(), string(p)+":*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
