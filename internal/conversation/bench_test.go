@@ -31,7 +31,6 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	}
 }
 
-
 // BenchmarkAnswer answers one question through the engine against the real
 // Redis and reports Redis round trips per answered question.
 func BenchmarkAnswer(b *testing.B) {
