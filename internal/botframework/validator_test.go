@@ -224,6 +224,13 @@ func TestValidateRefreshIsRateLimited(t *testing.T) {
 			t.Fatalf("forged kid: err = %v, want ErrUnknownSigningKey", err)
 		}
 	}
+	// And one after the other, so no request can ride on another's fetch.
+	for i := range 50 {
+		tok := signRS256(t, fmt.Sprintf("forged-seq-%d", i), testRSAKey(t, 1), validClaims(f.clock.Now()))
+		if _, err := f.validate("Bearer " + tok); !errors.Is(err, botframework.ErrUnknownSigningKey) {
+			t.Fatalf("forged kid: err = %v, want ErrUnknownSigningKey", err)
+		}
+	}
 	if got := f.idp.metadataHits.Load(); got != 2 {
 		t.Fatalf("metadata fetched %d times, want 2 (warm-up + one refresh for the flood)", got)
 	}

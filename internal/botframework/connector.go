@@ -1,0 +1,337 @@
+package botframework
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
+)
+
+// TokenProvider supplies the bearer token for Bot Connector calls.
+// *TokenSource implements it.
+type TokenProvider interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// tokenInvalidator is implemented by providers that can drop a token the
+// connector rejected, so the retry fetches a fresh one.
+type tokenInvalidator interface {
+	Invalidate(token string)
+}
+
+var _ TokenProvider = (*TokenSource)(nil)
+var _ tokenInvalidator = (*TokenSource)(nil)
+
+// ErrInvalidArgument means a required ID was empty; nothing was sent.
+var ErrInvalidArgument = errors.New("botframework: invalid argument")
+
+// ConnectorConfig configures a Connector. Tokens is required.
+type ConnectorConfig struct {
+	Tokens TokenProvider
+	// HTTPClient defaults to a client with a 30s timeout; a client without a
+	// timeout is given one.
+	HTTPClient *http.Client
+	// RequestTimeout bounds each attempt. Default 15s.
+	RequestTimeout time.Duration
+	// MaxAttempts is the number of tries per call, first included. Default 4.
+	MaxAttempts int
+	// MaxRetryAfter: a Retry-After longer than this ends the retries.
+	// Default 30s.
+	MaxRetryAfter time.Duration
+	// Sleep waits between retries; default a context-aware timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock (for Retry-After dates); default time.Now.
+	Now func() time.Time
+	// Logger defaults to discard.
+	Logger *slog.Logger
+}
+
+// Connector calls the Bot Connector REST API (v3) of whichever channel
+// service an activity came from.
+//
+// Every method takes the serviceUrl per call. It must come from an activity
+// that passed Validator.Validate, or from a conversation reference stored
+// after one: the Connector sends the bot's bearer token there.
+//
+// Calls are retried on 429, 500, 502, 503, 504 and network errors, honouring
+// Retry-After, up to MaxAttempts. A POST that failed with a 5xx or a timeout
+// may nevertheless have been delivered, so a retried send can very rarely
+// show twice; we prefer that to losing the message.
+type Connector struct {
+	tokens  TokenProvider
+	client  *http.Client
+	timeout time.Duration
+	retry   retryPolicy
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// NewConnector returns a Connector.
+func NewConnector(cfg ConnectorConfig) (*Connector, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("botframework: connector needs a token provider")
+	}
+	c := &Connector{
+		tokens:  cfg.Tokens,
+		client:  withTimeout(cfg.HTTPClient, 30*time.Second),
+		timeout: cfg.RequestTimeout,
+		retry: retryPolicy{
+			maxAttempts:   cfg.MaxAttempts,
+			maxRetryAfter: cfg.MaxRetryAfter,
+			sleep:         cfg.Sleep,
+		}.withDefaults(),
+		now: cfg.Now,
+		log: cfg.Logger,
+	}
+	if c.timeout <= 0 {
+		c.timeout = 15 * time.Second
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// SendToConversation posts an activity to the end of a conversation
+// (POST /v3/conversations/{conversationId}/activities).
+func (c *Connector) SendToConversation(ctx context.Context, serviceURL, conversationID string, activity schema.Activity) (schema.ResourceResponse, error) {
+	var out schema.ResourceResponse
+	if conversationID == "" {
+		return out, fmt.Errorf("%w: empty conversation ID", ErrInvalidArgument)
+	}
+	body, err := encodeActivity(activity)
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, "send to conversation", http.MethodPost, serviceURL, body, &out,
+		"v3", "conversations", conversationID, "activities")
+	return out, err
+}
+
+// ReplyToActivity posts an activity as a reply to another
+// (POST /v3/conversations/{conversationId}/activities/{activityId}). The
+// activity's replyToId is set to activityID when empty.
+func (c *Connector) ReplyToActivity(ctx context.Context, serviceURL, conversationID, activityID string, activity schema.Activity) (schema.ResourceResponse, error) {
+	var out schema.ResourceResponse
+	if conversationID == "" || activityID == "" {
+		return out, fmt.Errorf("%w: empty conversation or activity ID", ErrInvalidArgument)
+	}
+	if activity.ReplyToID == "" {
+		activity.ReplyToID = activityID
+	}
+	body, err := encodeActivity(activity)
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, "reply to activity", http.MethodPost, serviceURL, body, &out,
+		"v3", "conversations", conversationID, "activities", activityID)
+	return out, err
+}
+
+// UpdateActivity replaces an activity the bot sent earlier, e.g. to swap a
+// card after a button press
+// (PUT /v3/conversations/{conversationId}/activities/{activityId}). The
+// activity's id is set to activityID when empty, since Teams requires it.
+func (c *Connector) UpdateActivity(ctx context.Context, serviceURL, conversationID, activityID string, activity schema.Activity) (schema.ResourceResponse, error) {
+	var out schema.ResourceResponse
+	if conversationID == "" || activityID == "" {
+		return out, fmt.Errorf("%w: empty conversation or activity ID", ErrInvalidArgument)
+	}
+	if activity.ID == "" {
+		activity.ID = activityID
+	}
+	body, err := encodeActivity(activity)
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, "update activity", http.MethodPut, serviceURL, body, &out,
+		"v3", "conversations", conversationID, "activities", activityID)
+	return out, err
+}
+
+// CreateConversation starts a conversation, typically a 1:1 chat for a
+// proactive message (POST /v3/conversations). In Teams, params needs Bot,
+// one member and TenantID; its Activity is optional.
+func (c *Connector) CreateConversation(ctx context.Context, serviceURL string, params schema.ConversationParameters) (schema.ConversationResourceResponse, error) {
+	var out schema.ConversationResourceResponse
+	body, err := encodeConversationParameters(params)
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, "create conversation", http.MethodPost, serviceURL, body, &out, "v3", "conversations")
+	return out, err
+}
+
+// endpoint joins the serviceUrl and the path segments, escaping each segment
+// fully: Teams IDs contain ':', ';', '@' and '=' and a ';' left bare would be
+// read as a path parameter.
+func endpoint(serviceURL string, segments ...string) (string, error) {
+	u, err := url.Parse(serviceURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%w: %.200q (need an absolute https URL)", ErrInvalidServiceURL, serviceURL)
+	}
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"))
+	for _, s := range segments {
+		b.WriteByte('/')
+		b.WriteString(escapeSegment(s))
+	}
+	return b.String(), nil
+}
+
+// escapeSegment percent-encodes everything but RFC 3986 unreserved
+// characters, as the official SDKs do (encodeURIComponent,
+// Uri.EscapeDataString). url.PathEscape would leave ':' and '@' alone.
+func escapeSegment(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) * 3)
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9',
+			ch == '-', ch == '.', ch == '_', ch == '~':
+			b.WriteByte(ch)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[ch>>4])
+			b.WriteByte(hex[ch&15])
+		}
+	}
+	return b.String()
+}
+
+// connectorError is the Bot Connector's error body.
+type connectorError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (c *Connector) do(ctx context.Context, op, method, serviceURL string, body []byte, out any, segments ...string) error {
+	target, err := endpoint(serviceURL, segments...)
+	if err != nil {
+		return err
+	}
+	refreshedToken := false
+	for attempt := 1; ; attempt++ {
+		usedToken, err := c.attempt(ctx, op, method, target, body, out)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("botframework: %s: %w", op, ctx.Err())
+		}
+		if attempt >= c.retry.maxAttempts {
+			return err
+		}
+		var apiErr *APIError
+		isAPI := errors.As(err, &apiErr)
+		// A 401 usually means our cached token was revoked or rotated: drop
+		// it and try once more with a fresh one.
+		if isAPI && apiErr.StatusCode == http.StatusUnauthorized && !refreshedToken {
+			if inv, ok := c.tokens.(tokenInvalidator); ok {
+				refreshedToken = true
+				inv.Invalidate(usedToken)
+				continue
+			}
+		}
+		if !errors.Is(err, ErrTransient) {
+			return err
+		}
+		var retryAfter time.Duration
+		if isAPI {
+			retryAfter = apiErr.RetryAfter
+		}
+		wait, ok := c.retry.delay(attempt, retryAfter)
+		if !ok {
+			return err
+		}
+		c.log.WarnContext(ctx, "bot connector call failed; retrying", "op", op, "attempt", attempt, "wait", wait, "error", err)
+		if serr := c.retry.sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("botframework: %s: %w", op, serr)
+		}
+	}
+}
+
+// attempt makes one request and returns the token it used, so a 401 can
+// invalidate exactly that token.
+func (c *Connector) attempt(ctx context.Context, op, method, target string, body []byte, out any) (string, error) {
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return "", fmt.Errorf("botframework: %s: %w", op, err)
+	}
+	if tok == "" {
+		return "", fmt.Errorf("botframework: %s: %w: empty token", op, ErrTokenFetch)
+	}
+	err = c.send(ctx, op, method, target, tok, body, out)
+	return tok, err
+}
+
+func (c *Connector) send(ctx context.Context, op, method, target, tok string, body []byte, out any) error {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("botframework: %s: %w", op, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("botframework: %s: %w: %w", op, ErrTransient, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentSize))
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("botframework: %s: read response: %w: %w", op, ErrTransient, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		apiErr := &APIError{
+			Op:         op,
+			StatusCode: resp.StatusCode,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
+		}
+		var ce connectorError
+		if json.Unmarshal(data, &ce) == nil {
+			apiErr.Code = ce.Error.Code
+			apiErr.Message = truncate(ce.Error.Message, 300)
+		}
+		return apiErr
+	}
+	// Some operations answer 200/201/202 with an empty body.
+	if len(bytes.TrimSpace(data)) == 0 || out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("botframework: %s: decode response: %w", op, err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
