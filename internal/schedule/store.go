@@ -106,6 +106,33 @@ func (s *Store) Schedule(ctx context.Context, j Job) error {
 	return nil
 }
 
+// ScheduleMany schedules jobs as Schedule does, in transactions of up to 1000
+// jobs each sent in one round trip (for imports and re-scheduling in bulk).
+func (s *Store) ScheduleMany(ctx context.Context, jobs []Job) error {
+	const chunk = 1000
+	for len(jobs) > 0 {
+		part := jobs[:min(chunk, len(jobs))]
+		jobs = jobs[len(part):]
+		for _, j := range part {
+			if j.ID == "" || j.Due.IsZero() || j.Attempt < 0 {
+				return ErrInvalidJob
+			}
+		}
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, j := range part {
+				p.HSet(ctx, s.p.ScheduleJobs(), j.ID, encodeRecord(j))
+				p.ZAdd(ctx, s.p.ScheduleDue(), redis.Z{Score: float64(j.Due.UnixMilli()), Member: j.ID})
+				p.HDel(ctx, s.p.ScheduleClaims(), j.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("schedule %d jobs: %w", len(part), err)
+		}
+	}
+	return nil
+}
+
 // Cancel removes the job; it reports whether there was one. A delivery
 // already in flight cannot be called back, but it will not be retried.
 func (s *Store) Cancel(ctx context.Context, id string) (bool, error) {
