@@ -235,7 +235,9 @@ func (c *Connector) do(ctx context.Context, op, method, serviceURL string, body 
 		if ctx.Err() != nil {
 			return fmt.Errorf("botframework: %s: %w", op, ctx.Err())
 		}
-		if attempt >= c.retry.maxAttempts {
+		// The token source has its own retries; retrying it here again
+		// would multiply them.
+		if attempt >= c.retry.maxAttempts || errors.Is(err, ErrTokenFetch) {
 			return err
 		}
 		var apiErr *APIError

@@ -288,6 +288,19 @@ func TestConnectorTokenFailureSendsNothing(t *testing.T) {
 	}
 }
 
+func TestConnectorDoesNotMultiplyTokenRetries(t *testing.T) {
+	down := status(http.StatusServiceUnavailable)
+	tf := newTokenFixture(t, down, down, down, down, down, down, down, down)
+	f := newConnectorFixture(t, tf.ts)
+	_, err := f.c.SendToConversation(context.Background(), f.fc.serviceURL(), "a:1", schema.Activity{Text: "hi"})
+	if !errors.Is(err, botframework.ErrTokenFetch) {
+		t.Fatalf("err = %v, want ErrTokenFetch", err)
+	}
+	if got := tf.ep.hits.Load(); got != 4 {
+		t.Fatalf("token endpoint hit %d times, want 4 (the token source's own budget)", got)
+	}
+}
+
 func TestConnectorRejectsUnsafeServiceURL(t *testing.T) {
 	f := newConnectorFixture(t, nil)
 	for _, u := range []string{"http://smba.trafficmanager.net/amer/", "smba.trafficmanager.net", "", "https://user:pw@host/", "https://host/?x=1", "javascript:alert(1)"} {

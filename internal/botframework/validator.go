@@ -90,6 +90,11 @@ type Claims struct {
 // Validator checks the bearer tokens that the Bot Connector service sends
 // with each activity. It is safe for concurrent use; create one per bot and
 // keep it for the life of the process so its key cache is shared.
+//
+// Keys are refreshed on demand rather than by a background goroutine: the
+// first Validate after KeyRefreshInterval fetches them again (keeping the old
+// set if that fails), and so does a token whose kid is unknown, at most once
+// per MinKeyRefreshInterval.
 type Validator struct {
 	appID       string
 	metadataURL string
@@ -251,7 +256,7 @@ func bearerToken(h string) (string, error) {
 // message as detail.
 func classifyParseError(tok *jwt.Token, err error) error {
 	// Errors our key function produced already carry our sentinel.
-	for _, s := range []error{ErrUnknownSigningKey, ErrKeySetUnavailable, context.Canceled, context.DeadlineExceeded} {
+	for _, s := range []error{ErrUnknownSigningKey, ErrKeySetUnavailable} {
 		if errors.Is(err, s) {
 			return err
 		}
@@ -291,7 +296,7 @@ func (v *Validator) key(ctx context.Context, kid string) (signingKey, error) {
 	if set == nil || v.now().Sub(set.fetchedAt) >= v.maxAge {
 		if err := v.refresh(ctx, false); err != nil {
 			if ctx.Err() != nil {
-				return signingKey{}, ctx.Err()
+				return signingKey{}, fmt.Errorf("%w: %w", ErrKeySetUnavailable, ctx.Err())
 			}
 			if set == nil {
 				return signingKey{}, fmt.Errorf("%w: %w", ErrKeySetUnavailable, err)
@@ -309,7 +314,7 @@ func (v *Validator) key(ctx context.Context, kid string) (signingKey, error) {
 	// An unknown kid may be a new key: look once, within the rate limit.
 	if err := v.refresh(ctx, false); err != nil {
 		if ctx.Err() != nil {
-			return signingKey{}, ctx.Err()
+			return signingKey{}, fmt.Errorf("%w: kid %.64q: %w", ErrUnknownSigningKey, kid, ctx.Err())
 		}
 		return signingKey{}, fmt.Errorf("%w: kid %.64q (%v)", ErrUnknownSigningKey, kid, err)
 	}
@@ -332,6 +337,10 @@ func (v *Validator) Refresh(ctx context.Context) error {
 // cannot fail it for the others; the caller itself stops waiting when its
 // context ends.
 func (v *Validator) refresh(ctx context.Context, force bool) error {
+	// A request that has already given up must not use up the rate limit.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	v.mu.Lock()
 	c := v.inflight
 	if c == nil {

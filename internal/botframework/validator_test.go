@@ -315,8 +315,8 @@ func TestValidateHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := f.v.Validate(ctx, "Bearer "+signRS256(t, "key-a", testRSAKey(t, 0), validClaims(f.clock.Now())), testChannel, testServiceURL)
-	if err == nil {
-		t.Fatal("validated with a cancelled context and no keys")
+	if !errors.Is(err, botframework.ErrKeySetUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want ErrKeySetUnavailable wrapping context.Canceled", err)
 	}
 }
 
