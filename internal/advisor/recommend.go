@@ -97,6 +97,11 @@ func (a *Audit) Recommend(as Answers, completedAt time.Time) Recommendation {
 	text := a.Verdicts[r.Verdict]
 	r.VerdictName, r.Summary = text.Name, text.Summary
 	r.Reasons, r.Counterpoints = splitReasons(r.Contributions, r.Verdict)
+	if decided {
+		// A decisive answer makes the other pulls moot (with no team, a
+		// team's after-hours strain argues for nothing); the note explains.
+		r.Counterpoints = nil
+	}
 	r.ProviderCovers, r.TeamKeeps, r.Matrix = a.scope(as, r.Verdict)
 	r.NextSteps = a.NextSteps[r.Verdict]
 	return r
@@ -267,4 +272,28 @@ func AddMonths(t time.Time, months int) time.Time {
 	last := first.AddDate(0, 1, -1).Day()
 	hh, mm, ss := t.Clock()
 	return time.Date(first.Year(), first.Month(), min(d, last), hh, mm, ss, t.Nanosecond(), t.Location())
+}
+
+// Text words a strength for people; every adapter uses the same words.
+func (s Strength) Text() string {
+	switch s {
+	case Strong:
+		return "a clear fit"
+	case Moderate:
+		return "a likely fit"
+	default:
+		return "a close call"
+	}
+}
+
+// Text words a matrix owner for people.
+func (o Owner) Text() string {
+	switch o {
+	case OwnerProvider:
+		return "Provider"
+	case OwnerShared:
+		return "Shared"
+	default:
+		return "Your team"
+	}
 }

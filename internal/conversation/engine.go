@@ -20,15 +20,18 @@ type Options struct {
 	HistoryTTL time.Duration    // completed results are kept; default 2 years
 	HistoryMax int              // results kept per user; default 20
 	Now        func() time.Time // default time.Now
+	// Observe, when set, sees the outcome of every operation (for metrics).
+	Observe func(k Key, r Reply, err error)
 }
 
 // Engine runs audits. It holds no conversation state of its own: every
 // replica reads and writes the same Redis, so any of them can take the next
 // click.
 type Engine struct {
-	audit *advisor.Audit
-	store *store
-	now   func() time.Time
+	audit   *advisor.Audit
+	store   *store
+	now     func() time.Time
+	observe func(Key, Reply, error)
 }
 
 // New returns an engine for the audit on the given Redis.
@@ -48,7 +51,10 @@ func New(rdb redis.UniversalClient, a *advisor.Audit, o Options) *Engine {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{audit: a, store: newStore(rdb, a, o.Prefix, o.SessionTTL, o.HistoryTTL, o.HistoryMax), now: o.Now}
+	if o.Observe == nil {
+		o.Observe = func(Key, Reply, error) {}
+	}
+	return &Engine{audit: a, store: newStore(rdb, a, o.Prefix, o.SessionTTL, o.HistoryTTL, o.HistoryMax), now: o.Now, observe: o.Observe}
 }
 
 // Audit is the audit this engine asks.
@@ -56,12 +62,16 @@ func (e *Engine) Audit() *advisor.Audit { return e.audit }
 
 // Start begins an audit, or resumes the one in progress.
 func (e *Engine) Start(ctx context.Context, k Key) (Reply, error) {
-	return e.begin(ctx, k, false)
+	r, err := e.begin(ctx, k, false)
+	e.observe(k, r, err)
+	return r, err
 }
 
 // Restart drops any audit in progress and begins a new one.
 func (e *Engine) Restart(ctx context.Context, k Key) (Reply, error) {
-	return e.begin(ctx, k, true)
+	r, err := e.begin(ctx, k, true)
+	e.observe(k, r, err)
+	return r, err
 }
 
 func (e *Engine) begin(ctx context.Context, k Key, fresh bool) (Reply, error) {
@@ -82,6 +92,12 @@ func (e *Engine) begin(ctx context.Context, k Key, fresh bool) (Reply, error) {
 // other question or revision changes nothing and comes back Stale with the
 // current state; invalid options come back as an error and change nothing.
 func (e *Engine) Answer(ctx context.Context, k Key, a Answer) (Reply, error) {
+	r, err := e.answer(ctx, k, a)
+	e.observe(k, r, err)
+	return r, err
+}
+
+func (e *Engine) answer(ctx context.Context, k Key, a Answer) (Reply, error) {
 	opts, err := e.audit.CheckAnswer(a.Question, a.Options)
 	if err != nil {
 		return Reply{}, fmt.Errorf("answer %s: %w", a.Question, err)
@@ -114,6 +130,12 @@ func (e *Engine) Answer(ctx context.Context, k Key, a Answer) (Reply, error) {
 
 // Back takes back the last answer, if rev is still current.
 func (e *Engine) Back(ctx context.Context, k Key, rev int64) (Reply, error) {
+	r, err := e.back(ctx, k, rev)
+	e.observe(k, r, err)
+	return r, err
+}
+
+func (e *Engine) back(ctx context.Context, k Key, rev int64) (Reply, error) {
 	code, sess, err := e.store.Back(ctx, k, rev, e.now())
 	if err != nil {
 		return Reply{}, err

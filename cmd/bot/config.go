@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/itfit/itfit/internal/adapters/slackapp"
+	"github.com/itfit/itfit/internal/adapters/teams"
+)
+
+// Config is every setting itfit reads, all from the environment. `bot help`
+// prints this table; README.md repeats it.
+type Config struct {
+	Port            int           `envconfig:"PORT" default:"3000" desc:"HTTP port for bot serve"`
+	RedisURL        string        `envconfig:"REDIS_URL" desc:"redis://host:6379/0; ?master_name=NAME for Sentinel, ?cluster=true for Cluster; unset: an embedded store that keeps nothing across restarts"`
+	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	AuditFile       string        `envconfig:"ITFIT_AUDIT_FILE" desc:"a YAML audit replacing the built-in one"`
+	SessionTTL      time.Duration `envconfig:"ITFIT_SESSION_TTL" default:"168h" desc:"abandoned audits expire after this long"`
+	HistoryTTL      time.Duration `envconfig:"ITFIT_HISTORY_TTL" default:"17520h" desc:"completed results are kept this long (2 years)"`
+	ShutdownTimeout time.Duration `envconfig:"ITFIT_SHUTDOWN_TIMEOUT" default:"20s" desc:"how long shutdown waits for requests in flight"`
+	DrainDelay      time.Duration `envconfig:"ITFIT_DRAIN_DELAY" default:"3s" desc:"after SIGTERM, how long /readyz fails before the listener closes"`
+
+	Slack slackapp.Config `envconfig:"SLACK"`
+	Teams teams.Config    `envconfig:"MICROSOFT"`
+}
+
+func loadConfig() (Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return Config{}, fmt.Errorf("configuration: PORT %d is not a TCP port", c.Port)
+	}
+	if c.Slack.Enabled() {
+		if err := c.Slack.Validate(); err != nil {
+			return Config{}, fmt.Errorf("configuration: %w", err)
+		}
+	}
+	if err := c.Teams.Validate(); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if c.SessionTTL <= 0 || c.HistoryTTL <= 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_SESSION_TTL and ITFIT_HISTORY_TTL must be positive")
+	}
+	return c, nil
+}
+
+// printHelp lists the commands and every variable with its default.
+func printHelp(w io.Writer) error {
+	fmt.Fprint(w, `itfit: co-managed or fully managed IT? A chat bot that runs the audit.
+
+Usage:
+  bot chat      run the audit in this terminal
+  bot serve     run the HTTP server for Slack and Teams
+  bot version   print the version
+  bot help      print this help
+
+Environment:
+`)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
+	err := envconfig.Usagef("", &Config{}, tw, `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_description .}}
+{{end}}`)
+	if err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, strings.TrimSpace(`
+Secrets are read from the environment only and never logged.`))
+	return err
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/itfit/itfit/internal/background"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/obs"
+)
+
+// worker runs beside the HTTP server (Socket Mode, the nudge scheduler)
+// until its context ends.
+type worker struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// serve runs the HTTP server until ctx ends, then shuts down in order: not
+// ready first, so load balancers stop sending; then drain HTTP; then stop
+// workers and background tasks; Redis is closed last. ln may be nil (listen
+// on PORT); tests pass their own on 127.0.0.1:0.
+func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) error {
+	log.Info("starting itfit", "version", version, "commit", commit)
+	audit, err := loadAudit(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := openStorage(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	if err := st.ping(ctx); err != nil {
+		// Keep serving: /readyz fails until Redis answers, and requests get
+		// a "temporarily unavailable" reply instead of a dead port.
+		log.Error(st.unreachable(err))
+	}
+
+	metrics := obs.NewMetrics()
+	engine := conversation.New(st.rdb, audit, conversation.Options{
+		SessionTTL: cfg.SessionTTL,
+		HistoryTTL: cfg.HistoryTTL,
+		Observe:    observe(metrics),
+	})
+	bg := background.New(log, 256, 30*time.Second)
+
+	var ready atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		if err := st.ping(r.Context()); err != nil {
+			obs.Logger(r.Context(), log).Warn("not ready", "err", st.unreachable(err))
+			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", metrics.Handler())
+
+	workers, err := mountAdapters(cfg, log, deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg}, mux)
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           obs.Middleware(log, metrics, mux),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port)); err != nil {
+			return fmt.Errorf("listen on PORT %d: %w", cfg.Port, err)
+		}
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "store", st.addr)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.run(workCtx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("worker stopped", "worker", w.name, "err", err)
+			}
+		}()
+	}
+	ready.Store(true)
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopWorkers()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	}
+
+	log.Info("shutting down: marked not ready", "drain_delay", cfg.DrainDelay.String())
+	ready.Store(false)
+	time.Sleep(cfg.DrainDelay)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http drain incomplete", "err", err)
+	}
+	stopWorkers()
+	wg.Wait()
+	if err := bg.Wait(shutdownCtx); err != nil {
+		log.Warn("background tasks still running at shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// observe turns engine outcomes into metrics.
+func observe(m *obs.Metrics) func(conversation.Key, conversation.Reply, error) {
+	return func(k conversation.Key, r conversation.Reply, err error) {
+		p := string(k.Platform)
+		if err != nil {
+			if errors.Is(err, conversation.ErrUnavailable) {
+				m.StoreError(p)
+			}
+			m.Turn(p, "error")
+			return
+		}
+		m.Turn(p, string(r.Event))
+		if r.Event == conversation.Completed && r.Result != nil {
+			m.Completion(p, string(r.Result.Verdict))
+		}
+	}
+}

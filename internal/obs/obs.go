@@ -1,0 +1,201 @@
+// Package obs is itfit's observability: Prometheus metrics, a request ID
+// on every HTTP request, and the request-scoped logger that carries it.
+package obs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the counters and histograms itfit exports on /metrics. The
+// methods are safe on a nil *Metrics, so tests may leave it out.
+type Metrics struct {
+	reg         *prometheus.Registry
+	turns       *prometheus.CounterVec
+	completions *prometheus.CounterVec
+	requests    *prometheus.HistogramVec
+	storeErrors *prometheus.CounterVec
+	platform    *prometheus.CounterVec
+	nudges      *prometheus.CounterVec
+}
+
+// NewMetrics registers itfit's metrics, plus Go and process collectors, on
+// a registry of its own.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		turns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itfit_turns_total", Help: "Audit operations by platform and outcome (started, advanced, stale, ...).",
+		}, []string{"platform", "event"}),
+		completions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itfit_completions_total", Help: "Completed audits by platform and verdict.",
+		}, []string{"platform", "verdict"}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "itfit_http_request_duration_seconds", Help: "HTTP request latency by route and status code.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "code"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itfit_store_errors_total", Help: "Redis operations that failed, by platform.",
+		}, []string{"platform"}),
+		platform: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itfit_platform_calls_total", Help: "Calls to Slack and Teams APIs by platform, call and outcome (ok, retried, failed).",
+		}, []string{"platform", "call", "outcome"}),
+		nudges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itfit_nudges_total", Help: "Revisit nudges by kind and outcome (sent, retried, failed, dropped).",
+		}, []string{"kind", "outcome"}),
+	}
+	reg.MustRegister(m.turns, m.completions, m.requests, m.storeErrors, m.platform, m.nudges,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics for /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry exposes the registry, for tests that read a metric back.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Turn counts one audit operation.
+func (m *Metrics) Turn(platform, event string) {
+	if m != nil {
+		m.turns.WithLabelValues(platform, event).Inc()
+	}
+}
+
+// Completion counts one completed audit.
+func (m *Metrics) Completion(platform, verdict string) {
+	if m != nil {
+		m.completions.WithLabelValues(platform, verdict).Inc()
+	}
+}
+
+// StoreError counts one failed Redis operation.
+func (m *Metrics) StoreError(platform string) {
+	if m != nil {
+		m.storeErrors.WithLabelValues(platform).Inc()
+	}
+}
+
+// PlatformCall counts one call to a platform API: outcome is ok, retried
+// or failed.
+func (m *Metrics) PlatformCall(platform, call, outcome string) {
+	if m != nil {
+		m.platform.WithLabelValues(platform, call, outcome).Inc()
+	}
+}
+
+// Nudge counts one nudge delivery outcome.
+func (m *Metrics) Nudge(kind, outcome string) {
+	if m != nil {
+		m.nudges.WithLabelValues(kind, outcome).Inc()
+	}
+}
+
+type ctxKey struct{}
+
+// Logger returns the request's logger (with its request ID), or fallback.
+func Logger(ctx context.Context, fallback *slog.Logger) *slog.Logger {
+	if l, ok := ctx.Value(ctxKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return fallback
+}
+
+// WithLogger puts a logger in a context, for work that outlives a request.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// Middleware gives every request an ID (kept from X-Request-Id when it is
+// sane), a logger that carries it, and a latency observation under route,
+// the pattern the mux matched, so that paths with IDs do not explode the
+// label set.
+func Middleware(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !saneID(id) {
+			id = newID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		l := log.With("request_id", id)
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		func() {
+			// A bug must not cost the user more than this one request.
+			defer func() {
+				if p := recover(); p != nil {
+					l.Error("handler panicked", "panic", p, "stack", string(debug.Stack()))
+					if !sw.wrote {
+						http.Error(sw, "internal error", http.StatusInternalServerError)
+					}
+				}
+			}()
+			next.ServeHTTP(sw, r.WithContext(WithLogger(r.Context(), l)))
+		}()
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		if m != nil {
+			m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Observe(d.Seconds())
+		}
+		level := slog.LevelDebug
+		if sw.code >= 500 {
+			level = slog.LevelWarn
+		}
+		l.Log(r.Context(), level, "http request", "method", r.Method, "route", route, "status", sw.code, "duration_ms", float64(d.Microseconds())/1000)
+	})
+}
+
+func saneID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
