@@ -593,3 +593,34 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatalf("dead letter round trip: %+v, %v", dl, err)
 	}
 }
+
+// ScheduleMany stores every job as Schedule would, across chunk boundaries,
+// and a corrupt record does not hold back the rest of a claimed batch.
+func TestScheduleManyAndCorruptRecord(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	jobs := make([]Job, 2500)
+	for i := range jobs {
+		jobs[i] = Job{ID: fmt.Sprint("m", i), Due: t0.Add(time.Duration(i) * time.Second), Payload: []byte{byte(i)}}
+	}
+	if err := h.store.ScheduleMany(ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.rdb.ZCard(ctx, h.store.p.ScheduleDue()).Val(); n != 2500 {
+		t.Fatalf("due set holds %d, want 2500", n)
+	}
+	if j, err := h.store.Get(ctx, "m2499"); err != nil || !j.Due.Equal(t0.Add(2499*time.Second)) || j.Payload[0] != byte(2499%256) {
+		t.Fatalf("Get = %+v, %v", j, err)
+	}
+	if err := h.store.ScheduleMany(ctx, []Job{{ID: "x"}}); !errors.Is(err, ErrInvalidJob) {
+		t.Fatalf("ScheduleMany without due: %v", err)
+	}
+
+	if err := h.rdb.HSet(ctx, h.store.p.ScheduleJobs(), "m0", "garbage").Err(); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := h.store.claim(ctx, t0.Add(time.Second), t0.Add(time.Minute), 10)
+	if !errors.Is(err, ErrCorruptRecord) || len(cs) != 1 || cs[0].job.ID != "m1" {
+		t.Fatalf("claim = %+v, %v; want m1 and a corrupt-record error", cs, err)
+	}
+}

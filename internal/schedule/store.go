@@ -258,18 +258,21 @@ func (s *Store) claim(ctx context.Context, now, leaseEnd time.Time, n int) ([]cl
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	out := make([]claimed, 0, len(res)/2)
+	var bad []error
 	for i := 0; i+1 < len(res); i += 2 {
 		id, _ := res[i].(string)
 		rec, _ := res[i+1].(string)
 		j, err := decodeRecord(id, []byte(rec))
 		if err != nil {
 			// Leave it claimed: it comes back after the lease and is logged
-			// again, rather than silently vanishing.
-			return out, fmt.Errorf("claim %q: %w", id, err)
+			// again, rather than silently vanishing. The rest of the batch
+			// is still delivered.
+			bad = append(bad, fmt.Errorf("claim %q: %w", id, err))
+			continue
 		}
 		out = append(out, claimed{job: j, token: token})
 	}
-	return out, nil
+	return out, errors.Join(bad...)
 }
 
 // wasSent reports whether this occurrence was already delivered.
