@@ -85,3 +85,18 @@ var globEscaper = strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`
 func (p Prefix) Sessions(platform, workspace, user string) string {
 	return p.userTag(platform, workspace, user) + ":sessions"
 }
+
+// ---------------------------------------------------------------------------
+// Teams keys
+//
+// The Teams adapter keeps each user's conversation references (where and how
+// to reach them later) under the user's own hash tag, so forget deletes them
+// with the user's sessions and history in one MULTI, on Redis Cluster too.
+// ---------------------------------------------------------------------------
+
+// TeamsReferences is the hash of one Teams user's conversation references:
+// field "personal" for their 1:1 chat with the bot, "last" for wherever they
+// last spoke to it. Each value is the reference encoded as JSON.
+func (p Prefix) TeamsReferences(tenant, user string) string {
+	return p.userTag("teams", tenant, user) + ":teams:refs"
+}
