@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/user"
 
 	"github.com/itfit/itfit/internal/adapters/terminal"
@@ -37,7 +38,12 @@ func chat(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wr
 	return terminal.Chat(ctx, newEngine(cfg, a, st), k, stdin, stdout, log)
 }
 
+// localUser names the terminal's user: $USER first, so two people sharing
+// an account (or tests) can keep separate audits.
 func localUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
 	}

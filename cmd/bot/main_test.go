@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itfit/itfit/internal/redisconn"
+	"github.com/itfit/itfit/internal/redistest"
+)
+
+// TestChatFromFirstQuestionToCard drives `bot chat` through stdin, with
+// typos on the way, against the embedded store and (when configured) the
+// real Redis.
+func TestChatFromFirstQuestionToCard(t *testing.T) {
+	input := strings.Join([]string{
+		"",      // empty: asked again
+		"seven", // not a number
+		"9",     // out of range
+		"2",     // it_staff: one generalist
+		"1",     // generalist_load: overwhelmed
+		"back",  // take it back
+		"1",     // overwhelmed again
+		"1,2",   // skills: security, cloud
+		"2",     // after_hours: team strained
+		"1, 4",  // projects: exclusive "none" with another: refused by the engine
+		"4",     // projects: none
+		"3",     // compliance: no
+		"1",     // growth: outpacing
+		"1",     // distraction: weekly
+		"3",     // control: unsure
+	}, "\n") + "\n"
+	urls := []string{""}
+	if u := os.Getenv(redistest.EnvURL); u != "" {
+		urls = append(urls, u)
+	}
+	for _, url := range urls {
+		t.Run("REDIS_URL="+url, func(t *testing.T) {
+			t.Setenv("REDIS_URL", url)
+			user := "chat-test-" + time.Now().Format("150405.000000")
+			t.Setenv("USER", user)
+			if url != "" {
+				t.Cleanup(func() { deleteUserKeys(t, url, user) })
+			}
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), []string{"chat"}, strings.NewReader(input), &out, &errOut); err != nil {
+				t.Fatalf("chat: %v\n%s", err, errOut.String())
+			}
+			got := out.String()
+			for _, want := range []string{
+				"Question 1 of 10",
+				"Please type the number of an option.",
+				"Please answer with a number from 1 to 4.",
+				"There is no option 9; choose from 1 to 4.",
+				"Going back one question.",
+				"“None” cannot be combined with other options",
+				"Recommendation: Fully managed IT (a likely fit)",
+				"Your one IT person is overwhelmed",
+				"What the provider would cover",
+				"Revisit this decision by",
+			} {
+				if !strings.Contains(got, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			if strings.Contains(got, "{") {
+				t.Errorf("the card must be text, not JSON:\n%s", got)
+			}
+		})
+	}
+}
+
+func TestChatEndOfInputKeepsAnswers(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"chat"}, strings.NewReader("2\n"), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Your answers are saved") {
+		t.Errorf("EOF should end politely:\n%s", out.String())
+	}
+}
+
+func TestChatRedisUnreachableNamesTheSetting(t *testing.T) {
+	t.Setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+	err := run(context.Background(), []string{"chat"}, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "REDIS_URL") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("error %v should name REDIS_URL and the address", err)
+	}
+}
+
+func TestHelpListsEveryVariable(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"PORT", "REDIS_URL", "ITFIT_SESSION_TTL", "168h", "SLACK_SIGNING_SECRET", "MICROSOFT_APP_ID", "ITFIT_AUDIT_FILE"} {
+		if !strings.Contains(out.String(), v) {
+			t.Errorf("help lacks %s", v)
+		}
+	}
+}
+
+func TestBadConfigurationIsNamed(t *testing.T) {
+	tests := []struct{ env, val, want string }{
+		{"SLACK_SIGNING_SECRET", "s3cret", "SLACK_BOT_TOKEN"},
+		{"MICROSOFT_APP_ID", "app", "MICROSOFT_APP_PASSWORD"},
+		{"ITFIT_SESSION_TTL", "soon", "ITFIT_SESSION_TTL"},
+		{"ITFIT_AUDIT_FILE", "/nonexistent/audit.yaml", "ITFIT_AUDIT_FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Setenv(tt.env, tt.val)
+			err := run(context.Background(), []string{"chat"}, strings.NewReader(""), io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v should name %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error repeats a secret: %v", err)
+			}
+		})
+	}
+}
+
+// TestServeHealthReadyAndShutdown runs `bot serve` on a loopback port: ready
+// while Redis answers, not ready while it does not, and an orderly stop.
+func TestServeHealthReadyAndShutdown(t *testing.T) {
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DrainDelay = 0
+	cfg.RedisURL = "redis://127.0.0.1:1/0" // nothing listens there
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), ln) }()
+
+	waitFor(t, base+"/healthz", http.StatusOK)
+	if code := get(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with Redis down: %d", code)
+	}
+	if code := get(t, base+"/metrics"); code != http.StatusOK {
+		t.Errorf("/metrics: %d", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	for _, want := range []string{`"msg":"listening"`, "cannot reach Redis at 127.0.0.1:1 (REDIS_URL)", `"msg":"stopped"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
+}
+
+func TestServeReadyWithRedis(t *testing.T) {
+	url := os.Getenv(redistest.EnvURL)
+	if url == "" {
+		t.Skip(redistest.EnvURL + " is not set")
+	}
+	cfg, _ := loadConfig()
+	cfg.DrainDelay = 0
+	cfg.RedisURL = url
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), ln) }()
+	waitFor(t, "http://"+ln.Addr().String()+"/readyz", http.StatusOK)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deleteUserKeys removes what a chat test left in the real Redis.
+func deleteUserKeys(t *testing.T, url, user string) {
+	rdb, err := redisconn.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx := context.Background()
+	ks, err := rdb.Keys(ctx, "itfit:{terminal:local:"+user+"}:*").Result()
+	if err != nil || len(ks) == 0 {
+		t.Fatalf("no keys of %s to clean up (%v): the chat did not use the real Redis", user, err)
+	}
+	rdb.Del(ctx, ks...)
+}
+
+func get(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitFor polls until the server answers with the code (it starts in a
+// goroutine); it bounds the wait by attempts, not by asserting a time.
+func waitFor(t *testing.T, url string, code int) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == code {
+				return
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered %d", url, code)
+}
