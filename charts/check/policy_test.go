@@ -1,0 +1,250 @@
+package check
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// botUID is the distroless "nonroot" user the image runs as.
+const botUID = 65532
+
+// checkPolicy asserts the hardening every rendered workload must have.
+func checkPolicy(t *testing.T, objs []object) {
+	for _, o := range objs {
+		for _, l := range []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by", "app.kubernetes.io/version", "helm.sh/chart"} {
+			if o.Meta.Labels[l] == "" {
+				t.Errorf("%s %s lacks label %s", o.Kind, o.Name, l)
+			}
+		}
+		if sa, ok := o.Obj.(*corev1.ServiceAccount); ok {
+			if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
+				t.Errorf("ServiceAccount %s mounts its token", sa.Name)
+			}
+		}
+	}
+	for _, d := range find[*appsv1.Deployment](objs) {
+		checkPodSpec(t, d.Name, d.Spec.Template.Spec)
+		if d.Spec.Template.Annotations["checksum/config"] == "" && d.Spec.Template.Labels["app.kubernetes.io/component"] == "bot" {
+			t.Errorf("Deployment %s: pod template lacks checksum/config, so config changes would not roll the pods", d.Name)
+		}
+		if d.Spec.Template.Labels["app.kubernetes.io/component"] == "bot" {
+			checkBotContainer(t, d)
+		}
+	}
+}
+
+func checkPodSpec(t *testing.T, name string, ps corev1.PodSpec) {
+	if ps.AutomountServiceAccountToken == nil || *ps.AutomountServiceAccountToken {
+		t.Errorf("%s: automountServiceAccountToken is not false", name)
+	}
+	if ps.HostNetwork || ps.HostPID || ps.HostIPC {
+		t.Errorf("%s: uses host namespaces", name)
+	}
+	psc := ps.SecurityContext
+	if psc == nil {
+		t.Errorf("%s: no pod securityContext", name)
+		psc = &corev1.PodSecurityContext{}
+	}
+	if psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		t.Errorf("%s: pod runAsNonRoot is not true", name)
+	}
+	if psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: pod seccompProfile is not RuntimeDefault", name)
+	}
+	all := append(slices.Clone(ps.InitContainers), ps.Containers...)
+	if len(ps.Containers) == 0 {
+		t.Errorf("%s: no containers", name)
+	}
+	for _, c := range all {
+		where := name + "/" + c.Name
+		sc := c.SecurityContext
+		if sc == nil {
+			t.Errorf("%s: no container securityContext", where)
+			continue
+		}
+		if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+			t.Errorf("%s: runAsNonRoot is not true", where)
+		}
+		uid := sc.RunAsUser
+		if uid == nil {
+			uid = psc.RunAsUser
+		}
+		if uid == nil || *uid != botUID {
+			t.Errorf("%s: runAsUser = %v, want %d", where, uid, botUID)
+		}
+		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Errorf("%s: readOnlyRootFilesystem is not true", where)
+		}
+		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			t.Errorf("%s: allowPrivilegeEscalation is not false", where)
+		}
+		if sc.Privileged != nil && *sc.Privileged {
+			t.Errorf("%s: privileged", where)
+		}
+		if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+			t.Errorf("%s: capabilities do not drop ALL", where)
+		} else if len(sc.Capabilities.Add) > 0 {
+			t.Errorf("%s: adds capabilities %v", where, sc.Capabilities.Add)
+		}
+		if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("%s: seccompProfile is not RuntimeDefault", where)
+		}
+		r := c.Resources
+		if r.Requests.Cpu().IsZero() || r.Requests.Memory().IsZero() {
+			t.Errorf("%s: cpu/memory requests not set: %v", where, r.Requests)
+		}
+		if r.Limits.Memory().IsZero() {
+			t.Errorf("%s: memory limit not set", where)
+		}
+		if c.Image == "" || strings.HasSuffix(c.Image, ":latest") || !strings.ContainsAny(c.Image, ":@") {
+			t.Errorf("%s: image %q is not pinned to a tag or digest", where, c.Image)
+		}
+		if c.LivenessProbe == nil || c.ReadinessProbe == nil {
+			t.Errorf("%s: liveness and readiness probes required", where)
+		}
+	}
+}
+
+// checkBotContainer asserts the bot's probes, port and shutdown timing.
+func checkBotContainer(t *testing.T, d *appsv1.Deployment) {
+	t.Helper()
+	ps := d.Spec.Template.Spec
+	if len(ps.Containers) != 1 {
+		t.Fatalf("%s: %d containers, want 1", d.Name, len(ps.Containers))
+	}
+	c := ps.Containers[0]
+	if len(c.Ports) != 1 || c.Ports[0].Name != "http" {
+		t.Errorf("%s: ports = %+v, want one named http", d.Name, c.Ports)
+	}
+	probe := func(kind string, p *corev1.Probe, path string) {
+		if p == nil {
+			t.Errorf("%s: no %s probe", d.Name, kind)
+			return
+		}
+		if p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "http" {
+			t.Errorf("%s: %s probe = %+v, want GET %s on port http", d.Name, kind, p.ProbeHandler, path)
+		}
+	}
+	probe("liveness", c.LivenessProbe, "/healthz")
+	probe("readiness", c.ReadinessProbe, "/readyz")
+	if c.StartupProbe != nil {
+		probe("startup", c.StartupProbe, "/healthz")
+	}
+	grace := int64(30)
+	if ps.TerminationGracePeriodSeconds != nil {
+		grace = *ps.TerminationGracePeriodSeconds
+	}
+	var preStop int64
+	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
+		preStop = c.Lifecycle.PreStop.Sleep.Seconds
+	}
+	// The app drains for up to ~15s after SIGTERM; leave room for it.
+	if grace < preStop+20 {
+		t.Errorf("%s: terminationGracePeriodSeconds %d leaves under 20s for draining after a %ds preStop", d.Name, grace, preStop)
+	}
+	if !slices.ContainsFunc(c.EnvFrom, func(e corev1.EnvFromSource) bool { return e.ConfigMapRef != nil }) {
+		t.Errorf("%s: envFrom lacks the ConfigMap", d.Name)
+	}
+	if d.Spec.Strategy.RollingUpdate == nil || d.Spec.Strategy.RollingUpdate.MaxUnavailable == nil || d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue() != 0 {
+		t.Errorf("%s: rolling update may take pods down before new ones are ready", d.Name)
+	}
+}
+
+// checkReferences asserts that names and selectors line up: Services and
+// PDBs select pods that exist, the Ingress and HPA point at rendered
+// objects, and ConfigMaps/Secrets used by pods are rendered (or existing).
+func checkReferences(t *testing.T, objs []object) {
+	byKind := map[string]map[string]bool{}
+	for _, o := range objs {
+		if byKind[o.Kind] == nil {
+			byKind[o.Kind] = map[string]bool{}
+		}
+		byKind[o.Kind][o.Name] = true
+	}
+	var podLabels []labels.Set
+	for _, d := range find[*appsv1.Deployment](objs) {
+		sel := labels.SelectorFromSet(d.Spec.Selector.MatchLabels)
+		if !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+			t.Errorf("Deployment %s: selector does not match its pod labels", d.Name)
+		}
+		podLabels = append(podLabels, d.Spec.Template.Labels)
+		ps := d.Spec.Template.Spec
+		if sa := ps.ServiceAccountName; sa != "default" && !byKind["ServiceAccount"][sa] {
+			t.Errorf("Deployment %s: ServiceAccount %q is not rendered", d.Name, sa)
+		}
+		for _, v := range ps.Volumes {
+			if v.ConfigMap != nil && !byKind["ConfigMap"][v.ConfigMap.Name] {
+				t.Errorf("Deployment %s: volume ConfigMap %q is not rendered", d.Name, v.ConfigMap.Name)
+			}
+		}
+		for _, c := range ps.Containers {
+			for _, ef := range c.EnvFrom {
+				if ef.ConfigMapRef != nil && !byKind["ConfigMap"][ef.ConfigMapRef.Name] {
+					t.Errorf("Deployment %s: envFrom ConfigMap %q is not rendered", d.Name, ef.ConfigMapRef.Name)
+				}
+				// A Secret not rendered here must be the operator's existingSecret;
+				// the render cases check that name explicitly.
+			}
+		}
+	}
+	selects := func(sel map[string]string) int {
+		n := 0
+		for _, l := range podLabels {
+			if len(sel) > 0 && labels.SelectorFromSet(sel).Matches(l) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, s := range find[*corev1.Service](objs) {
+		if selects(s.Spec.Selector) != 1 {
+			t.Errorf("Service %s selects %d pod templates, want exactly 1", s.Name, selects(s.Spec.Selector))
+		}
+	}
+	for _, p := range find[*policyv1.PodDisruptionBudget](objs) {
+		if p.Spec.Selector == nil || selects(p.Spec.Selector.MatchLabels) != 1 {
+			t.Errorf("PodDisruptionBudget %s does not select exactly the bot pods", p.Name)
+		}
+	}
+	for _, np := range find[*networkingv1.NetworkPolicy](objs) {
+		if selects(np.Spec.PodSelector.MatchLabels) != 1 {
+			t.Errorf("NetworkPolicy %s does not select exactly one pod template", np.Name)
+		}
+		for _, r := range np.Spec.Ingress {
+			for _, f := range r.From {
+				if f.PodSelector != nil && selects(f.PodSelector.MatchLabels) != 1 {
+					t.Errorf("NetworkPolicy %s allows traffic from no rendered pods", np.Name)
+				}
+			}
+		}
+	}
+	for _, h := range find[*autoscalingv2.HorizontalPodAutoscaler](objs) {
+		if h.Spec.ScaleTargetRef.Kind != "Deployment" || !byKind["Deployment"][h.Spec.ScaleTargetRef.Name] {
+			t.Errorf("HPA %s targets %+v, which is not rendered", h.Name, h.Spec.ScaleTargetRef)
+		}
+	}
+	for _, ing := range find[*networkingv1.Ingress](objs) {
+		for _, r := range ing.Spec.Rules {
+			for _, p := range r.HTTP.Paths {
+				svc := p.Backend.Service
+				if svc == nil || !byKind["Service"][svc.Name] {
+					t.Errorf("Ingress %s: backend %+v is not a rendered Service", ing.Name, p.Backend)
+					continue
+				}
+				for _, s := range find[*corev1.Service](objs) {
+					if s.Name == svc.Name && !slices.ContainsFunc(s.Spec.Ports, func(sp corev1.ServicePort) bool { return sp.Name == svc.Port.Name }) {
+						t.Errorf("Ingress %s: Service %s has no port %q", ing.Name, s.Name, svc.Port.Name)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,194 @@
+{{/*
+Chart name, truncated to the 63 characters a label value allows.
+*/}}
+{{- define "itfit.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified name: <release>-<chart>, or the release name when it already
+contains the chart name. Truncated to 63 characters (DNS label limit).
+*/}}
+{{- define "itfit.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the embedded Redis resources.
+*/}}
+{{- define "itfit.redis.fullname" -}}
+{{- printf "%s-redis" (include "itfit.fullname" . | trunc 57 | trimSuffix "-") }}
+{{- end }}
+
+{{/*
+Chart label value.
+*/}}
+{{- define "itfit.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels shared by every resource.
+*/}}
+{{- define "itfit.commonLabels" -}}
+helm.sh/chart: {{ include "itfit.chart" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: itfit
+{{- end }}
+
+{{/*
+Selector labels of the bot pods (immutable once installed).
+*/}}
+{{- define "itfit.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "itfit.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: bot
+{{- end }}
+
+{{/*
+Full labels of bot resources.
+*/}}
+{{- define "itfit.labels" -}}
+{{ include "itfit.commonLabels" . }}
+{{ include "itfit.selectorLabels" . }}
+{{- end }}
+
+{{/*
+Selector labels of the embedded Redis pod.
+*/}}
+{{- define "itfit.redis.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "itfit.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: redis
+{{- end }}
+
+{{/*
+Full labels of embedded Redis resources.
+*/}}
+{{- define "itfit.redis.labels" -}}
+{{ include "itfit.commonLabels" . }}
+{{ include "itfit.redis.selectorLabels" . }}
+{{- end }}
+
+{{/*
+ServiceAccount name.
+*/}}
+{{- define "itfit.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "itfit.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the Secret with the credentials (chart-rendered or existing).
+*/}}
+{{- define "itfit.secretName" -}}
+{{- if .Values.existingSecret }}
+{{- .Values.existingSecret }}
+{{- else }}
+{{- include "itfit.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Whether the chart renders its own Secret: only without existingSecret and
+with at least one credential set.
+*/}}
+{{- define "itfit.renderSecret" -}}
+{{- if not .Values.existingSecret }}
+{{- range $k, $v := .Values.secrets }}{{ if $v }}true{{ end }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the ConfigMap holding the audit file.
+*/}}
+{{- define "itfit.auditConfigMapName" -}}
+{{- if .Values.auditFile.existingConfigMap }}
+{{- .Values.auditFile.existingConfigMap }}
+{{- else }}
+{{- printf "%s-audit" (include "itfit.fullname" . | trunc 57 | trimSuffix "-") }}
+{{- end }}
+{{- end }}
+
+{{/*
+Bot image reference: repository@digest, or repository:tag (tag defaults to appVersion).
+*/}}
+{{- define "itfit.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/*
+REDIS_URL the ConfigMap sets, if any: the embedded Redis wins, then redis.url.
+A REDIS_URL in the Secret is used only when neither is set.
+*/}}
+{{- define "itfit.redisURL" -}}
+{{- if .Values.redis.embedded.enabled }}
+{{- printf "redis://%s:6379/0" (include "itfit.redis.fullname" .) }}
+{{- else if .Values.redis.url }}
+{{- .Values.redis.url }}
+{{- end }}
+{{- end }}
+
+{{/*
+Public base URL used in NOTES: publicURL, else the first Ingress host
+(https when a TLS block lists it), else empty.
+*/}}
+{{- define "itfit.publicBaseURL" -}}
+{{- if .Values.publicURL }}
+{{- .Values.publicURL | trimSuffix "/" }}
+{{- else if and .Values.ingress.enabled .Values.ingress.hosts }}
+{{- $host := first .Values.ingress.hosts }}
+{{- $scheme := "http" }}
+{{- range .Values.ingress.tls }}
+{{- if has $host (.hosts | default list) }}{{ $scheme = "https" }}{{ end }}
+{{- end }}
+{{- printf "%s://%s" $scheme $host }}
+{{- end }}
+{{- end }}
+
+{{/*
+Misconfigurations that cannot be expressed in values.schema.json.
+*/}}
+{{- define "itfit.validate" -}}
+{{- if and .Values.redis.embedded.enabled .Values.redis.url }}
+{{- fail "redis.embedded.enabled and redis.url are both set: choose one Redis" }}
+{{- end }}
+{{- if and .Values.redis.embedded.enabled .Values.secrets.redisURL (not .Values.existingSecret) }}
+{{- fail "redis.embedded.enabled and secrets.redisURL are both set: choose one Redis" }}
+{{- end }}
+{{- if and .Values.redis.url .Values.secrets.redisURL (not .Values.existingSecret) }}
+{{- fail "redis.url and secrets.redisURL are both set: put a URL with a password in secrets.redisURL only" }}
+{{- end }}
+{{- if and (gt (int .Values.preStopSleepSeconds) 0) (le (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) }}
+{{- fail "terminationGracePeriodSeconds must exceed preStopSleepSeconds (plus the app's drain time)" }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (not (or (gt (int .Values.autoscaling.targetCPUUtilizationPercentage) 0) (gt (int .Values.autoscaling.targetMemoryUtilizationPercentage) 0))) }}
+{{- fail "autoscaling.enabled needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage above 0" }}
+{{- end }}
+{{- if and .Values.auditFile.enabled (not .Values.auditFile.existingConfigMap) (not .Values.auditFile.content) }}
+{{- fail "auditFile.enabled needs auditFile.content (e.g. --set-file auditFile.content=audit.yaml) or auditFile.existingConfigMap" }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
+{{- fail "ingress.enabled needs at least one host in ingress.hosts" }}
+{{- end }}
+{{- end }}
