@@ -102,7 +102,7 @@ func (e *Engine) answer(ctx context.Context, k Key, a Answer) (Reply, error) {
 	if err != nil {
 		return Reply{}, fmt.Errorf("answer %s: %w", a.Question, err)
 	}
-	code, sess, err := e.store.Answer(ctx, k, a.Rev, a.Question, opts, e.now())
+	code, sess, prev, err := e.store.Answer(ctx, k, a.Rev, a.Question, opts, e.now())
 	if err != nil {
 		return Reply{}, err
 	}
@@ -123,6 +123,9 @@ func (e *Engine) answer(ctx context.Context, k Key, a Answer) (Reply, error) {
 		ev = Completed
 	}
 	r := e.reply(sess, ev)
+	if last, ok := e.parseHistory(prev); ok && ev == Completed {
+		r.SinceLast = e.audit.Compare(last.Answers, last.CompletedAt, sess.Answers)
+	}
 	q, _ := e.audit.Question(a.Question)
 	r.Answered = &Echo{Question: q, Labels: q.Labels(opts)}
 	return r, nil

@@ -393,3 +393,51 @@ func TestUnavailableRedis(t *testing.T) {
 		t.Errorf("ping: %v", err)
 	}
 }
+
+func TestRetakeSaysWhatChanged(t *testing.T) {
+	for _, b := range redistest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			clk := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+			e := newEngine(b, clk)
+			k := key("retake")
+			r, _ := e.Start(ctx, k)
+			for r.Question != nil {
+				r = answerCurrent(t, e, k, r)
+			}
+			if r.SinceLast != nil {
+				t.Fatalf("a first audit has nothing to compare with: %+v", r.SinceLast)
+			}
+			clk.Add(365 * 24 * time.Hour)
+			r, _ = e.Restart(ctx, k)
+			for r.Question != nil {
+				opts := coManaged[r.Question.ID]
+				switch r.Question.ID {
+				case "it_staff":
+					opts = []advisor.OptionID{"none"}
+				case "control":
+					opts = []advisor.OptionID{"hand_off"}
+				}
+				r, _ = e.Answer(ctx, k, conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: opts})
+			}
+			c := r.SinceLast
+			if c == nil || !c.VerdictMoved || c.PreviousVerdict != advisor.CoManaged || r.Result.Verdict != advisor.FullyManaged {
+				t.Fatalf("since last: %+v", c)
+			}
+			if !c.PreviousAt.Equal(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)) {
+				t.Errorf("previous at %s", c.PreviousAt)
+			}
+			changed := map[advisor.QuestionID]bool{}
+			for _, a := range c.Answers {
+				changed[a.Question] = true
+			}
+			for _, q := range []advisor.QuestionID{"it_staff", "firefighting", "skills", "control"} {
+				if !changed[q] {
+					t.Errorf("%s changed but is not listed: %+v", q, c.Answers)
+				}
+			}
+			if changed["growth"] {
+				t.Error("growth did not change")
+			}
+		})
+	}
+}

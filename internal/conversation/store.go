@@ -144,6 +144,7 @@ redis.call("HSET", KEYS[1], "a:" .. ARGV[2], ARGV[3], "rev", tonumber(h.rev) + 1
 redis.call("PEXPIRE", KEYS[1], ARGV[5])
 redis.call("PEXPIRE", KEYS[3], ARGV[5])
 if done then
+  local prev = redis.call("LINDEX", KEYS[2], 0)
   local parts = {}
   for _, q in ipairs(ORDER) do
     local v = h["a:" .. q]
@@ -152,7 +153,7 @@ if done then
   redis.call("LPUSH", KEYS[2], ARGV[4] .. "|" .. h.v .. "|" .. table.concat(parts, ";"))
   redis.call("LTRIM", KEYS[2], 0, tonumber(ARGV[7]) - 1)
   redis.call("PEXPIRE", KEYS[2], ARGV[6])
-  return {2, redis.call("HGETALL", KEYS[1])}
+  return {2, redis.call("HGETALL", KEYS[1]), prev}
 end
 return {1, redis.call("HGETALL", KEYS[1])}
 `
@@ -202,13 +203,21 @@ func (s *store) Start(ctx context.Context, k Key, now time.Time, fresh bool) (in
 	return s.result(res)
 }
 
-func (s *store) Answer(ctx context.Context, k Key, rev int64, q advisor.QuestionID, opts []advisor.OptionID, now time.Time) (int64, Session, error) {
+// Answer records an answer. On completion it also returns the user's
+// previous result (a history entry, "" if none), read in the same script so
+// that the new card can say what changed at no extra round trip.
+func (s *store) Answer(ctx context.Context, k Key, rev int64, q advisor.QuestionID, opts []advisor.OptionID, now time.Time) (int64, Session, string, error) {
 	res, err := s.answer.Run(ctx, s.rdb, []string{s.sessionKey(k), s.historyKey(k.UserKey), s.indexKey(k.UserKey)},
 		rev, string(q), joinOptions(opts), now.Unix(), s.sessionTTL.Milliseconds(), s.historyTTL.Milliseconds(), s.historyMax, s.audit.Version).Slice()
 	if err != nil {
-		return 0, Session{}, unavailable("record answer", err)
+		return 0, Session{}, "", unavailable("record answer", err)
 	}
-	return s.result(res)
+	code, sess, err := s.result(res)
+	var prev string
+	if len(res) > 2 {
+		prev, _ = res[2].(string)
+	}
+	return code, sess, prev, err
 }
 
 func (s *store) Back(ctx context.Context, k Key, rev int64, now time.Time) (int64, Session, error) {

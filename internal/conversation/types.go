@@ -99,6 +99,9 @@ type Reply struct {
 	Answered *Echo
 	// Result is the recommendation once the audit is done.
 	Result *advisor.Recommendation
+	// SinceLast compares a just-completed retake with the user's previous
+	// result; nil on a first audit.
+	SinceLast *advisor.Change
 	// AuditChanged is set when a resumed audit was restarted because the
 	// operator replaced the questions since it began.
 	AuditChanged bool
