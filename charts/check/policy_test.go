@@ -146,9 +146,10 @@ func checkBotContainer(t *testing.T, d *appsv1.Deployment) {
 	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
 		preStop = c.Lifecycle.PreStop.Sleep.Seconds
 	}
-	// The app drains for up to ~15s after SIGTERM; leave room for it.
-	if grace < preStop+20 {
-		t.Errorf("%s: terminationGracePeriodSeconds %d leaves under 20s for draining after a %ds preStop", d.Name, grace, preStop)
+	// After SIGTERM the app fails /readyz for ITFIT_DRAIN_DELAY (3s) and then
+	// waits up to ITFIT_SHUTDOWN_TIMEOUT (20s) for requests in flight.
+	if grace < preStop+25 {
+		t.Errorf("%s: terminationGracePeriodSeconds %d leaves under 25s for the app's drain after a %ds preStop", d.Name, grace, preStop)
 	}
 	if !slices.ContainsFunc(c.EnvFrom, func(e corev1.EnvFromSource) bool { return e.ConfigMapRef != nil }) {
 		t.Errorf("%s: envFrom lacks the ConfigMap", d.Name)
