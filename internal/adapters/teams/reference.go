@@ -1,0 +1,119 @@
+package teams
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/keys"
+)
+
+// ErrNoReference means the user has never spoken to the bot here (or their
+// reference has expired), so the bot cannot reach them proactively.
+var ErrNoReference = errors.New("teams: no conversation reference for this user")
+
+// Reference is what a proactive message to a user needs: where their
+// conversation lives and who is who in it. ServiceURL is only ever taken
+// from an activity whose token bound it (the serviceurl claim), since the
+// connector sends the bot's own token there.
+type Reference struct {
+	ServiceURL       string    `json:"serviceUrl"`
+	ChannelID        string    `json:"channelId"`
+	ConversationID   string    `json:"conversationId"`
+	ConversationType string    `json:"conversationType,omitempty"`
+	BotID            string    `json:"botId"`
+	BotName          string    `json:"botName,omitempty"`
+	TenantID         string    `json:"tenantId"`
+	UserID           string    `json:"userId"` // the Teams user ID (29:...), what CreateConversation wants
+	AADObjectID      string    `json:"aadObjectId,omitempty"`
+	UserName         string    `json:"userName,omitempty"`
+	UpdatedAt        time.Time `json:"updatedAt"`
+}
+
+// ConversationReference converts to the Bot Framework's own shape.
+func (r Reference) ConversationReference() schema.ConversationReference {
+	return schema.ConversationReference{
+		User:         schema.ChannelAccount{ID: r.UserID, Name: r.UserName, AadObjectID: r.AADObjectID},
+		Bot:          schema.ChannelAccount{ID: r.BotID, Name: r.BotName},
+		Conversation: schema.ConversationAccount{ID: r.ConversationID, ConversationType: r.ConversationType, TenantID: r.TenantID},
+		ChannelID:    r.ChannelID,
+		ServiceURL:   r.ServiceURL,
+	}
+}
+
+// Hash fields of keys.TeamsReferences.
+const (
+	refPersonal = "personal"
+	refLast     = "last"
+)
+
+// References stores users' conversation references in Redis for the
+// proactive sends of revisits and nudges. They expire with the user's
+// history, and live under the user's hash tag so forget erases them too.
+type References struct {
+	rdb    redis.UniversalClient
+	prefix keys.Prefix
+	ttl    time.Duration
+}
+
+// NewReferences returns a store; ttl should be the history retention.
+func NewReferences(rdb redis.UniversalClient, prefix keys.Prefix, ttl time.Duration) *References {
+	if prefix == "" {
+		prefix = keys.Default
+	}
+	if ttl <= 0 {
+		ttl = 2 * 365 * 24 * time.Hour
+	}
+	return &References{rdb: rdb, prefix: prefix, ttl: ttl}
+}
+
+// Save records where the user last spoke to the bot, and their personal chat
+// separately, since that is where a proactive message should go first.
+func (s *References) Save(ctx context.Context, u conversation.UserKey, ref Reference) error {
+	b, err := json.Marshal(ref)
+	if err != nil {
+		return fmt.Errorf("encode teams reference: %w", err)
+	}
+	key := s.prefix.TeamsReferences(string(u.Workspace), string(u.User))
+	fields := []any{refLast, b}
+	if ref.ConversationType == personalChat {
+		fields = append(fields, refPersonal, b)
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, fields...)
+		p.PExpire(ctx, key, s.ttl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save teams reference: %w: %w", conversation.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Load returns the reference to reach the user by: their personal chat if
+// they have one with the bot, else the last conversation they used.
+func (s *References) Load(ctx context.Context, u conversation.UserKey) (Reference, error) {
+	key := s.prefix.TeamsReferences(string(u.Workspace), string(u.User))
+	vals, err := s.rdb.HMGet(ctx, key, refPersonal, refLast).Result()
+	if err != nil {
+		return Reference{}, fmt.Errorf("load teams reference: %w: %w", conversation.ErrUnavailable, err)
+	}
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok || str == "" {
+			continue
+		}
+		var ref Reference
+		if err := json.Unmarshal([]byte(str), &ref); err != nil {
+			return Reference{}, fmt.Errorf("decode teams reference: %w", err)
+		}
+		return ref, nil
+	}
+	return Reference{}, ErrNoReference
+}
