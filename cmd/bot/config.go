@@ -12,6 +12,7 @@ import (
 
 	"github.com/itfit/itfit/internal/adapters/slackapp"
 	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/revisit"
 )
 
 // Config is every setting itfit reads, all from the environment. `bot help`
@@ -23,6 +24,8 @@ type Config struct {
 	AuditFile       string        `envconfig:"ITFIT_AUDIT_FILE" desc:"a YAML audit replacing the built-in one"`
 	SessionTTL      time.Duration `envconfig:"ITFIT_SESSION_TTL" default:"168h" desc:"abandoned audits expire after this long"`
 	HistoryTTL      time.Duration `envconfig:"ITFIT_HISTORY_TTL" default:"17520h" desc:"completed results are kept this long (2 years)"`
+	RevisitAfter    time.Duration `envconfig:"ITFIT_REVISIT_AFTER" desc:"a Go duration replacing the 12-month revisit interval (demos and tests)"`
+	AccountManagers string        `envconfig:"ITFIT_ACCOUNT_MANAGERS" desc:"who nudges whom: slack:TCLIENT=UMANAGER (or =TPROVIDER/UMANAGER or /CCHANNEL), teams:TENANT=USER, comma-separated"`
 	ShutdownTimeout time.Duration `envconfig:"ITFIT_SHUTDOWN_TIMEOUT" default:"20s" desc:"how long shutdown waits for requests in flight"`
 	DrainDelay      time.Duration `envconfig:"ITFIT_DRAIN_DELAY" default:"3s" desc:"after SIGTERM, how long /readyz fails before the listener closes"`
 
@@ -45,6 +48,12 @@ func loadConfig() (Config, error) {
 	}
 	if err := c.Teams.Validate(); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if _, err := revisit.ParseDirectory(c.AccountManagers); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if c.RevisitAfter < 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_REVISIT_AFTER must not be negative")
 	}
 	if c.SessionTTL <= 0 || c.HistoryTTL <= 0 {
 		return Config{}, fmt.Errorf("configuration: ITFIT_SESSION_TTL and ITFIT_HISTORY_TTL must be positive")

@@ -100,3 +100,40 @@ func (p Prefix) Sessions(platform, workspace, user string) string {
 func (p Prefix) TeamsReferences(tenant, user string) string {
 	return p.userTag("teams", tenant, user) + ":teams:refs"
 }
+
+// ---------------------------------------------------------------------------
+// Slack keys
+//
+// Slack delivers some things more than once (Events API retries, Socket Mode
+// redeliveries, a double-clicked button). The adapter claims each delivery
+// with SET NX and a TTL under these keys, so that only the first has an
+// effect on any replica. Claims that concern one user live under that user's
+// hash tag, so forget can find them and they sit beside the session.
+// ---------------------------------------------------------------------------
+
+// SlackEvent claims one Events API event (or Socket Mode envelope) by the ID
+// Slack gave it; workspace keeps IDs of different installs apart.
+func (p Prefix) SlackEvent(workspace, id string) string {
+	return string(p) + ":slack:event:" + esc(workspace) + ":" + esc(id)
+}
+
+// SlackClaim claims one action on one message of one user (a Start over
+// click, a note sent about a stale click), so a double click has one effect.
+func (p Prefix) SlackClaim(workspace, user, id string) string {
+	return p.userTag("slack", workspace, user) + ":slack:claim:" + esc(id)
+}
+
+// ---------------------------------------------------------------------------
+// Revisit keys
+// ---------------------------------------------------------------------------
+
+// Manager is the account manager a user chose to share results with (set by
+// "Share with my account manager"); it overrides the configured one.
+func (p Prefix) Manager(platform, workspace, user string) string {
+	return p.userTag(platform, workspace, user) + ":manager"
+}
+
+// UserPattern matches every key of one user, for forget's final sweep.
+func (p Prefix) UserPattern(platform, workspace, user string) string {
+	return globEscaper.Replace(p.userTag(platform, workspace, user)) + ":*"
+}

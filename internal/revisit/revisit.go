@@ -1,0 +1,435 @@
+// Package revisit turns a completed audit into an ongoing relationship: it
+// schedules the user's yearly revisit and the account manager's nudge in the
+// durable scheduler, lets users list, snooze, stop and forget them, and
+// delivers them through the platform that the user came from.
+package revisit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/schedule"
+)
+
+// Kind is who a nudge is for.
+type Kind string
+
+const (
+	ForUser    Kind = "user"
+	ForManager Kind = "manager"
+)
+
+// Reason is why a user is nudged.
+type Reason string
+
+const (
+	Due     Reason = "due"     // the revisit date came
+	Invited Reason = "invited" // their account manager asked them to retake
+)
+
+// Notifier sends nudges on one platform. Implementations return
+// schedule.ErrGone when the platform says the recipient or the bot is gone,
+// and schedule.RetryAfter for rate limits.
+type Notifier interface {
+	// NudgeUser reminds a user of their last result, with Retake, Snooze
+	// and Stop buttons.
+	NudgeUser(ctx context.Context, to conversation.Key, last conversation.Result, why Reason) error
+	// NudgeManager tells an account manager that a client's revisit is due,
+	// with the client's last result and a button that invites the client
+	// to retake.
+	NudgeManager(ctx context.Context, m Manager, client conversation.Key, last conversation.Result) error
+	// ShareResult sends a manager a client's result now.
+	ShareResult(ctx context.Context, m Manager, client conversation.Key, last conversation.Result) error
+}
+
+// Engine is what revisits need of the conversation engine.
+type Engine interface {
+	History(ctx context.Context, u conversation.UserKey) ([]conversation.Result, error)
+	Forget(ctx context.Context, u conversation.UserKey) (conversation.Erased, error)
+}
+
+// Errors safe to show a user.
+var (
+	ErrNoResult    = errors.New("finish an audit first; the reminder is about its result")
+	ErrNoManager   = errors.New("no account manager is set up for your workspace")
+	ErrNoReminder  = errors.New("there is no such reminder")
+	ErrNoNotifier  = errors.New("nudges are not switched on for this platform")
+	ErrUnknownZone = errors.New("unknown time zone")
+	errBadPayload  = errors.New("revisit: undecodable nudge")
+)
+
+// Config tunes a Service.
+type Config struct {
+	Prefix keys.Prefix
+	// After overrides the revisit interval (12 calendar months, delivered at
+	// 10:00 on a working day in the user's zone) with a plain duration, for
+	// tests and demos (ITFIT_REVISIT_AFTER).
+	After      time.Duration
+	Managers   Directory
+	HistoryTTL time.Duration // how long a shared-manager choice is kept
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// Service schedules, manages and delivers revisits.
+type Service struct {
+	rdb       redis.UniversalClient
+	sched     *schedule.Store
+	engine    Engine
+	notifiers map[conversation.Platform]Notifier
+	cfg       Config
+}
+
+// New returns a Service. Notifiers are added with Register as each
+// platform's adapter is switched on.
+func New(rdb redis.UniversalClient, sched *schedule.Store, e Engine, cfg Config) *Service {
+	if cfg.Prefix == "" {
+		cfg.Prefix = keys.Default
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HistoryTTL <= 0 {
+		cfg.HistoryTTL = 2 * 365 * 24 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{rdb: rdb, sched: sched, engine: e, notifiers: map[conversation.Platform]Notifier{}, cfg: cfg}
+}
+
+// Register makes a platform's notifier available. Call it before Run.
+func (s *Service) Register(p conversation.Platform, n Notifier) { s.notifiers[p] = n }
+
+// payload is a scheduled nudge, kept small: it names people, never answers.
+type payload struct {
+	Kind      Kind     `json:"k"`
+	Platform  string   `json:"p"`
+	Workspace string   `json:"w"`
+	User      string   `json:"u"`
+	Conv      string   `json:"c"`
+	Manager   *Manager `json:"m,omitempty"`
+}
+
+func jobID(kind Kind, u conversation.UserKey) string {
+	return string(kind) + "/" + string(u.Platform) + "/" + string(u.Workspace) + "/" + string(u.User)
+}
+
+// Reminder is a scheduled nudge, as listed to its user.
+type Reminder struct {
+	Kind    Kind
+	Due     time.Time
+	Manager *Manager
+}
+
+// Remind schedules a user's revisit of their latest result, and the
+// account manager's nudge for the same moment when one is known. tz is the
+// user's IANA zone if the platform tells it ("" for UTC).
+func (s *Service) Remind(ctx context.Context, k conversation.Key, tz string) (time.Time, error) {
+	last, err := s.last(ctx, k.UserKey)
+	if err != nil {
+		return time.Time{}, err
+	}
+	due, err := s.dueAt(last.CompletedAt, tz)
+	if err != nil {
+		return time.Time{}, err
+	}
+	jobs := []schedule.Job{s.job(ForUser, k, nil, due)}
+	if m, ok, err := s.managerFor(ctx, k.UserKey); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		jobs = append(jobs, s.job(ForManager, k, &m, due))
+	}
+	if err := s.sched.ScheduleMany(ctx, jobs); err != nil {
+		return time.Time{}, fmt.Errorf("schedule revisit: %w: %w", conversation.ErrUnavailable, err)
+	}
+	return due, nil
+}
+
+func (s *Service) job(kind Kind, k conversation.Key, m *Manager, due time.Time) schedule.Job {
+	p, _ := json.Marshal(payload{Kind: kind, Platform: string(k.Platform), Workspace: string(k.Workspace), User: string(k.User), Conv: string(k.Conversation), Manager: m})
+	return schedule.Job{ID: jobID(kind, k.UserKey), Due: due, Payload: p}
+}
+
+// dueAt is 12 calendar months after completion at 10:00 on a working day
+// in the user's zone, or completion + ITFIT_REVISIT_AFTER; never in the past.
+func (s *Service) dueAt(completed time.Time, tz string) (time.Time, error) {
+	now := s.cfg.Now()
+	if s.cfg.After > 0 {
+		return later(completed.Add(s.cfg.After), now), nil
+	}
+	loc := time.UTC
+	if tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%w %q", ErrUnknownZone, tz)
+		}
+		loc = l
+	}
+	d := advisor.AddMonths(completed.In(loc), 12)
+	d = time.Date(d.Year(), d.Month(), d.Day(), 10, 0, 0, 0, loc)
+	switch d.Weekday() {
+	case time.Saturday:
+		d = d.AddDate(0, 0, 2)
+	case time.Sunday:
+		d = d.AddDate(0, 0, 1)
+	}
+	return later(d, now), nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (s *Service) last(ctx context.Context, u conversation.UserKey) (conversation.Result, error) {
+	h, err := s.engine.History(ctx, u)
+	if err != nil {
+		return conversation.Result{}, err
+	}
+	if len(h) == 0 {
+		return conversation.Result{}, ErrNoResult
+	}
+	return h[0], nil
+}
+
+// managerFor is the manager the user shared with, else the configured one.
+func (s *Service) managerFor(ctx context.Context, u conversation.UserKey) (Manager, bool, error) {
+	raw, err := s.rdb.Get(ctx, s.cfg.Prefix.Manager(string(u.Platform), string(u.Workspace), string(u.User))).Bytes()
+	switch {
+	case err == nil:
+		var m Manager
+		if json.Unmarshal(raw, &m) == nil {
+			return m, true, nil
+		}
+	case !errors.Is(err, redis.Nil):
+		return Manager{}, false, fmt.Errorf("load manager: %w: %w", conversation.ErrUnavailable, err)
+	}
+	m, ok := s.cfg.Managers.For(u)
+	return m, ok, nil
+}
+
+// Share sends the user's latest result to an account manager now and
+// remembers them as this user's manager for later nudges. manager names a
+// user on the client's own platform and workspace (Slack's user picker).
+func (s *Service) Share(ctx context.Context, k conversation.Key, manager conversation.UserID) error {
+	last, err := s.last(ctx, k.UserKey)
+	if err != nil {
+		return err
+	}
+	m := Manager{Platform: k.Platform, Workspace: k.Workspace, Target: string(manager)}
+	n, ok := s.notifiers[k.Platform]
+	if !ok {
+		return ErrNoNotifier
+	}
+	if err := n.ShareResult(ctx, m, k, last); err != nil {
+		return fmt.Errorf("share result: %w", err)
+	}
+	raw, _ := json.Marshal(m)
+	if err := s.rdb.Set(ctx, s.cfg.Prefix.Manager(string(k.Platform), string(k.Workspace), string(k.User)), raw, s.cfg.HistoryTTL).Err(); err != nil {
+		return fmt.Errorf("remember manager: %w: %w", conversation.ErrUnavailable, err)
+	}
+	// A revisit already scheduled now nudges this manager too.
+	if j, err := s.sched.Get(ctx, jobID(ForUser, k.UserKey)); err == nil {
+		if err := s.sched.Schedule(ctx, s.job(ForManager, k, &m, j.Due)); err != nil {
+			return fmt.Errorf("schedule manager nudge: %w: %w", conversation.ErrUnavailable, err)
+		}
+	}
+	return nil
+}
+
+// List returns the user's scheduled nudges.
+func (s *Service) List(ctx context.Context, u conversation.UserKey) ([]Reminder, error) {
+	var out []Reminder
+	for _, kind := range []Kind{ForUser, ForManager} {
+		j, err := s.sched.Get(ctx, jobID(kind, u))
+		if errors.Is(err, schedule.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list reminders: %w: %w", conversation.ErrUnavailable, err)
+		}
+		r := Reminder{Kind: kind, Due: j.Due}
+		var p payload
+		if json.Unmarshal(j.Payload, &p) == nil {
+			r.Manager = p.Manager
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// SnoozeFor is how far Snooze pushes a nudge.
+const snoozeMonths = 1
+
+// Snooze moves the user's nudges a month later than now (the manager's
+// follows the user's, so the two stay together).
+func (s *Service) Snooze(ctx context.Context, u conversation.UserKey) (time.Time, error) {
+	due := advisor.AddMonths(s.cfg.Now(), snoozeMonths)
+	found := false
+	for _, kind := range []Kind{ForUser, ForManager} {
+		j, err := s.sched.Get(ctx, jobID(kind, u))
+		if errors.Is(err, schedule.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return time.Time{}, fmt.Errorf("snooze: %w: %w", conversation.ErrUnavailable, err)
+		}
+		j.Due, j.Attempt = due, 0
+		if err := s.sched.Schedule(ctx, j); err != nil {
+			return time.Time{}, fmt.Errorf("snooze: %w: %w", conversation.ErrUnavailable, err)
+		}
+		found = true
+	}
+	if !found {
+		// Snooze on a nudge already delivered: schedule the next one.
+		k := conversation.Key{UserKey: u}
+		if _, err := s.last(ctx, u); err != nil {
+			return time.Time{}, err
+		}
+		if err := s.sched.Schedule(ctx, s.job(ForUser, k, nil, due)); err != nil {
+			return time.Time{}, fmt.Errorf("snooze: %w: %w", conversation.ErrUnavailable, err)
+		}
+	}
+	return due, nil
+}
+
+// Stop cancels the user's nudges; it reports whether any was scheduled.
+func (s *Service) Stop(ctx context.Context, u conversation.UserKey) (bool, error) {
+	any := false
+	for _, kind := range []Kind{ForUser, ForManager} {
+		ok, err := s.sched.Cancel(ctx, jobID(kind, u))
+		if err != nil {
+			return false, fmt.Errorf("stop reminders: %w: %w", conversation.ErrUnavailable, err)
+		}
+		any = any || ok
+	}
+	return any, nil
+}
+
+// Erased says what Forget removed, for telling the user.
+type Erased struct {
+	conversation.Erased
+	Reminders int
+	Other     int // conversation references, share choices, delivery claims
+}
+
+// Forget erases everything itfit holds about a user: sessions, results,
+// scheduled nudges, the manager they shared with, platform references.
+func (s *Service) Forget(ctx context.Context, u conversation.UserKey) (Erased, error) {
+	var er Erased
+	for _, kind := range []Kind{ForUser, ForManager} {
+		ok, err := s.sched.Cancel(ctx, jobID(kind, u))
+		if err != nil {
+			return er, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
+		}
+		if ok {
+			er.Reminders++
+		}
+	}
+	var err error
+	if er.Erased, err = s.engine.Forget(ctx, u); err != nil {
+		return er, err
+	}
+	// Whatever else sits under the user's hash tag (Teams references, the
+	// shared manager, Slack delivery claims) goes too. The tag pins these
+	// keys to one slot, so on a Cluster only that slot's node has any.
+	n, err := s.sweep(ctx, s.cfg.Prefix.UserPattern(string(u.Platform), string(u.Workspace), string(u.User)))
+	if err != nil {
+		return er, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
+	}
+	er.Other = n
+	return er, nil
+}
+
+func (s *Service) sweep(ctx context.Context, pattern string) (int, error) {
+	del := func(ctx context.Context, c redis.UniversalClient) (int, error) {
+		n := 0
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			d, err := c.Del(ctx, iter.Val()).Result()
+			if err != nil {
+				return n, err
+			}
+			n += int(d)
+		}
+		return n, iter.Err()
+	}
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		var total atomic.Int64
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			n, err := del(ctx, c)
+			total.Add(int64(n))
+			return err
+		})
+		return int(total.Load()), err
+	}
+	return del(ctx, s.rdb)
+}
+
+// Invite asks a client to retake the audit now (an account manager's
+// button); the client's scheduled revisit stays as it is.
+func (s *Service) Invite(ctx context.Context, client conversation.Key) error {
+	last, err := s.last(ctx, client.UserKey)
+	if err != nil {
+		return err
+	}
+	n, ok := s.notifiers[client.Platform]
+	if !ok {
+		return ErrNoNotifier
+	}
+	return n.NudgeUser(ctx, client, last, Invited)
+}
+
+// Deliver sends one due nudge; it is the scheduler's Deliverer.
+func (s *Service) Deliver(ctx context.Context, j schedule.Job) error {
+	var p payload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return fmt.Errorf("%w: %v: %w", errBadPayload, err, schedule.ErrGone)
+	}
+	client := conversation.Key{
+		UserKey:      conversation.UserKey{Platform: conversation.Platform(p.Platform), Workspace: conversation.WorkspaceID(p.Workspace), User: conversation.UserID(p.User)},
+		Conversation: conversation.ConversationID(p.Conv),
+	}
+	last, err := s.last(ctx, client.UserKey)
+	if errors.Is(err, ErrNoResult) {
+		// The user forgot their data since; there is nothing to remind of.
+		return fmt.Errorf("no result left for the nudge: %w", schedule.ErrGone)
+	}
+	if err != nil {
+		return err
+	}
+	switch p.Kind {
+	case ForUser:
+		n, ok := s.notifiers[client.Platform]
+		if !ok {
+			return fmt.Errorf("%w: %s: %w", ErrNoNotifier, client.Platform, schedule.ErrGone)
+		}
+		return n.NudgeUser(ctx, client, last, Due)
+	case ForManager:
+		if p.Manager == nil {
+			return fmt.Errorf("manager nudge without a manager: %w", schedule.ErrGone)
+		}
+		n, ok := s.notifiers[p.Manager.Platform]
+		if !ok {
+			return fmt.Errorf("%w: %s: %w", ErrNoNotifier, p.Manager.Platform, schedule.ErrGone)
+		}
+		return n.NudgeManager(ctx, *p.Manager, client, last)
+	default:
+		return fmt.Errorf("%w: kind %q: %w", errBadPayload, p.Kind, schedule.ErrGone)
+	}
+}
+
+var _ schedule.Deliverer = (*Service)(nil)

@@ -1,0 +1,274 @@
+package revisit_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/schedule"
+)
+
+var ctx = context.Background()
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// recorder is a Notifier that writes down what it was asked to send.
+type recorder struct {
+	mu   sync.Mutex
+	sent []string
+	err  error
+}
+
+func (r *recorder) add(s string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	r.sent = append(r.sent, s)
+	return nil
+}
+
+func (r *recorder) NudgeUser(_ context.Context, to conversation.Key, last conversation.Result, why revisit.Reason) error {
+	return r.add("user:" + string(to.User) + ":" + string(why) + ":" + string(last.Recommendation.Verdict))
+}
+func (r *recorder) NudgeManager(_ context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
+	return r.add("manager:" + m.Target + ":about:" + string(client.User))
+}
+func (r *recorder) ShareResult(_ context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
+	return r.add("share:" + m.Target + ":about:" + string(client.User))
+}
+func (r *recorder) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.sent...)
+}
+
+type fixture struct {
+	b      redistest.Backend
+	clk    *clock
+	engine *conversation.Engine
+	sched  *schedule.Store
+	svc    *revisit.Service
+	rec    *recorder
+}
+
+func newFixture(t *testing.T, b redistest.Backend, after time.Duration, managers string) *fixture {
+	t.Helper()
+	clk := &clock{t: time.Date(2028, 2, 29, 16, 30, 0, 0, time.UTC)}
+	e := conversation.New(b.Client, advisor.Default(), conversation.Options{Prefix: b.Prefix, Now: clk.Now})
+	dir, err := revisit.ParseDirectory(managers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := schedule.NewStore(b.Client, schedule.StoreConfig{Prefix: b.Prefix})
+	svc := revisit.New(b.Client, st, e, revisit.Config{Prefix: b.Prefix, After: after, Managers: dir, Now: clk.Now})
+	rec := &recorder{}
+	svc.Register(conversation.Slack, rec)
+	t.Cleanup(func() { redistest.Clean(t, b.Client, b.Prefix) })
+	return &fixture{b: b, clk: clk, engine: e, sched: st, svc: svc, rec: rec}
+}
+
+func (f *fixture) complete(t *testing.T, k conversation.Key) {
+	t.Helper()
+	r, err := f.engine.Restart(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Question != nil {
+		r, err = f.engine.Answer(ctx, k, conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: []advisor.OptionID{r.Question.Options[0].ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func key(user string) conversation.Key {
+	return conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Slack, Workspace: "T1", User: conversation.UserID(user)}, Conversation: "D1"}
+}
+
+// runUntilIdle runs a worker with the fixture's clock until nothing is due.
+func (f *fixture) deliverDue(t *testing.T) {
+	t.Helper()
+	w := schedule.NewWorker(f.sched, f.svc, schedule.WorkerConfig{Now: f.clk.Now, Sleep: func(ctx context.Context, d time.Duration) {}, PollInterval: time.Millisecond})
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	// Poll the schedule until the due jobs are gone (bounded by attempts).
+	for i := 0; i < 500; i++ {
+		due := 0
+		for _, u := range []string{"ana", "ben"} {
+			rs, _ := f.svc.List(ctx, key(u).UserKey)
+			for _, r := range rs {
+				if !r.Due.After(f.clk.Now()) {
+					due++
+				}
+			}
+		}
+		if due == 0 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRemindDeliversOneUserAndOneManagerNudge(t *testing.T) {
+	for _, b := range redistest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b, 30*time.Second, "slack:T1=UMGR")
+			k := key("ana")
+			f.complete(t, k)
+			due, err := f.svc.Remind(ctx, k, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := f.clk.Now().Add(30 * time.Second); !due.Equal(want) {
+				t.Fatalf("due %s, want %s", due, want)
+			}
+			rs, _ := f.svc.List(ctx, k.UserKey)
+			if len(rs) != 2 || rs[1].Manager == nil || rs[1].Manager.Target != "UMGR" {
+				t.Fatalf("reminders %+v", rs)
+			}
+			f.deliverDue(t) // not yet due
+			if got := f.rec.list(); len(got) != 0 {
+				t.Fatalf("sent before due: %v", got)
+			}
+			f.clk.Set(due)
+			f.deliverDue(t)
+			f.deliverDue(t) // a second pass sends nothing more
+			got := strings.Join(f.rec.list(), " ")
+			if got != "user:ana:due:fully-managed manager:UMGR:about:ana" && got != "manager:UMGR:about:ana user:ana:due:fully-managed" {
+				t.Fatalf("sent %q", got)
+			}
+		})
+	}
+}
+
+func TestDueDateIsAYearLaterInWorkingHours(t *testing.T) {
+	b := redistest.Embedded(t)
+	f := newFixture(t, b, 0, "")
+	k := key("ana")
+	f.complete(t, k) // completed 29 Feb 2028 16:30 UTC
+	tests := []struct{ tz, want string }{
+		{"", "2029-02-28T10:00:00Z"},                        // a Wednesday
+		{"America/Toronto", "2029-02-28T10:00:00-05:00"},    // 11:30 local on the 29th
+		{"Pacific/Kiritimati", "2029-03-01T10:00:00+14:00"}, // already 1 March there: a Thursday
+	}
+	for _, tt := range tests {
+		due, err := f.svc.Remind(ctx, k, tt.tz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := due.Format(time.RFC3339); got != tt.want {
+			t.Errorf("tz %q: due %s, want %s", tt.tz, got, tt.want)
+		}
+	}
+	if _, err := f.svc.Remind(ctx, k, "Mars/Olympus"); !errors.Is(err, revisit.ErrUnknownZone) {
+		t.Errorf("unknown zone: %v", err)
+	}
+	if _, err := f.svc.Remind(ctx, key("nobody"), ""); !errors.Is(err, revisit.ErrNoResult) {
+		t.Errorf("no result: %v", err)
+	}
+}
+
+func TestSnoozeStopAndForget(t *testing.T) {
+	for _, b := range redistest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b, time.Hour, "slack:T1=UMGR")
+			k, other := key("ana"), key("ben")
+			f.complete(t, k)
+			f.complete(t, other)
+			if _, err := f.svc.Remind(ctx, k, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Remind(ctx, other, ""); err != nil {
+				t.Fatal(err)
+			}
+			due, err := f.svc.Snooze(ctx, k.UserKey)
+			if err != nil || due.Format(time.DateOnly) != "2028-03-29" {
+				t.Fatalf("snooze: %s %v", due, err)
+			}
+			rs, _ := f.svc.List(ctx, k.UserKey)
+			for _, r := range rs {
+				if !r.Due.Equal(due) {
+					t.Errorf("%s nudge due %s after snooze, want %s", r.Kind, r.Due, due)
+				}
+			}
+			if stopped, err := f.svc.Stop(ctx, k.UserKey); err != nil || !stopped {
+				t.Fatalf("stop: %v %v", stopped, err)
+			}
+			if rs, _ := f.svc.List(ctx, k.UserKey); len(rs) != 0 {
+				t.Fatalf("after stop: %+v", rs)
+			}
+			if err := f.svc.Share(ctx, k, "UBOSS"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Remind(ctx, k, ""); err != nil {
+				t.Fatal(err)
+			}
+			rs, _ = f.svc.List(ctx, k.UserKey)
+			if len(rs) != 2 || rs[1].Manager.Target != "UBOSS" {
+				t.Fatalf("a shared manager should replace the configured one: %+v", rs)
+			}
+			er, err := f.svc.Forget(ctx, k.UserKey)
+			if err != nil || er.Reminders != 2 || er.Results != 1 || er.Sessions != 1 || er.Other != 1 {
+				t.Fatalf("forget: %+v %v", er, err)
+			}
+			for _, key := range redistest.Keys(t, b.Client, b.Prefix) {
+				if strings.Contains(key, ":ana}") {
+					t.Errorf("after forget Redis still holds %s", key)
+				}
+			}
+			jobs, _ := b.Client.HKeys(ctx, string(b.Prefix)+":{schedule}:jobs").Result()
+			for _, j := range jobs {
+				if strings.HasSuffix(j, "/ana") {
+					t.Errorf("after forget the schedule still holds %s", j)
+				}
+			}
+			if rs, _ := f.svc.List(ctx, other.UserKey); len(rs) != 2 {
+				t.Errorf("forget touched another user's reminders: %+v", rs)
+			}
+		})
+	}
+}
+
+func TestParseDirectory(t *testing.T) {
+	d, err := revisit.ParseDirectory("slack:T1=U9, slack:T2=TPROV/C7,teams:tenant-1=29:abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := d.For(conversation.UserKey{Platform: conversation.Slack, Workspace: "T2"})
+	if !ok || m.Workspace != "TPROV" || m.Target != "C7" {
+		t.Errorf("cross-workspace manager: %+v", m)
+	}
+	m, ok = d.For(conversation.UserKey{Platform: conversation.Teams, Workspace: "tenant-1"})
+	if !ok || m.Target != "29:abc" || m.Workspace != "tenant-1" {
+		t.Errorf("teams manager: %+v", m)
+	}
+	for _, bad := range []string{"slack:T1", "irc:T1=U1", "slack:=U1", "slack:T1=U1,slack:T1=U2"} {
+		if _, err := revisit.ParseDirectory(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
