@@ -1,0 +1,328 @@
+package slackapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
+
+	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/obs"
+)
+
+// Engine is what the Slack adapter needs of the conversation engine.
+type Engine interface {
+	Start(ctx context.Context, k conversation.Key) (conversation.Reply, error)
+	Restart(ctx context.Context, k conversation.Key) (conversation.Reply, error)
+	Answer(ctx context.Context, k conversation.Key, a conversation.Answer) (conversation.Reply, error)
+	Back(ctx context.Context, k conversation.Key, rev int64) (conversation.Reply, error)
+	Status(ctx context.Context, k conversation.Key) (conversation.Reply, error)
+	History(ctx context.Context, u conversation.UserKey) ([]conversation.Result, error)
+	Audit() *advisor.Audit
+}
+
+var _ Engine = (*conversation.Engine)(nil)
+
+// Reminders schedules revisits; nil when this deployment has none.
+type Reminders interface {
+	Remind(ctx context.Context, k conversation.Key, tz string) (due time.Time, err error)
+	Share(ctx context.Context, k conversation.Key, manager conversation.UserID) error
+}
+
+// Runner runs work after Slack has been answered; *background.Group is one.
+type Runner interface {
+	Go(ctx context.Context, name string, f func(ctx context.Context))
+}
+
+// Options are what an App is built from. Engine, Redis and Background are
+// required; the rest have defaults.
+type Options struct {
+	Engine     Engine
+	Redis      redis.UniversalClient
+	Prefix     keys.Prefix // default keys.Default
+	Background Runner
+	Metrics    *obs.Metrics
+	Log        *slog.Logger
+	Reminders  Reminders
+
+	// API replaces the Web API client (tests); by default one is built from
+	// the bot token, SLACK_API_URL and HTTPClient.
+	API API
+	// HTTPClient makes Web API and response_url calls; default: 10 s timeout.
+	HTTPClient *http.Client
+	// Now is the clock for signature timestamps; default time.Now.
+	Now func() time.Time
+	// Sleep waits out a 429's Retry-After; tests inject one.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// AllowResponseURL vets response_url before posting; default SlackURL.
+	AllowResponseURL func(*url.URL) bool
+	// MaxBody is the largest request body accepted; default 128 KiB.
+	MaxBody int64
+	// DedupeTTL is how long a delivery is remembered; default 1 hour
+	// (Slack gives up retrying an event after about 5 minutes).
+	DedupeTTL time.Duration
+}
+
+// App is the Slack adapter: HTTP handlers and a Socket Mode worker over one
+// set of translations into engine calls.
+type App struct {
+	cfg       Config
+	engine    Engine
+	rdb       redis.UniversalClient
+	prefix    keys.Prefix
+	bg        Runner
+	log       *slog.Logger
+	reminders Reminders
+	slack     *client
+	verifier  *Verifier
+	maxBody   int64
+	dedupeTTL time.Duration
+}
+
+// DefaultMaxBody bounds request bodies. A block_actions payload echoes the
+// whole message clicked, and a recommendation card is tens of kilobytes at
+// most; nothing Slack sends this app comes near 128 KiB.
+const DefaultMaxBody = 128 << 10
+
+// New builds the adapter. It does not start anything.
+func New(cfg Config, o Options) (*App, error) {
+	if o.Engine == nil || o.Redis == nil || o.Background == nil {
+		return nil, errors.New("slack: Engine, Redis and Background are required")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Prefix == "" {
+		o.Prefix = keys.Default
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
+	}
+	if o.AllowResponseURL == nil {
+		o.AllowResponseURL = SlackURL
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.DedupeTTL <= 0 {
+		o.DedupeTTL = time.Hour
+	}
+	if o.API == nil {
+		o.API = slack.New(cfg.BotToken, clientOptions(cfg, o)...)
+	}
+	return &App{
+		cfg:       cfg,
+		engine:    o.Engine,
+		rdb:       o.Redis,
+		prefix:    o.Prefix,
+		bg:        o.Background,
+		log:       o.Log,
+		reminders: o.Reminders,
+		slack:     &client{api: o.API, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, allowURL: o.AllowResponseURL},
+		verifier:  NewVerifier(cfg.SigningSecret, o.Now),
+		maxBody:   o.MaxBody,
+		dedupeTTL: o.DedupeTTL,
+	}, nil
+}
+
+func clientOptions(cfg Config, o Options) []slack.Option {
+	opts := []slack.Option{
+		slack.OptionHTTPClient(o.HTTPClient),
+		slack.OptionLog(slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)),
+	}
+	if cfg.APIURL != "" {
+		u := cfg.APIURL
+		if u[len(u)-1] != '/' {
+			u += "/"
+		}
+		opts = append(opts, slack.OptionAPIURL(u))
+	}
+	if cfg.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+	}
+	return opts
+}
+
+// Mount adds the three Request URLs. Without a signing secret nothing can
+// be verified, so nothing is mounted (Socket Mode needs none).
+func (a *App) Mount(mux *http.ServeMux) {
+	if a.cfg.SigningSecret == "" {
+		return
+	}
+	mux.Handle("POST /slack/commands", a.verified(a.serveCommand))
+	mux.Handle("POST /slack/interactions", a.verified(a.serveInteraction))
+	mux.Handle("POST /slack/events", a.verified(a.serveEvent))
+}
+
+// verified reads the body within the size limit and checks Slack's
+// signature over those exact bytes before anything parses them.
+func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log := obs.Logger(r.Context(), a.log)
+		if r.Header.Get(HeaderSignature) == "" || r.Header.Get(HeaderTimestamp) == "" {
+			log.Warn("slack request refused", "reason", ErrMissingSignature)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				log.Warn("slack request refused", "reason", "body over limit", "limit", a.maxBody)
+				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "could not read body", http.StatusBadRequest)
+			return
+		}
+		if err := a.verifier.Verify(r.Header, body); err != nil {
+			log.Warn("slack request refused", "reason", err)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next(w, r, body)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ephemeral is the body of an immediate reply to a slash command.
+type ephemeral struct {
+	ResponseType string `json:"response_type"`
+	Text         string `json:"text"`
+}
+
+func (a *App) serveCommand(w http.ResponseWriter, r *http.Request, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "malformed form", http.StatusBadRequest)
+		return
+	}
+	c := command{
+		Team: form.Get("team_id"), Enterprise: form.Get("enterprise_id"), User: form.Get("user_id"),
+		Channel: form.Get("channel_id"), Text: form.Get("text"), ResponseURL: form.Get("response_url"),
+	}
+	if c.Team == "" || c.User == "" {
+		http.Error(w, "missing team_id or user_id", http.StatusBadRequest)
+		return
+	}
+	ack := a.command(r.Context(), c, "")
+	if ack == "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	writeJSON(w, ephemeral{ResponseType: "ephemeral", Text: ack})
+}
+
+func (a *App) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil || form.Get("payload") == "" {
+		http.Error(w, "malformed form", http.StatusBadRequest)
+		return
+	}
+	var p interaction
+	if err := json.Unmarshal([]byte(form.Get("payload")), &p); err != nil {
+		http.Error(w, "malformed payload", http.StatusBadRequest)
+		return
+	}
+	if err := a.interact(r.Context(), p, ""); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	// An empty 200 is the acknowledgement; the work happens after it.
+	w.WriteHeader(http.StatusOK)
+}
+
+func (a *App) serveEvent(w http.ResponseWriter, r *http.Request, body []byte) {
+	var e envelope
+	if err := json.Unmarshal(body, &e); err != nil {
+		http.Error(w, "malformed JSON", http.StatusBadRequest)
+		return
+	}
+	if e.Type == "url_verification" {
+		writeJSON(w, map[string]string{"challenge": e.Challenge})
+		return
+	}
+	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
+		// A retry is handled like the first delivery: the event_id claim
+		// decides, so a retry of a delivery we never saw is not lost.
+		obs.Logger(r.Context(), a.log).Info("slack event redelivered", "event_id", e.EventID,
+			"retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
+	}
+	if err := a.event(r.Context(), e, ""); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// later runs f after the acknowledgement. A non-empty claim key is taken
+// with SET NX first, so that a delivery Slack makes twice (or two replicas
+// receive) has one effect.
+func (a *App) later(ctx context.Context, name, claim string, f func(ctx context.Context, log *slog.Logger)) {
+	log := obs.Logger(ctx, a.log)
+	a.bg.Go(ctx, "slack "+name, func(ctx context.Context) {
+		if claim != "" {
+			first, err := a.rdb.SetNX(ctx, claim, "1", a.dedupeTTL).Result()
+			switch {
+			case err != nil:
+				// Without Redis the engine will fail too and say so; the
+				// claim must not be what hides the user's reply.
+				log.Warn("slack delivery not deduplicated", "task", name, "err", err)
+			case !first:
+				log.Info("slack delivery already handled", "task", name)
+				return
+			}
+		}
+		f(ctx, log)
+	})
+}
+
+func (a *App) eventClaim(ws conversation.WorkspaceID, id string) string {
+	return a.prefix.SlackEvent(string(ws), id)
+}
+
+func (a *App) claim(ctx context.Context, w who, id string) (bool, error) {
+	return a.rdb.SetNX(ctx, a.prefix.SlackClaim(string(w.ws), string(w.user), id), "1", a.dedupeTTL).Result()
+}
+
+func (a *App) release(ctx context.Context, w who, id string) {
+	a.rdb.Del(ctx, a.prefix.SlackClaim(string(w.ws), string(w.user), id))
+}
+
+// who is the verified sender of a request.
+type who struct {
+	ws   conversation.WorkspaceID
+	user conversation.UserID
+}
+
+// workspace names a workspace; on Enterprise Grid the org comes first, so
+// that a team ID reused across orgs cannot collide.
+func workspace(enterprise, team string) conversation.WorkspaceID {
+	if enterprise != "" {
+		return conversation.WorkspaceID(enterprise + ":" + team)
+	}
+	return conversation.WorkspaceID(team)
+}
+
+func (w who) key(dm string) conversation.Key {
+	return conversation.Key{
+		UserKey:      conversation.UserKey{Platform: conversation.Slack, Workspace: w.ws, User: w.user},
+		Conversation: conversation.ConversationID(dm),
+	}
+}

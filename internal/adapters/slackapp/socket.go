@@ -1,0 +1,113 @@
+package slackapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// RunSocketMode receives Slack's deliveries over a Socket Mode WebSocket
+// (no public URL needed) until ctx ends, through the same translations as
+// the HTTP endpoints. Socket Mode needs no signing secret: the connection
+// itself is opened with the app-level token.
+func (a *App) RunSocketMode(ctx context.Context) error {
+	if a.cfg.AppToken == "" {
+		return errors.New("slack socket mode: SLACK_APP_TOKEN is not set")
+	}
+	api, ok := a.slack.api.(*slack.Client)
+	if !ok {
+		return errors.New("slack socket mode: needs the real Web API client")
+	}
+	smc := socketmode.New(api, socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)))
+	runErr := make(chan error, 1)
+	go func() { runErr <- smc.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-runErr:
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("slack socket mode: %w", err)
+			}
+			return ctx.Err()
+		case evt := <-smc.Events:
+			if evt.Request == nil {
+				a.socketStatus(evt)
+				continue
+			}
+			req := *evt.Request
+			a.envelope(ctx, req, func(payload any) error {
+				return smc.AckCtx(ctx, req.EnvelopeID, payload)
+			})
+		}
+	}
+}
+
+func (a *App) socketStatus(evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnected:
+		a.log.Info("slack socket mode connected")
+	case socketmode.EventTypeInvalidAuth:
+		a.log.Error("slack socket mode: SLACK_APP_TOKEN was refused")
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError:
+		a.log.Warn("slack socket mode connection trouble; reconnecting", "event", evt.Type)
+	}
+}
+
+// envelope handles one Socket Mode request: acknowledge first (Slack
+// redelivers what is not acknowledged within 3 seconds), then the work.
+// A redelivered envelope is claimed by its ID; an event also by its
+// event_id, which is what an HTTP delivery of the same event would claim.
+func (a *App) envelope(ctx context.Context, req socketmode.Request, ack func(payload any) error) {
+	log := a.log.With("envelope_type", req.Type)
+	if req.EnvelopeID == "" {
+		return // hello, disconnect: nothing to acknowledge
+	}
+	claim := a.prefix.SlackEvent("socket", req.EnvelopeID)
+	ackNow := func(payload any) {
+		if err := ack(payload); err != nil {
+			log.Warn("slack socket mode: ack failed", "err", err)
+		}
+	}
+	switch req.Type {
+	case socketmode.RequestTypeEventsAPI:
+		ackNow(nil)
+		var e envelope
+		if err := json.Unmarshal(req.Payload, &e); err != nil {
+			log.Warn("slack socket mode: malformed event", "err", err)
+			return
+		}
+		if err := a.event(ctx, e, ""); err != nil {
+			log.Warn("slack socket mode: event refused", "err", err)
+		}
+	case socketmode.RequestTypeInteractive:
+		ackNow(nil)
+		var p interaction
+		if err := json.Unmarshal(req.Payload, &p); err != nil {
+			log.Warn("slack socket mode: malformed interaction", "err", err)
+			return
+		}
+		if err := a.interact(ctx, p, claim); err != nil {
+			log.Warn("slack socket mode: interaction refused", "err", err)
+		}
+	case socketmode.RequestTypeSlashCommands:
+		var c command
+		if err := json.Unmarshal(req.Payload, &c); err != nil || c.Team == "" || c.User == "" {
+			ackNow(nil)
+			log.Warn("slack socket mode: malformed slash command")
+			return
+		}
+		if text := a.command(ctx, c, claim); text != "" {
+			ackNow(ephemeral{ResponseType: "ephemeral", Text: text})
+		} else {
+			ackNow(nil)
+		}
+	default:
+		ackNow(nil)
+	}
+}
