@@ -27,10 +27,10 @@ type AnswerChange struct {
 	After    []string // labels; empty when not asked now
 }
 
-// Compare describes how the answers after differ from those before.
-func (a *Audit) Compare(before Answers, beforeAt time.Time, after Answers) *Change {
+// Compare describes how the answers after (whose recommendation is now)
+// differ from those before.
+func (a *Audit) Compare(before Answers, beforeAt time.Time, after Answers, now *Recommendation) *Change {
 	was := a.Recommend(before, beforeAt)
-	now := a.Recommend(after, beforeAt)
 	c := &Change{
 		PreviousAt:          beforeAt,
 		PreviousVerdict:     was.Verdict,

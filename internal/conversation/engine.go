@@ -123,8 +123,10 @@ func (e *Engine) answer(ctx context.Context, k Key, a Answer) (Reply, error) {
 		ev = Completed
 	}
 	r := e.reply(sess, ev)
-	if last, ok := e.parseHistory(prev); ok && ev == Completed {
-		r.SinceLast = e.audit.Compare(last.Answers, last.CompletedAt, sess.Answers)
+	if ev == Completed && prev != "" {
+		if last, ok := e.parseHistory(prev); ok {
+			r.SinceLast = e.audit.Compare(last.Answers, last.CompletedAt, sess.Answers, r.Result)
+		}
 	}
 	q, _ := e.audit.Question(a.Question)
 	r.Answered = &Echo{Question: q, Labels: q.Labels(opts)}
