@@ -190,7 +190,7 @@ func QuestionCard(r conversation.Reply, who Asker) *Card {
 		a.AssociatedInputs = "none"
 		actions = append(actions, a)
 	}
-	restart := submit("Start over", "", SubmitData{Action: actRestart, User: who.ID})
+	restart := submit("Start over", "", SubmitData{Action: actRestart, Question: q.ID, User: who.ID, Pos: r.Position, Total: r.Total})
 	restart.AssociatedInputs = "none"
 	actions = append(actions, restart)
 	return newCard(body, actions)

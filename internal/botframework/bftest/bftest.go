@@ -57,6 +57,11 @@ type Request struct {
 	ConversationID, ActivityID string
 	Auth                       string
 	Body                       []byte
+	// ResponseID is the activity ID the fake answered with; a later card
+	// submit names it as replyToId.
+	ResponseID string
+	// Status is what the fake answered (see FailWith).
+	Status int
 }
 
 // Activity decodes the request body.
@@ -219,9 +224,18 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 			req.ActivityID = parts[4]
 		}
 	}
+	if r.Method == http.MethodPut {
+		req.ResponseID = req.ActivityID
+	} else {
+		req.ResponseID = fmt.Sprintf("sent-%d", s.next.Add(1))
+	}
 	s.mu.Lock()
-	s.reqs = append(s.reqs, req)
 	fail := s.failWith
+	req.Status = http.StatusOK
+	if fail != 0 {
+		req.Status = fail
+	}
+	s.reqs = append(s.reqs, req)
 	s.mu.Unlock()
 	if fail != 0 {
 		w.Header().Set("Content-Type", "application/json")
@@ -229,11 +243,7 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"error":{"code":"BadArgument","message":"bftest failure"}}`)
 		return
 	}
-	if r.Method == http.MethodPut {
-		writeJSON(w, map[string]any{"id": req.ActivityID})
-		return
-	}
-	writeJSON(w, map[string]any{"id": fmt.Sprintf("sent-%d", s.next.Add(1))})
+	writeJSON(w, map[string]any{"id": req.ResponseID})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
