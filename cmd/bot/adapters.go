@@ -22,5 +22,13 @@ type deps struct {
 // mountAdapters switches on each platform whose credentials are set and
 // adds its routes; it fails on a half-set configuration.
 func mountAdapters(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]worker, error) {
-	return nil, nil
+	slackWorkers, err := mountSlack(cfg, log, d, mux)
+	if err != nil {
+		return nil, err
+	}
+	teamsWorkers, err := mountTeams(cfg, log, d, mux)
+	if err != nil {
+		return nil, err
+	}
+	return append(slackWorkers, teamsWorkers...), nil
 }

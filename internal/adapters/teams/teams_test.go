@@ -139,8 +139,8 @@ func (f *fixture) activity(from person, conv string, text string) map[string]any
 		"timestamp": "2026-03-01T10:00:00.123Z", "localTimestamp": "2026-03-01T11:00:00.123+01:00",
 		"localTimezone": "Europe/Berlin",
 		"serviceUrl":    f.bf.ServiceURL(), "channelId": "msteams",
-		"from":      map[string]any{"id": from.id, "name": from.name, "aadObjectId": from.aad},
-		"recipient": map[string]any{"id": botID, "name": "itfit"},
+		"from":       map[string]any{"id": from.id, "name": from.name, "aadObjectId": from.aad},
+		"recipient":  map[string]any{"id": botID, "name": "itfit"},
 		"textFormat": "plain", "locale": "en-GB",
 		"entities": []any{map[string]any{"type": "clientInfo", "locale": "en-GB", "country": "GB", "platform": "Web", "timezone": "Europe/London"}},
 	}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/background"
+	"github.com/itfit/itfit/internal/botframework/bftest"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/redistest"
+)
+
+func TestMountTeamsOffWithoutAppID(t *testing.T) {
+	mux := http.NewServeMux()
+	ws, err := mountTeams(Config{}, slog.New(slog.DiscardHandler), deps{}, mux)
+	if err != nil || ws != nil {
+		t.Fatalf("mountTeams = %v, %v", ws, err)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/messages", strings.NewReader("{}")))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("/api/messages answered %d with Teams off", rec.Code)
+	}
+}
+
+// TestMountTeamsEndToEnd wires Teams from configuration alone (metadata and
+// token URLs pointing at the local Bot Framework) and sends one signed
+// activity through the mux that serve uses.
+func TestMountTeamsEndToEnd(t *testing.T) {
+	rb := redistest.Real(t)
+	bf := bftest.New(t)
+	const tenant, user = "tenant-mount-test", "aad-mount-test"
+	t.Cleanup(func() { rb.Client.Del(context.Background(), keys.Default.TeamsReferences(tenant, user)) })
+
+	cfg := Config{HistoryTTL: time.Hour, Teams: teams.Config{
+		AppID: bftest.AppID, AppPassword: "app-secret", TenantID: tenant,
+		OpenIDMetadataURL: bf.MetadataURL(), TokenURL: bf.TokenURL(),
+	}}
+	log := slog.New(slog.DiscardHandler)
+	metrics := obs.NewMetrics()
+	bg := background.New(log, 8, 30*time.Second)
+	d := deps{
+		engine:  conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix}),
+		rdb:     rb.Client,
+		metrics: metrics,
+		bg:      bg,
+	}
+	mux := http.NewServeMux()
+	workers, err := mountTeamsWith(cfg, log, d, mux, bf.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range workers {
+		if err := w.run(context.Background()); err != nil {
+			t.Fatalf("worker %s: %v", w.name, err)
+		}
+	}
+	srv := httptest.NewServer(obs.Middleware(log, metrics, mux))
+	defer srv.Close()
+
+	activity, _ := json.Marshal(map[string]any{
+		"type": "message", "id": "1", "channelId": "msteams", "serviceUrl": bf.ServiceURL(), "text": "hi",
+		"from":         map[string]any{"id": "29:1x", "name": "Ana", "aadObjectId": user},
+		"recipient":    map[string]any{"id": "28:" + bftest.AppID, "name": "itfit"},
+		"conversation": map[string]any{"conversationType": "personal", "tenantId": tenant, "id": "a:1mount"},
+		"channelData":  map[string]any{"tenant": map[string]any{"id": tenant}},
+	})
+	post := func(auth string) int {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/messages", bytes.NewReader(activity))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if err := bg.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	if code := post(""); code != http.StatusUnauthorized || len(bf.Requests()) != 0 {
+		t.Fatalf("unsigned: %d, %d sends", code, len(bf.Requests()))
+	}
+	if code := post(bf.Authorization(t, bf.ServiceURL())); code != http.StatusOK {
+		t.Fatalf("signed: %d", code)
+	}
+	reqs := bf.Requests()
+	if len(reqs) != 1 || !strings.Contains(string(reqs[0].Body), "Question 1 of") || reqs[0].Auth != "Bearer bot-token-1" {
+		t.Fatalf("connector saw %+v", reqs)
+	}
+	if got := platformCalls(t, metrics, "send_to_conversation", "ok"); got != 1 {
+		t.Errorf("itfit_platform_calls_total{teams,send_to_conversation,ok} = %v", got)
+	}
+}
+
+func platformCalls(t *testing.T, m *obs.Metrics, call, outcome string) float64 {
+	t.Helper()
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "itfit_platform_calls_total" {
+			continue
+		}
+		for _, mt := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range mt.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["platform"] == "teams" && labels["call"] == call && labels["outcome"] == outcome {
+				return mt.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
