@@ -106,7 +106,7 @@ const (
 	noteStale     = "That button is from an earlier point in the audit, so it changed nothing. Carry on with the latest question."
 	noteResumed   = "Welcome back: picking up where you left off."
 	noteChanged   = "The questions have changed since you started, so the audit begins again."
-	noteExpired   = "That audit has expired, so here is a fresh start."
+	noteExpired   = "That audit has expired or was never started here. Type `/itfit` to begin again."
 )
 
 // command schedules what a slash command asks for and returns the
@@ -265,12 +265,9 @@ func (a *App) after(ctx context.Context, log *slog.Logger, w who, m msgRef, aske
 			a.tell(ctx, log, n, noteStale)
 		}
 	case conversation.NoSession:
-		r, err := a.engine.Start(ctx, w.key(m.channel))
-		if err != nil {
-			a.fail(ctx, log, n, "start after expiry", err)
-			return
-		}
-		a.show(ctx, log, m.channel, r, n, noteExpired)
+		// Not restarted here: the channel came with the click, and a new
+		// audit belongs in the DM that /itfit opens.
+		a.tell(ctx, log, n, noteExpired)
 	default:
 		a.show(ctx, log, m.channel, r, n, "")
 	}
