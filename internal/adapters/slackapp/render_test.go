@@ -1,0 +1,273 @@
+package slackapp
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/conversation"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+
+func golden(t *testing.T, name string, m Message) {
+	t.Helper()
+	got, err := json.MarshalIndent(map[string]any{"text": m.Text, "blocks": m.Blocks}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
+	}
+	checkLimits(t, name, got)
+}
+
+var done = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+func question(t *testing.T, a *advisor.Audit, id advisor.QuestionID, pos, total int) conversation.Reply {
+	q, ok := a.Question(id)
+	if !ok {
+		t.Fatalf("no question %s", id)
+	}
+	return conversation.Reply{Event: conversation.Advanced, Rev: 3, Question: q, Position: pos, Total: total}
+}
+
+// answersFor picks, for every question asked, the option with the given
+// index (clamped), so a test can steer towards a verdict.
+func answersFor(a *advisor.Audit, first advisor.OptionID, pick int) advisor.Answers {
+	as := advisor.Answers{{Question: a.Questions[0].ID, Options: []advisor.OptionID{first}}}
+	for {
+		q, ok := a.Next(as)
+		if !ok {
+			return as
+		}
+		o := q.Options[min(pick, len(q.Options)-1)]
+		as = append(as, advisor.Answer{Question: q.ID, Options: []advisor.OptionID{o.ID}})
+	}
+}
+
+func TestGoldenMessages(t *testing.T) {
+	a := advisor.Default()
+	golden(t, "question_single", QuestionMessage(question(t, a, "it_staff", 1, 9)))
+	golden(t, "question_multi", QuestionMessage(question(t, a, "skills", 3, 9)))
+	q, _ := a.Question("skills")
+	golden(t, "answered", AnsweredMessage(conversation.Echo{Question: q, Labels: q.Labels([]advisor.OptionID{"security", "cloud"})}))
+
+	co := a.Recommend(answersFor(a, "four_plus", 0), done)
+	if co.Verdict != advisor.CoManaged || len(co.Matrix) == 0 {
+		t.Fatalf("want a co-managed result with a matrix, got %s (%d rows)", co.Verdict, len(co.Matrix))
+	}
+	golden(t, "card_comanaged", CardMessage(co))
+	full := a.Recommend(answersFor(a, "none", 0), done)
+	if full.Verdict != advisor.FullyManaged {
+		t.Fatalf("want fully managed, got %s", full.Verdict)
+	}
+	golden(t, "card_fully_managed", CardMessage(full))
+}
+
+// The longest card an audit file can produce still fits Block Kit.
+func TestLongestCardStaysWithinBlockKitLimits(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("<&> é", n/5+1)[:n] }
+	many := func(k, n int) []string {
+		out := make([]string, k)
+		for i := range out {
+			out[i] = long(n)
+		}
+		return out
+	}
+	var cs []advisor.Contribution
+	var matrix []advisor.Responsibility
+	var cmp []advisor.ComparisonRow
+	for range 60 {
+		cs = append(cs, advisor.Contribution{Reason: long(500), Weight: 10})
+		matrix = append(matrix, advisor.Responsibility{Name: long(200), Owner: advisor.OwnerShared})
+		cmp = append(cmp, advisor.ComparisonRow{Dimension: long(400), CoManaged: long(3000), FullyManaged: long(3000)})
+	}
+	r := advisor.Recommendation{
+		AuditVersion: long(32), VerdictName: long(400), Summary: long(4000), Strength: advisor.Close,
+		Tipping: long(4000), Note: long(4000), Reasons: cs, Counterpoints: cs,
+		ProviderCovers: many(60, 300), TeamKeeps: many(60, 300), Matrix: matrix, Comparison: cmp,
+		NextSteps: many(60, 500), CompletedAt: done, RevisitOn: done.AddDate(1, 0, 0),
+	}
+	m := withNote(CardMessage(r), long(4000))
+	b, err := json.Marshal(map[string]any{"text": m.Text, "blocks": m.Blocks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLimits(t, "longest card", b)
+
+	q := &advisor.Question{ID: "q", Prompt: long(250), Help: long(4000), Kind: advisor.Multi}
+	for i := range 10 {
+		q.Options = append(q.Options, advisor.Option{ID: advisor.OptionID(strings.Repeat("o", 31) + string(rune('a'+i))), Label: long(75)})
+	}
+	for _, kind := range []advisor.Kind{advisor.Multi, advisor.Single} {
+		q.Kind = kind
+		qm := QuestionMessage(conversation.Reply{Rev: 999999999999999999, Question: q, Position: 40, Total: 40})
+		b, _ := json.Marshal(map[string]any{"text": qm.Text, "blocks": qm.Blocks})
+		checkLimits(t, "longest question "+string(kind), b)
+	}
+}
+
+// checkLimits walks a rendered message and checks Block Kit's limits.
+func checkLimits(t *testing.T, name string, msg []byte) {
+	t.Helper()
+	var m struct {
+		Text   string           `json:"text"`
+		Blocks []map[string]any `json:"blocks"`
+	}
+	if err := json.Unmarshal(msg, &m); err != nil {
+		t.Fatal(err)
+	}
+	n := func(v any) int { s, _ := v.(string); return utf8.RuneCountInString(s) }
+	text := func(v any) int { o, _ := v.(map[string]any); return n(o["text"]) }
+	bad := func(format string, args ...any) { t.Errorf(name+": "+format, args...) }
+	if len(m.Blocks) > maxBlocks {
+		bad("%d blocks > %d", len(m.Blocks), maxBlocks)
+	}
+	if n(m.Text) > maxMessageText {
+		bad("fallback text %d chars", n(m.Text))
+	}
+	checkElement := func(e map[string]any) {
+		if n(e["action_id"]) > 255 {
+			bad("action_id %d chars", n(e["action_id"]))
+		}
+		if n(e["value"]) > 2000 {
+			bad("value %d chars", n(e["value"]))
+		}
+		switch e["type"] {
+		case "button":
+			if text(e["text"]) > maxButtonText {
+				bad("button text %d chars", text(e["text"]))
+			}
+		case "checkboxes":
+			opts, _ := e["options"].([]any)
+			if len(opts) > 10 {
+				bad("%d checkbox options", len(opts))
+			}
+			for _, o := range opts {
+				om := o.(map[string]any)
+				if text(om["text"]) > maxOptionText || n(om["value"]) > 150 {
+					bad("checkbox option too long")
+				}
+			}
+		case "users_select":
+			if text(e["placeholder"]) > maxPlaceholder {
+				bad("placeholder too long")
+			}
+		}
+	}
+	for _, b := range m.Blocks {
+		if n(b["block_id"]) > 255 {
+			bad("block_id too long")
+		}
+		switch b["type"] {
+		case "header":
+			if text(b["text"]) > maxHeaderText {
+				bad("header %d chars", text(b["text"]))
+			}
+		case "section":
+			if text(b["text"]) > maxSectionText {
+				bad("section text %d chars", text(b["text"]))
+			}
+			fs, _ := b["fields"].([]any)
+			if len(fs) > maxFields {
+				bad("%d fields", len(fs))
+			}
+			for _, f := range fs {
+				if text(f) > maxFieldText {
+					bad("field %d chars", text(f))
+				}
+			}
+			if b["text"] == nil && len(fs) == 0 {
+				bad("a section needs text or fields")
+			}
+		case "actions":
+			els, _ := b["elements"].([]any)
+			if len(els) > 25 {
+				bad("%d action elements", len(els))
+			}
+			for _, e := range els {
+				checkElement(e.(map[string]any))
+			}
+		case "context":
+			els, _ := b["elements"].([]any)
+			if len(els) > 10 {
+				bad("%d context elements", len(els))
+			}
+			for _, e := range els {
+				if text(e) > maxContextText {
+					bad("context text %d chars", text(e))
+				}
+			}
+		}
+	}
+}
+
+func TestChoiceValuesRoundTrip(t *testing.T) {
+	c := choice{Rev: 12, Question: "it_staff", Option: "two_three"}
+	if got, ok := parseChoice(c.String(), true); !ok || got != c {
+		t.Fatalf("parse(%q) = %+v %v", c.String(), got, ok)
+	}
+	for _, v := range []string{"", "1", "-1:a:b", "1:A:b", "1:a:b:c", "1:a", "x:a:b", "1:a:" + strings.Repeat("b", 33)} {
+		if _, ok := parseChoice(v, true); ok {
+			t.Errorf("parseChoice(%q) accepted", v)
+		}
+	}
+}
+
+func TestMrkdwnIsEscapedAndClampedSafely(t *testing.T) {
+	if got := clampMrkdwn(esc(strings.Repeat("&", 10)), 12); strings.Contains(got, "&am…") || utf8.RuneCountInString(got) > 12 {
+		t.Fatalf("clamp cut an entity: %q", got)
+	}
+	m := NoteMessage("<!channel> <@U1> & co")
+	b, _ := json.Marshal(m.Blocks)
+	if strings.Contains(string(b), "<!channel>") {
+		t.Fatalf("mention not escaped: %s", b)
+	}
+}
+
+func BenchmarkRenderQuestion(b *testing.B) {
+	a := advisor.Default()
+	q, _ := a.Question("skills")
+	r := conversation.Reply{Rev: 3, Question: q, Position: 3, Total: 9}
+	b.ReportAllocs()
+	for b.Loop() {
+		m := QuestionMessage(r)
+		if _, err := json.Marshal(m.Blocks); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRenderCard(b *testing.B) {
+	a := advisor.Default()
+	rec := a.Recommend(answersFor(a, "four_plus", 0), done)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := CardMessage(rec)
+		if _, err := json.Marshal(m.Blocks); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
