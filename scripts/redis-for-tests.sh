@@ -46,8 +46,82 @@ start_test_redis() {
 }
 
 stop_test_redis() {
-  if [ -n "${TEST_REDIS_DIR:-}" ] && [ -f "$TEST_REDIS_DIR/redis.pid" ]; then
-    kill "$(cat "$TEST_REDIS_DIR/redis.pid")" 2>/dev/null || true
+  if [ -n "${TEST_REDIS_DIR:-}" ]; then
+    local pid
+    for pid in "$TEST_REDIS_DIR"/*.pid; do
+      [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+    done
     rm -rf "$TEST_REDIS_DIR"
   fi
+}
+
+free_port() { # free_port FROM: the first port from FROM that nothing listens on
+  local port
+  for port in $(seq "$1" $(($1 + 200))); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# start_test_topologies starts a three-primary Cluster and a primary with a
+# replica behind a Sentinel, so that REDIS_URL's cluster and Sentinel forms
+# are tested for real. They share the private directory and are stopped with
+# the single server.
+start_test_topologies() {
+  [ -n "${TEST_REDIS_DIR:-}" ] || TEST_REDIS_DIR=$(mktemp -d)
+  trap stop_test_redis EXIT
+  local common=(--bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$TEST_REDIS_DIR")
+  local ports=() p i
+  for i in 1 2 3; do
+    p=$(free_port $((7100 + i * 10)))
+    mkdir -p "$TEST_REDIS_DIR/c$p"
+    redis-server --port "$p" --cluster-enabled yes --cluster-config-file "$TEST_REDIS_DIR/c$p/nodes.conf" \
+      "${common[@]}" --pidfile "$TEST_REDIS_DIR/c$p.pid" --logfile "$TEST_REDIS_DIR/c$p.log"
+    ports+=("$p")
+  done
+  for p in "${ports[@]}"; do wait_redis "$p" || return 1; done
+  redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >/dev/null || { echo "FATAL: redis-cli --cluster create failed" >&2; return 1; }
+  for i in $(seq 1 100); do
+    redis-cli -p "${ports[0]}" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+    sleep 0.1
+  done
+  redis-cli -p "${ports[0]}" cluster info | grep -q 'cluster_state:ok' || { echo "FATAL: the test cluster never became ready" >&2; return 1; }
+  export ITFIT_TEST_REDIS_CLUSTER_URL="redis://127.0.0.1:${ports[0]}?cluster=true&addr=127.0.0.1:${ports[1]}&addr=127.0.0.1:${ports[2]}"
+
+  local primary replica sentinel
+  primary=$(free_port 7200)
+  redis-server --port "$primary" "${common[@]}" --pidfile "$TEST_REDIS_DIR/p.pid" --logfile "$TEST_REDIS_DIR/p.log"
+  wait_redis "$primary" || return 1
+  replica=$(free_port $((primary + 1)))
+  redis-server --port "$replica" --replicaof 127.0.0.1 "$primary" "${common[@]}" --pidfile "$TEST_REDIS_DIR/r.pid" --logfile "$TEST_REDIS_DIR/r.log"
+  wait_redis "$replica" || return 1
+  sentinel=$(free_port 26400)
+  cat > "$TEST_REDIS_DIR/sentinel.conf" <<CONF
+port $sentinel
+bind 127.0.0.1
+daemonize yes
+pidfile $TEST_REDIS_DIR/s.pid
+logfile $TEST_REDIS_DIR/s.log
+dir $TEST_REDIS_DIR
+sentinel monitor itfit 127.0.0.1 $primary 1
+sentinel down-after-milliseconds itfit 1000
+sentinel failover-timeout itfit 5000
+CONF
+  redis-server "$TEST_REDIS_DIR/sentinel.conf" --sentinel
+  wait_redis "$sentinel" || return 1
+  export ITFIT_TEST_REDIS_SENTINEL_URL="redis://127.0.0.1:$sentinel/0?master_name=itfit"
+  echo "tests also use a Redis Cluster (${ports[*]}) and a Sentinel ($sentinel) over a primary and replica ($primary, $replica)"
+}
+
+wait_redis() {
+  local i
+  for i in $(seq 1 50); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "FATAL: redis on port $1 did not start" >&2
+  return 1
 }

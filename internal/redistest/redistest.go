@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -17,8 +18,14 @@ import (
 	"github.com/itfit/itfit/internal/redisconn"
 )
 
-// EnvURL names the real Redis used by tests.
-const EnvURL = "ITFIT_TEST_REDIS_URL"
+// EnvURL names the real Redis used by tests; EnvClusterURL and
+// EnvSentinelURL name a Cluster and a Sentinel-managed primary (scripts/test
+// starts all three).
+const (
+	EnvURL         = "ITFIT_TEST_REDIS_URL"
+	EnvClusterURL  = "ITFIT_TEST_REDIS_CLUSTER_URL"
+	EnvSentinelURL = "ITFIT_TEST_REDIS_SENTINEL_URL"
+)
 
 // Backend is one Redis a contract test runs against.
 type Backend struct {
@@ -27,15 +34,49 @@ type Backend struct {
 	Prefix keys.Prefix
 }
 
-// Backends returns the embedded server and, when ITFIT_TEST_REDIS_URL is
-// set, the real one. In CI (CI=true) a missing real Redis fails the test.
+// Backends returns the embedded server and, when configured, the real
+// single node, Cluster and Sentinel. In CI (CI=true) a missing real Redis
+// fails the test.
 func Backends(t testing.TB) []Backend {
 	t.Helper()
 	bs := []Backend{Embedded(t)}
 	if b, ok := real(t); ok {
 		bs = append(bs, b)
 	}
+	for _, env := range []string{EnvClusterURL, EnvSentinelURL} {
+		if b, ok := open(t, env); ok {
+			bs = append(bs, b)
+		}
+	}
 	return bs
+}
+
+func open(t testing.TB, env string) (Backend, bool) {
+	t.Helper()
+	url := os.Getenv(env)
+	if url == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s must be set in CI (scripts/test starts it)", env)
+		}
+		return Backend{}, false
+	}
+	rdb, err := redisconn.Open(url)
+	if err != nil {
+		t.Fatalf("%s: %v", env, err)
+	}
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("Redis at %s does not answer: %v", env, err)
+	}
+	p := NewPrefix()
+	t.Cleanup(func() {
+		Clean(t, rdb, p)
+		rdb.Close()
+	})
+	name := "cluster"
+	if env == EnvSentinelURL {
+		name = "sentinel"
+	}
+	return Backend{Name: name, Client: rdb, Prefix: p}, true
 }
 
 // Real returns the real Redis, skipping the test when none is configured
@@ -102,26 +143,33 @@ func NewPrefix() keys.Prefix {
 func Clean(t testing.TB, rdb redis.UniversalClient, p keys.Prefix) {
 	t.Helper()
 	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, string(p)+":*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("clean up test keys: %v", err)
-		return
-	}
-	for _, k := range batch {
+	for _, k := range Keys(t, rdb, p) {
 		rdb.Del(ctx, k)
 	}
 }
 
-// Keys lists the keys under a prefix, for tests that prove nothing is left.
+// Keys lists the keys under a prefix (on every primary of a Cluster), for
+// tests that prove nothing is left.
 func Keys(t testing.TB, rdb redis.UniversalClient, p keys.Prefix) []string {
 	t.Helper()
-	ks, err := rdb.Keys(context.Background(), string(p)+":*").Result()
-	if err != nil {
-		t.Fatal(err)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var out []string
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		ks, err := c.Keys(ctx, string(p)+":*").Result()
+		mu.Lock()
+		out = append(out, ks...)
+		mu.Unlock()
+		return err
 	}
-	return ks
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, rdb)
+	}
+	if err != nil {
+		t.Fatalf("list test keys: %v", err)
+	}
+	return out
 }
