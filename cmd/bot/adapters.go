@@ -9,6 +9,7 @@ import (
 	"github.com/itfit/itfit/internal/background"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/revisit"
 )
 
 // deps are what the adapters are built from.
@@ -17,6 +18,9 @@ type deps struct {
 	rdb     redis.UniversalClient
 	metrics *obs.Metrics
 	bg      *background.Group
+	// revisits schedules and delivers yearly revisits; each adapter
+	// registers its platform's notifier on it.
+	revisits *revisit.Service
 }
 
 // mountAdapters switches on each platform whose credentials are set and

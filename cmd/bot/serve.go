@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/itfit/itfit/internal/background"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/schedule"
 )
 
 // worker runs beside the HTTP server (Socket Mode, the nudge scheduler)
@@ -71,10 +74,21 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) e
 	})
 	mux.Handle("GET /metrics", metrics.Handler())
 
-	workers, err := mountAdapters(cfg, log, deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg}, mux)
+	sched := schedule.NewStore(st.rdb, schedule.StoreConfig{})
+	managers, err := revisit.ParseDirectory(cfg.AccountManagers)
 	if err != nil {
 		return err
 	}
+	revisits := revisit.New(st.rdb, sched, engine, revisit.Config{
+		After: cfg.RevisitAfter, Managers: managers, HistoryTTL: cfg.HistoryTTL, Logger: log,
+	})
+
+	workers, err := mountAdapters(cfg, log, deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg, revisits: revisits}, mux)
+	if err != nil {
+		return err
+	}
+	nudges := schedule.NewWorker(sched, countNudges(revisits, metrics), schedule.WorkerConfig{Logger: log.With("worker", "revisits")})
+	workers = append(workers, worker{name: "revisits", run: nudges.Run})
 
 	srv := &http.Server{
 		Handler:           obs.Middleware(log, metrics, mux),
@@ -130,6 +144,26 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) e
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// countNudges counts every delivery outcome of the revisit worker.
+func countNudges(d schedule.Deliverer, m *obs.Metrics) schedule.Deliverer {
+	return schedule.DelivererFunc(func(ctx context.Context, j schedule.Job) error {
+		kind, _, _ := strings.Cut(j.ID, "/")
+		err := d.Deliver(ctx, j)
+		var ra *schedule.RetryAfterError
+		switch {
+		case err == nil:
+			m.Nudge(kind, "sent")
+		case errors.Is(err, schedule.ErrGone):
+			m.Nudge(kind, "dropped")
+		case errors.As(err, &ra):
+			m.Nudge(kind, "retried")
+		default:
+			m.Nudge(kind, "failed")
+		}
+		return err
+	})
 }
 
 // observe turns engine outcomes into metrics.

@@ -56,6 +56,7 @@ func mountTeamsWith(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux, cl
 		ReferenceTTL: cfg.HistoryTTL,
 		Background:   d.bg,
 		Metrics:      d.metrics,
+		Reminders:    d.revisits,
 		Logger:       log,
 	})
 	if err != nil {

@@ -415,7 +415,9 @@ func (s *Service) Deliver(ctx context.Context, j schedule.Job) error {
 	case ForUser:
 		n, ok := s.notifiers[client.Platform]
 		if !ok {
-			return fmt.Errorf("%w: %s: %w", ErrNoNotifier, client.Platform, schedule.ErrGone)
+			// Retried, not dropped: a platform switched off by a bad deploy
+			// should not cost users their reminders.
+			return fmt.Errorf("%w: %s", ErrNoNotifier, client.Platform)
 		}
 		return n.NudgeUser(ctx, client, last, Due)
 	case ForManager:
@@ -424,7 +426,7 @@ func (s *Service) Deliver(ctx context.Context, j schedule.Job) error {
 		}
 		n, ok := s.notifiers[p.Manager.Platform]
 		if !ok {
-			return fmt.Errorf("%w: %s: %w", ErrNoNotifier, p.Manager.Platform, schedule.ErrGone)
+			return fmt.Errorf("%w: %s", ErrNoNotifier, p.Manager.Platform)
 		}
 		return n.NudgeManager(ctx, *p.Manager, client, last)
 	default:
