@@ -209,7 +209,7 @@ func TestMultiSelectWithNothingTickedAsksAgain(t *testing.T) {
 		if element(t, blocks, actCheck) != nil {
 			h.click("U1", msg, ts, btn(t, blocks, actContinue), nil)
 			h.wait()
-			if notes := h.sink.texts(); len(notes) != 1 || notes[0] != conversation.UserMessage(errNoOptionForTest()) {
+			if notes := h.sink.texts(); len(notes) != 1 || notes[0] != conversation.UserMessage(advisor.ErrNoOption) {
 				t.Fatalf("notes = %q", notes)
 			}
 			if n := len(h.api.all("chat.postMessage")); n != i+1 {
@@ -351,6 +351,3 @@ func TestAppHomeShowsProgressAndLastResult(t *testing.T) {
 		t.Fatalf("home start posted %v", last.Form)
 	}
 }
-
-func errNoOptionForTest() error { return advisorErrNoOption }
-var advisorErrNoOption = advisor.ErrNoOption

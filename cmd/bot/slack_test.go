@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itfit/itfit/internal/adapters/slackapp"
+	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/background"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/redistest"
+)
+
+func TestMountSlackOffWithoutSettings(t *testing.T) {
+	mux := http.NewServeMux()
+	ws, err := mountSlack(Config{}, slog.New(slog.DiscardHandler), deps{}, mux)
+	if err != nil || ws != nil {
+		t.Fatalf("mountSlack = %v, %v", ws, err)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader("")))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("/slack/commands answered %d with Slack off", rec.Code)
+	}
+}
+
+func TestMountSlackHalfConfiguredNamesWhatIsMissing(t *testing.T) {
+	_, err := mountSlack(Config{Slack: slackapp.Config{BotToken: "xoxb-1"}}, slog.New(slog.DiscardHandler), deps{}, http.NewServeMux())
+	if err == nil || !strings.Contains(err.Error(), "SLACK_SIGNING_SECRET") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestMountSlackEndToEnd wires Slack from configuration alone (SLACK_API_URL
+// pointing at a local fake Web API) and sends a signed /itfit through the
+// mux that serve uses.
+func TestMountSlackEndToEnd(t *testing.T) {
+	rb := redistest.Real(t)
+	var mu sync.Mutex
+	var calls []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		mu.Lock()
+		calls = append(calls, strings.TrimPrefix(r.URL.Path, "/api/")+" "+r.PostForm.Get("channel")+r.PostForm.Get("users"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/conversations.open":
+			fmt.Fprint(w, `{"ok":true,"channel":{"id":"DU1"}}`)
+		default:
+			fmt.Fprint(w, `{"ok":true,"channel":"DU1","ts":"1.1"}`)
+		}
+	}))
+	defer api.Close()
+
+	const secret = "mount-secret"
+	cfg := Config{Slack: slackapp.Config{SigningSecret: secret, BotToken: "xoxb-test", APIURL: api.URL + "/api"}}
+	log := slog.New(slog.DiscardHandler)
+	metrics := obs.NewMetrics()
+	bg := background.New(log, 8, 30*time.Second)
+	d := deps{
+		engine:  conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix}),
+		rdb:     rb.Client,
+		metrics: metrics,
+		bg:      bg,
+	}
+	mux := http.NewServeMux()
+	workers, err := mountSlack(cfg, log, d, mux)
+	if err != nil || len(workers) != 0 {
+		t.Fatalf("mountSlack = %v, %v", workers, err)
+	}
+	srv := httptest.NewServer(obs.Middleware(log, metrics, mux))
+	defer srv.Close()
+
+	body := url.Values{"team_id": {"T1"}, "user_id": {"U1"}, "channel_id": {"C1"}, "command": {"/itfit"}, "text": {""},
+		"response_url": {"https://hooks.slack.com/commands/T1/1/x"}}.Encode()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/slack/commands", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(slackapp.HeaderTimestamp, ts)
+	req.Header.Set(slackapp.HeaderSignature, slackapp.Sign(secret, ts, []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(ack), "direct messages") {
+		t.Fatalf("ack = %d %s", resp.StatusCode, ack)
+	}
+	if err := bg.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 2 || calls[0] != "conversations.open U1" || calls[1] != "chat.postMessage DU1" {
+		t.Fatalf("Web API calls = %q", calls)
+	}
+}
+
+func TestMountSlackSocketModeIsAWorker(t *testing.T) {
+	rb := redistest.Embedded(t)
+	cfg := Config{Slack: slackapp.Config{AppToken: "xapp-1", BotToken: "xoxb-1"}}
+	log := slog.New(slog.DiscardHandler)
+	d := deps{engine: conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix}), rdb: rb.Client, bg: background.New(log, 1, time.Second)}
+	mux := http.NewServeMux()
+	ws, err := mountSlack(cfg, log, d, mux)
+	if err != nil || len(ws) != 1 || ws[0].name != "slack socket mode" {
+		t.Fatalf("mountSlack = %v, %v", ws, err)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/slack/events", strings.NewReader("{}")))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("with no signing secret /slack/events answered %d; nothing could verify it", rec.Code)
+	}
+}
