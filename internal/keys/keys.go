@@ -137,3 +137,38 @@ func (p Prefix) Manager(platform, workspace, user string) string {
 func (p Prefix) UserPattern(platform, workspace, user string) string {
 	return globEscaper.Replace(p.userTag(platform, workspace, user)) + ":*"
 }
+
+// ---------------------------------------------------------------------------
+// Slack install keys
+//
+// A distributed Slack app keeps one installation per workspace (Enterprise
+// Grid: per enterprise and team; an org-wide install has the enterprise
+// only). The installation record and the lock that serialises its token
+// refresh share the installation's hash tag, so the refresh's
+// compare-and-set script runs unchanged on Redis Cluster. An empty
+// enterprise or team escapes to nothing, and ':' inside an ID is escaped, so
+// ("E1", "") and ("", "E1") cannot collide.
+// ---------------------------------------------------------------------------
+
+// slackInstallTag is the hash tag of one installation.
+func (p Prefix) slackInstallTag(enterprise, team string) string {
+	return string(p) + ":{slack:install:" + esc(enterprise) + ":" + esc(team) + "}"
+}
+
+// SlackInstallation is the hash holding one installation: its record (bot
+// token sealed) and a version bumped on every write.
+func (p Prefix) SlackInstallation(enterprise, team string) string {
+	return p.slackInstallTag(enterprise, team) + ":installation"
+}
+
+// SlackRefreshLock is held (SET NX PX) by the one replica refreshing an
+// installation's rotating token.
+func (p Prefix) SlackRefreshLock(enterprise, team string) string {
+	return p.slackInstallTag(enterprise, team) + ":refresh-lock"
+}
+
+// SlackOAuthState is one pending "Add to Slack" attempt, keyed by its
+// random state parameter; it expires and is consumed with GETDEL.
+func (p Prefix) SlackOAuthState(state string) string {
+	return string(p) + ":slack:oauth-state:" + esc(state)
+}
