@@ -17,7 +17,7 @@ import (
 // loadAudit reads ITFIT_AUDIT_FILE, or takes the built-in audit.
 func loadAudit(cfg Config) (*advisor.Audit, error) {
 	if cfg.AuditFile == "" {
-		return advisor.Default(), nil
+		return advisor.Embedded()
 	}
 	data, err := os.ReadFile(cfg.AuditFile)
 	if err != nil {

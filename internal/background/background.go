@@ -14,7 +14,6 @@ import (
 // Group runs tasks with a bound on how many run at once and how long each
 // may take. A panic in a task is logged, never fatal.
 type Group struct {
-	base    context.Context
 	sem     chan struct{}
 	timeout time.Duration
 	log     *slog.Logger
@@ -24,7 +23,7 @@ type Group struct {
 // New returns a group whose tasks are not cancelled when the request that
 // started them ends, but do end after timeout.
 func New(log *slog.Logger, limit int, timeout time.Duration) *Group {
-	return &Group{base: context.Background(), sem: make(chan struct{}, limit), timeout: timeout, log: log}
+	return &Group{sem: make(chan struct{}, limit), timeout: timeout, log: log}
 }
 
 // Go runs f with a context carrying ctx's values (the request's logger) but

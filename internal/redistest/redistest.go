@@ -56,7 +56,7 @@ func open(t testing.TB, env string) (Backend, bool) {
 	url := os.Getenv(env)
 	if url == "" {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("%s must be set in CI (scripts/test starts it)", env)
+			t.Fatalf("%s must be set in CI: scripts/test starts a real Redis for the store tests", env)
 		}
 		return Backend{}, false
 	}
@@ -72,10 +72,7 @@ func open(t testing.TB, env string) (Backend, bool) {
 		Clean(t, rdb, p)
 		rdb.Close()
 	})
-	name := "cluster"
-	if env == EnvSentinelURL {
-		name = "sentinel"
-	}
+	name := map[string]string{EnvURL: "redis", EnvClusterURL: "cluster", EnvSentinelURL: "sentinel"}[env]
 	return Backend{Name: name, Client: rdb, Prefix: p}, true
 }
 
@@ -92,26 +89,7 @@ func Real(t testing.TB) Backend {
 
 func real(t testing.TB) (Backend, bool) {
 	t.Helper()
-	url := os.Getenv(EnvURL)
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s must be set in CI: the store is tested against a real Redis", EnvURL)
-		}
-		return Backend{}, false
-	}
-	rdb, err := redisconn.Open(url)
-	if err != nil {
-		t.Fatalf("%s: %v", EnvURL, err)
-	}
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("real Redis at %s does not answer: %v", redisconn.Addr(url), err)
-	}
-	p := NewPrefix()
-	t.Cleanup(func() {
-		Clean(t, rdb, p)
-		rdb.Close()
-	})
-	return Backend{Name: "redis", Client: rdb, Prefix: p}, true
+	return open(t, EnvURL)
 }
 
 // Embedded starts an in-process server for one test.
