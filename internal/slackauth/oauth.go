@@ -1,0 +1,375 @@
+package slackauth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
+
+	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/obs"
+)
+
+// DefaultStateTTL is how long an "Add to Slack" attempt may take.
+const DefaultStateTTL = 10 * time.Minute
+
+// cookieName holds the browser's nonce between /slack/install and the
+// callback.
+const cookieName = "itfit_slack_install"
+
+// InstallerOptions configure an Installer. Store and Redis are required.
+type InstallerOptions struct {
+	Store   *Store
+	Redis   redis.UniversalClient
+	Prefix  keys.Prefix
+	Log     *slog.Logger
+	Metrics *obs.Metrics
+	// Now judges state expiry; Redis expires the state too, this is the
+	// check a test can drive.
+	Now        func() time.Time
+	HTTPClient *http.Client
+	StateTTL   time.Duration
+}
+
+// Installer serves Slack's OAuth v2 install flow.
+type Installer struct {
+	cfg      Config
+	store    *Store
+	rdb      redis.UniversalClient
+	prefix   keys.Prefix
+	log      *slog.Logger
+	metrics  *obs.Metrics
+	now      func() time.Time
+	http     *http.Client
+	stateTTL time.Duration
+	apiURL   string
+}
+
+// NewInstaller checks cfg and the options.
+func NewInstaller(cfg Config, o InstallerOptions) (*Installer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Store == nil || o.Redis == nil {
+		return nil, errors.New("slackauth: the installer needs the store and Redis")
+	}
+	in := &Installer{
+		cfg: cfg, store: o.Store, rdb: o.Redis, prefix: o.Prefix, log: o.Log, metrics: o.Metrics,
+		now: o.Now, http: o.HTTPClient, stateTTL: o.StateTTL, apiURL: apiBase(cfg.APIURL),
+	}
+	if in.prefix == "" {
+		in.prefix = keys.Default
+	}
+	if in.log == nil {
+		in.log = slog.New(slog.DiscardHandler)
+	}
+	if in.now == nil {
+		in.now = time.Now
+	}
+	if in.http == nil {
+		in.http = &http.Client{Timeout: 10 * time.Second}
+	}
+	if in.stateTTL <= 0 {
+		in.stateTTL = DefaultStateTTL
+	}
+	return in, nil
+}
+
+// Mount adds GET /slack/install and GET /slack/oauth/callback.
+func (in *Installer) Mount(mux *http.ServeMux) {
+	mux.Handle("GET "+InstallPath, in.InstallHandler())
+	mux.Handle("GET "+CallbackPath, in.CallbackHandler())
+}
+
+// pendingState is what Redis keeps for one install attempt: a hash of the
+// browser's nonce (the nonce itself only ever lives in the cookie) and
+// when the attempt started.
+type pendingState struct {
+	NonceHash string `json:"n"`
+	Created   int64  `json:"t"`
+}
+
+func hashNonce(nonce string) string {
+	h := sha256.Sum256([]byte(nonce))
+	return hex.EncodeToString(h[:])
+}
+
+func random(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// InstallHandler starts an install: a fresh state, bound to this browser by
+// a cookie, then off to Slack's consent page.
+func (in *Installer) InstallHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		log := obs.Logger(ctx, in.log)
+		noStore(w)
+		state, err1 := random(32)
+		nonce, err2 := random(32)
+		if err := errors.Join(err1, err2); err != nil {
+			log.Error("slack install: random state", "err", err)
+			in.page(w, http.StatusInternalServerError, failurePage("Something went wrong on our side. Please try again.", in.cfg.InstallURL()))
+			return
+		}
+		rec, _ := json.Marshal(pendingState{NonceHash: hashNonce(nonce), Created: in.now().UnixMilli()})
+		if err := in.rdb.Set(ctx, in.prefix.SlackOAuthState(state), rec, in.stateTTL).Err(); err != nil {
+			log.Error("slack install: store state", "err", err)
+			in.page(w, http.StatusServiceUnavailable, failurePage("itfit cannot start the installation right now. Please try again in a minute.", in.cfg.InstallURL()))
+			return
+		}
+		http.SetCookie(w, &http.Cookie{
+			Name: cookieName, Value: nonce, Path: in.cookiePath(),
+			MaxAge: int(in.stateTTL / time.Second), HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
+		})
+		q := url.Values{
+			"client_id":    {in.cfg.ClientID},
+			"scope":        {strings.Join(in.cfg.scopes(), ",")},
+			"state":        {state},
+			"redirect_uri": {in.cfg.RedirectURL()},
+		}
+		http.Redirect(w, r, in.cfg.authorizeURL()+"?"+q.Encode(), http.StatusFound)
+	})
+}
+
+// cookiePath scopes the cookie to the callback, under the public URL's
+// path if itfit is served below one.
+func (in *Installer) cookiePath() string {
+	if u, err := url.Parse(in.cfg.RedirectURL()); err == nil && u.Path != "" {
+		return u.Path
+	}
+	return CallbackPath
+}
+
+// Why a callback was refused; the page says it in words.
+var (
+	errStateMissing  = errors.New("no state parameter")
+	errStateUnknown  = errors.New("state unknown, already used or expired")
+	errStateExpired  = errors.New("state expired")
+	errOtherBrowser  = errors.New("state was issued to another browser")
+	errCodeMissing   = errors.New("no code parameter")
+	errSlackRefused  = errors.New("Slack refused the code exchange")
+	errBadSlackReply = errors.New("Slack's reply lacks a bot token or workspace")
+)
+
+// CallbackHandler finishes an install: the state must be known, unused,
+// unexpired and issued to this browser; then the code is exchanged and the
+// installation stored.
+func (in *Installer) CallbackHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		log := obs.Logger(ctx, in.log)
+		noStore(w)
+		// The attempt is over whatever happens next.
+		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: in.cookiePath(), MaxAge: -1,
+			HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+		q := r.URL.Query()
+
+		err := in.checkState(r)
+		if slackErr := q.Get("error"); slackErr != "" {
+			// The user said no (access_denied) or Slack could not proceed;
+			// the state, if any, is spent either way.
+			log.Info("slack install: not completed at Slack", "slack_error", slackErr, "state_err", err)
+			if slackErr == "access_denied" {
+				in.page(w, http.StatusOK, cancelPage(in.cfg.InstallURL()))
+				return
+			}
+			msg := "Slack did not complete the installation."
+			if slackCode(slackErr) {
+				msg = "Slack did not complete the installation (" + slackErr + ")."
+			}
+			in.page(w, http.StatusBadRequest, failurePage(msg, in.cfg.InstallURL()))
+			return
+		}
+		if err != nil {
+			log.Info("slack install: callback refused", "reason", err)
+			in.page(w, http.StatusBadRequest, failurePage(stateMessage(err), in.cfg.InstallURL()))
+			return
+		}
+		code := q.Get("code")
+		if code == "" {
+			log.Info("slack install: callback refused", "reason", errCodeMissing)
+			in.page(w, http.StatusBadRequest, failurePage("Slack sent no authorisation code.", in.cfg.InstallURL()))
+			return
+		}
+
+		resp, err := slack.GetOAuthV2ResponseContext(ctx, in.http, in.cfg.ClientID, in.cfg.ClientSecret,
+			code, in.cfg.RedirectURL(), slack.OAuthOptionAPIURL(in.apiURL))
+		if err != nil {
+			in.metrics.PlatformCall("slack", "oauth.v2.access", "failed")
+			log.Warn("slack install: code exchange failed", "reason", errSlackRefused,
+				"err", scrub(err.Error(), in.cfg.ClientSecret, code))
+			in.page(w, http.StatusBadRequest, failurePage("Slack did not accept the installation. The link may have been used already; please start again.", in.cfg.InstallURL()))
+			return
+		}
+		in.metrics.PlatformCall("slack", "oauth.v2.access", "ok")
+		inst, err := installationFrom(resp, in.now())
+		if err != nil {
+			log.Warn("slack install: unusable oauth.v2.access reply", "reason", err)
+			in.page(w, http.StatusBadGateway, failurePage("Slack's answer was incomplete. Please start again.", in.cfg.InstallURL()))
+			return
+		}
+		if err := in.store.Save(ctx, inst); err != nil {
+			log.Error("slack install: store installation", "installation", inst, "err", err)
+			in.page(w, http.StatusServiceUnavailable, failurePage("itfit could not save the installation. Please try again in a minute.", in.cfg.InstallURL()))
+			return
+		}
+		log.Info("slack app installed", "installation", inst, "installer", inst.Installer, "scopes", strings.Join(inst.Scopes, ","))
+		in.page(w, http.StatusOK, successPage(inst))
+	})
+}
+
+// checkState spends the state named in the callback (GETDEL: single use,
+// whatever the outcome) and checks it against this browser's cookie.
+func (in *Installer) checkState(r *http.Request) error {
+	state := r.URL.Query().Get("state")
+	if state == "" {
+		return errStateMissing
+	}
+	raw, err := in.rdb.GetDel(r.Context(), in.prefix.SlackOAuthState(state)).Result()
+	if errors.Is(err, redis.Nil) {
+		return errStateUnknown
+	}
+	if err != nil {
+		return errors.Join(errStateUnknown, err)
+	}
+	var p pendingState
+	if json.Unmarshal([]byte(raw), &p) != nil {
+		return errStateUnknown
+	}
+	if !in.now().Before(time.UnixMilli(p.Created).Add(in.stateTTL)) {
+		return errStateExpired
+	}
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" {
+		return errOtherBrowser
+	}
+	if subtle.ConstantTimeCompare([]byte(hashNonce(c.Value)), []byte(p.NonceHash)) != 1 {
+		return errOtherBrowser
+	}
+	return nil
+}
+
+// slackCode reports whether s looks like one of Slack's error codes, so a
+// crafted link cannot put arbitrary words on our page.
+func slackCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func stateMessage(err error) string {
+	switch {
+	case errors.Is(err, errStateExpired):
+		return "This installation link has expired. Please start again."
+	case errors.Is(err, errOtherBrowser):
+		return "This installation was started in another browser. Please start again in this one."
+	default:
+		return "This installation link is not valid or has already been used. Please start again."
+	}
+}
+
+// installationFrom turns oauth.v2.access's answer into an Installation.
+func installationFrom(resp *slack.OAuthV2Response, now time.Time) (Installation, error) {
+	if resp.AccessToken == "" || (resp.TokenType != "" && resp.TokenType != "bot") {
+		return Installation{}, errBadSlackReply
+	}
+	inst := normalize(Installation{
+		Workspace:      Workspace{Enterprise: resp.Enterprise.ID, Team: resp.Team.ID},
+		EnterpriseName: resp.Enterprise.Name, TeamName: resp.Team.Name,
+		OrgWide: resp.IsEnterpriseInstall, AppID: resp.AppID, BotUserID: resp.BotUserID,
+		Installer: resp.AuthedUser.ID, InstalledAt: now.UTC().Truncate(time.Millisecond),
+		BotToken: Secret(resp.AccessToken), RefreshToken: Secret(resp.RefreshToken),
+	})
+	for _, s := range strings.Split(resp.Scope, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			inst.Scopes = append(inst.Scopes, s)
+		}
+	}
+	if resp.RefreshToken != "" && resp.ExpiresIn > 0 {
+		inst.ExpiresAt = now.Add(time.Duration(resp.ExpiresIn) * time.Second).UTC().Truncate(time.Millisecond)
+	}
+	if !inst.valid() {
+		return Installation{}, errBadSlackReply
+	}
+	return inst, nil
+}
+
+func noStore(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	// The callback URL carries a code; keep it out of Referer headers.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+}
+
+// pageData is one result page. html/template escapes every field.
+type pageData struct {
+	Title    string
+	Message  string
+	Hint     string
+	Link     string
+	LinkText string
+}
+
+func successPage(inst Installation) pageData {
+	p := pageData{
+		Title:   "itfit is installed",
+		Message: "itfit is installed in " + inst.Name() + ".",
+		Hint:    "Type /itfit in Slack to start the audit.",
+	}
+	if inst.AppID != "" && inst.Team != "" {
+		p.Link = "https://slack.com/app_redirect?" + url.Values{"app": {inst.AppID}, "team": {inst.Team}}.Encode()
+		p.LinkText = "Open itfit in Slack"
+	}
+	return p
+}
+
+func failurePage(msg, retry string) pageData {
+	return pageData{Title: "itfit was not installed", Message: msg, Link: retry, LinkText: "Start again"}
+}
+
+func cancelPage(retry string) pageData {
+	return pageData{Title: "itfit was not installed", Message: "You cancelled the installation; nothing was changed.", Link: retry, LinkText: "Add itfit to Slack"}
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1d3557}</style>
+</head><body>
+<h1>{{.Title}}</h1>
+<p>{{.Message}}</p>
+{{if .Hint}}<p>{{.Hint}}</p>{{end}}
+{{if .Link}}<p><a href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
+</body></html>
+`))
+
+func (in *Installer) page(w http.ResponseWriter, status int, p pageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_ = pageTemplate.Execute(w, p)
+}
