@@ -6,11 +6,17 @@ import (
 	"net/http"
 
 	"github.com/itfit/itfit/internal/adapters/slackapp"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/revisit"
 )
 
+var _ slackapp.Reminders = (*revisit.Service)(nil)
+
 // mountSlack adds the Slack Request URLs when a signing secret is set, and
-// returns the Socket Mode worker when an app-level token is. Reminders are
-// not wired yet (issue 5): the card's buttons say so honestly.
+// returns the Socket Mode worker when an app-level token is. The card's
+// Remind and Share buttons, /itfit reminders and /itfit forget go to the
+// revisit service, which delivers Slack's nudges through the adapter's
+// notifier.
 func mountSlack(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]worker, error) {
 	if !cfg.Slack.Enabled() {
 		return nil, nil
@@ -24,9 +30,13 @@ func mountSlack(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]wor
 		Background: d.bg,
 		Metrics:    d.metrics,
 		Log:        log.With("adapter", "slack"),
+		Reminders:  reminders(d.revisits),
 	})
 	if err != nil {
 		return nil, err
+	}
+	if d.revisits != nil {
+		d.revisits.Register(conversation.Slack, app.Notifier())
 	}
 	app.Mount(mux)
 	mode := "request URLs"
@@ -40,4 +50,13 @@ func mountSlack(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]wor
 	}
 	log.Info("slack adapter on", "mode", mode)
 	return workers, nil
+}
+
+// reminders keeps a nil service a nil interface, so that the adapter's
+// "not switched on" replies apply instead of a nil-pointer call.
+func reminders(s *revisit.Service) slackapp.Reminders {
+	if s == nil {
+		return nil
+	}
+	return s
 }

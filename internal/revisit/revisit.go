@@ -221,6 +221,14 @@ func (s *Service) managerFor(ctx context.Context, u conversation.UserKey) (Manag
 	return m, ok, nil
 }
 
+// ManagerOf is the account manager a user's nudges go to, if any: the one
+// they shared with, else the one configured for their workspace. Adapters
+// use it to check that whoever clicks "Invite them to retake" is that
+// manager.
+func (s *Service) ManagerOf(ctx context.Context, u conversation.UserKey) (Manager, bool, error) {
+	return s.managerFor(ctx, u)
+}
+
 // Share sends the user's latest result to an account manager now and
 // remembers them as this user's manager for later nudges. manager names a
 // user on the client's own platform and workspace (Slack's user picker).

@@ -46,6 +46,17 @@ type client struct {
 	// allowURL says whether a response_url may be posted to; it keeps a
 	// payload from turning the bot into a proxy to arbitrary hosts.
 	allowURL func(*url.URL) bool
+	// noWait returns a 429 at once instead of waiting it out: a nudge hands
+	// Slack's Retry-After to the scheduler, which holds no lease that long.
+	noWait bool
+}
+
+// forNudges is the same client for the revisit scheduler: the same Web API
+// (and later the same per-workspace tokens), without waiting on 429s.
+func (c *client) forNudges() *client {
+	cp := *c
+	cp.noWait = true
+	return &cp
 }
 
 // sleepCtx waits for d or until ctx ends.
@@ -72,6 +83,10 @@ func (c *client) call(ctx context.Context, name string, f func(ctx context.Conte
 			return nil
 		}
 		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) && c.noWait {
+			c.metrics.PlatformCall("slack", name, "rate_limited")
+			return fmt.Errorf("slack %s: %w", name, err)
+		}
 		if errors.As(err, &rl) && attempt < maxRetries && rl.RetryAfter <= maxRetryAfter {
 			c.metrics.PlatformCall("slack", name, "retried")
 			wait := max(rl.RetryAfter, time.Second)
@@ -150,16 +165,23 @@ func (c *client) publishHome(ctx context.Context, user string, v slack.HomeTabVi
 // respond posts an ephemeral reply to an interaction's or command's
 // response_url. Those URLs accept JSON without a token.
 func (c *client) respond(ctx context.Context, responseURL, text string) error {
+	return c.respondWith(ctx, responseURL, map[string]any{"text": text})
+}
+
+// respondMessage is respond with blocks (a list with buttons).
+func (c *client) respondMessage(ctx context.Context, responseURL string, m Message) error {
+	return c.respondWith(ctx, responseURL, map[string]any{"text": m.Text, "blocks": m.Blocks})
+}
+
+func (c *client) respondWith(ctx context.Context, responseURL string, msg map[string]any) error {
 	u, err := url.Parse(responseURL)
 	if err != nil || !c.allowURL(u) {
 		// The URL itself is a bearer credential for replies: not logged.
 		return errors.New("response_url refused: not a Slack URL")
 	}
-	body, err := json.Marshal(map[string]any{
-		"response_type":    "ephemeral",
-		"replace_original": false,
-		"text":             text,
-	})
+	msg["response_type"] = "ephemeral"
+	msg["replace_original"] = false
+	body, err := json.Marshal(msg)
 	if err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}

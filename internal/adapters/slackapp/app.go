@@ -17,6 +17,7 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/revisit"
 )
 
 // Engine is what the Slack adapter needs of the conversation engine.
@@ -32,10 +33,18 @@ type Engine interface {
 
 var _ Engine = (*conversation.Engine)(nil)
 
-// Reminders schedules revisits; nil when this deployment has none.
+// Reminders schedules and manages revisits; nil when this deployment has
+// none. *revisit.Service is one.
 type Reminders interface {
 	Remind(ctx context.Context, k conversation.Key, tz string) (due time.Time, err error)
 	Share(ctx context.Context, k conversation.Key, manager conversation.UserID) error
+	List(ctx context.Context, u conversation.UserKey) ([]revisit.Reminder, error)
+	Snooze(ctx context.Context, u conversation.UserKey) (due time.Time, err error)
+	Stop(ctx context.Context, u conversation.UserKey) (stopped bool, err error)
+	Forget(ctx context.Context, u conversation.UserKey) (revisit.Erased, error)
+	// ManagerOf and Invite serve the manager's "Invite them to retake".
+	ManagerOf(ctx context.Context, u conversation.UserKey) (revisit.Manager, bool, error)
+	Invite(ctx context.Context, client conversation.Key) error
 }
 
 // Runner runs work after Slack has been answered; *background.Group is one.
@@ -203,8 +212,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // ephemeral is the body of an immediate reply to a slash command.
 type ephemeral struct {
-	ResponseType string `json:"response_type"`
-	Text         string `json:"text"`
+	ResponseType string        `json:"response_type"`
+	Text         string        `json:"text"`
+	Blocks       []slack.Block `json:"blocks,omitempty"`
 }
 
 func (a *App) serveCommand(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -222,11 +232,11 @@ func (a *App) serveCommand(w http.ResponseWriter, r *http.Request, body []byte) 
 		return
 	}
 	ack := a.command(r.Context(), c, "")
-	if ack == "" {
+	if ack.Text == "" {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	writeJSON(w, ephemeral{ResponseType: "ephemeral", Text: ack})
+	writeJSON(w, ack)
 }
 
 func (a *App) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte) {

@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/revisit"
 )
 
 // The acknowledgement does not wait for the Web API: the slash command is
@@ -187,6 +188,28 @@ func (f *fakeReminders) Share(_ context.Context, k conversation.Key, m conversat
 	f.shares = append(f.shares, m)
 	return nil
 }
+
+func (f *fakeReminders) List(context.Context, conversation.UserKey) ([]revisit.Reminder, error) {
+	return nil, nil
+}
+
+func (f *fakeReminders) Snooze(context.Context, conversation.UserKey) (time.Time, error) {
+	return done.AddDate(0, 1, 0), nil
+}
+
+func (f *fakeReminders) Stop(context.Context, conversation.UserKey) (bool, error) { return false, nil }
+
+func (f *fakeReminders) Forget(context.Context, conversation.UserKey) (revisit.Erased, error) {
+	return revisit.Erased{}, nil
+}
+
+func (f *fakeReminders) ManagerOf(context.Context, conversation.UserKey) (revisit.Manager, bool, error) {
+	return revisit.Manager{}, false, nil
+}
+
+func (f *fakeReminders) Invite(context.Context, conversation.Key) error { return nil }
+
+var _ Reminders = (*fakeReminders)(nil)
 
 func finish(t *testing.T, h *harness, user string) (apiCall, string) {
 	h.command(user, "")

@@ -98,7 +98,11 @@ const helpText = "*itfit* asks a few questions about your IT team, the gaps nobo
 	"• `/itfit`: start the audit, or carry on where you left off\n" +
 	"• `/itfit restart`: drop your answers and begin again\n" +
 	"• `/itfit status`: where your audit stands\n" +
-	"• `/itfit help`: this message"
+	"• `/itfit reminders`: your scheduled revisit reminders, to snooze or stop them\n" +
+	"• `/itfit forget`: erase everything itfit holds about you (asks first)\n" +
+	"• `/itfit help`: this message\n" +
+	"On the card, *Remind me in 12 months* schedules a reminder here; *Share with my account manager* sends them a copy " +
+	"and has them nudged when your revisit is due."
 
 const (
 	noteDM        = "The audit continues in your direct messages with itfit, where your answers stay private."
@@ -110,26 +114,41 @@ const (
 )
 
 // command schedules what a slash command asks for and returns the
-// immediate ephemeral reply ("" for none). It never waits on Redis or the
-// Web API. claim, when set, deduplicates a Socket Mode redelivery.
-func (a *App) command(ctx context.Context, c command, claim string) string {
+// immediate ephemeral reply (empty Text for none). It never waits on Redis
+// or the Web API. claim, when set, deduplicates a Socket Mode redelivery.
+func (a *App) command(ctx context.Context, c command, claim string) ephemeral {
+	text, m := a.commandReply(ctx, c, claim)
+	if m != nil {
+		return ephemeral{ResponseType: "ephemeral", Text: m.Text, Blocks: m.Blocks}
+	}
+	return ephemeral{ResponseType: "ephemeral", Text: text}
+}
+
+func (a *App) commandReply(ctx context.Context, c command, claim string) (string, *Message) {
 	w := who{ws: workspace(c.Enterprise, c.Team), user: conversation.UserID(c.User)}
 	n := notify{responseURL: c.ResponseURL}
 	word, _, _ := strings.Cut(strings.TrimSpace(strings.ToLower(c.Text)), " ")
 	switch word {
 	case "", "start":
 		a.later(ctx, "start", claim, func(ctx context.Context, log *slog.Logger) { a.startInDM(ctx, log, w, false, n) })
-		return noteDM
+		return noteDM, nil
 	case "restart":
 		a.later(ctx, "restart", claim, func(ctx context.Context, log *slog.Logger) { a.startInDM(ctx, log, w, true, n) })
-		return noteRestartDM
+		return noteRestartDM, nil
 	case "status":
 		a.later(ctx, "status", claim, func(ctx context.Context, log *slog.Logger) { a.status(ctx, log, w, n) })
-		return ""
+		return "", nil
+	case "reminders":
+		a.later(ctx, "reminders", claim, func(ctx context.Context, log *slog.Logger) { a.listReminders(ctx, log, w, n) })
+		return "", nil
+	case "forget":
+		// Nothing is erased until the button is pressed (and confirmed).
+		m := ForgetMessage()
+		return "", &m
 	case "help":
-		return helpText
+		return helpText, nil
 	default:
-		return "I don't know “" + esc(clamp(strings.TrimSpace(c.Text), 40)) + "”.\n" + helpText
+		return "I don't know “" + esc(clamp(strings.TrimSpace(c.Text), 40)) + "”.\n" + helpText, nil
 	}
 }
 
@@ -175,8 +194,20 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 
 func (a *App) act(ctx context.Context, log *slog.Logger, w who, m msgRef, act action, values map[string]map[string]stateValue, n notify) {
 	id := act.ActionID
-	if id == actHomeStart {
+	switch id {
+	case actHomeStart:
 		a.startInDM(ctx, log, w, false, n)
+		return
+	// These act on the clicker's own reminders or data, wherever the button
+	// is (a nudge, an ephemeral list, the forget prompt).
+	case actSnooze:
+		a.snooze(ctx, log, w, n)
+		return
+	case actStop:
+		a.stop(ctx, log, w, n)
+		return
+	case actForget:
+		a.forget(ctx, log, w, n)
 		return
 	}
 	if m.channel == "" || m.ts == "" {
@@ -220,6 +251,10 @@ func (a *App) act(ctx context.Context, log *slog.Logger, w who, m msgRef, act ac
 		a.remind(ctx, log, w, m, n)
 	case id == actShare:
 		a.share(ctx, log, w, m, conversation.UserID(act.SelectedUser), n)
+	case id == actRetake:
+		a.retake(ctx, log, w, m, n)
+	case id == actInvite:
+		a.invite(ctx, log, w, m, act.Value, n)
 	default:
 		log.Info("unknown slack action ignored")
 	}
@@ -391,7 +426,7 @@ func (a *App) show(ctx context.Context, log *slog.Logger, dm string, r conversat
 	var m Message
 	switch {
 	case r.Result != nil:
-		m = CardMessage(*r.Result)
+		m = RetakeCardMessage(*r.Result, r.SinceLast)
 	case r.Question != nil:
 		m = QuestionMessage(r)
 	default:
@@ -499,7 +534,7 @@ func (a *App) fail(ctx context.Context, log *slog.Logger, n notify, what string,
 		level = slog.LevelError
 	}
 	log.Log(ctx, level, "slack "+what, "err", err)
-	a.tell(ctx, log, n, conversation.UserMessage(err))
+	a.tell(ctx, log, n, userMessage(err))
 }
 
 // tell sends the user a short note: in place through the response_url when

@@ -217,13 +217,25 @@ func reasons(cs []advisor.Contribution) []string {
 // CardMessage renders the recommendation: verdict and strength, reasons,
 // what the provider covers and what the team keeps, the responsibility
 // matrix, the comparison, next steps, the revisit date, and the buttons.
-func CardMessage(r advisor.Recommendation) Message {
-	blocks := make([]slack.Block, 0, 16+min(len(r.Comparison), maxComparisonRow))
+func CardMessage(r advisor.Recommendation) Message { return cardMessage(r, nil, true) }
+
+// RetakeCardMessage is the card of a retake: CardMessage with a "Since last
+// time" section under the summary, saying whether the verdict moved and
+// which answers changed. since may be nil (a first audit).
+func RetakeCardMessage(r advisor.Recommendation, since *advisor.Change) Message {
+	return cardMessage(r, since, true)
+}
+
+func cardMessage(r advisor.Recommendation, since *advisor.Change, buttons bool) Message {
+	blocks := make([]slack.Block, 0, 17+min(len(r.Comparison), maxComparisonRow))
 	add := func(b slack.Block) { blocks = append(blocks, b) }
 	section := func(text string) { add(slack.NewSectionBlock(mrkdwn(text, maxSectionText), nil, nil)) }
 
 	add(slack.NewHeaderBlock(plain("Recommendation: "+r.VerdictName, maxHeaderText)))
 	section("*" + esc(r.VerdictName) + "* is " + r.Strength.Text() + ".\n" + esc(r.Summary))
+	if since != nil {
+		section(sinceLast(since, r))
+	}
 	if r.Note != "" {
 		section(esc(r.Note))
 	}
@@ -269,12 +281,14 @@ func CardMessage(r advisor.Recommendation) Message {
 	add(slack.NewContextBlock("", mrkdwn(
 		"Revisit this decision by "+slackDate(r.RevisitOn)+": teams and businesses change. Completed "+slackDate(r.CompletedAt)+" · audit "+esc(r.AuditVersion),
 		maxContextText)))
-	share := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Share with my account manager", maxPlaceholder), actShare)
-	add(slack.NewActionBlock("itfit_card",
-		button(actRemind, "12m", "Remind me in 12 months").WithStyle(slack.StylePrimary),
-		share,
-		restartButton("card"),
-	))
+	if buttons {
+		share := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Share with my account manager", maxPlaceholder), actShare)
+		add(slack.NewActionBlock("itfit_card",
+			button(actRemind, "12m", "Remind me in 12 months").WithStyle(slack.StylePrimary),
+			share,
+			restartButton("card"),
+		))
+	}
 	return Message{
 		Text:   clamp("Recommendation: "+r.VerdictName+" ("+r.Strength.Text()+"). "+r.Summary, maxMessageText),
 		Blocks: blocks,

@@ -102,8 +102,8 @@ func (a *App) envelope(ctx context.Context, req socketmode.Request, ack func(pay
 			log.Warn("slack socket mode: malformed slash command")
 			return
 		}
-		if text := a.command(ctx, c, claim); text != "" {
-			ackNow(ephemeral{ResponseType: "ephemeral", Text: text})
+		if ack := a.command(ctx, c, claim); ack.Text != "" {
+			ackNow(ack)
 		} else {
 			ackNow(nil)
 		}

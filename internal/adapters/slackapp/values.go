@@ -18,6 +18,13 @@ const (
 	actRemind    = "itfit_remind"
 	actShare     = "itfit_share"
 	actHomeStart = "itfit_home_start"
+	actRetake    = "itfit_retake" // on a nudge: a fresh audit in the DM
+	actSnooze    = "itfit_snooze" // on a nudge or the reminders list
+	actStop      = "itfit_stop"
+	actForget    = "itfit_forget" // /itfit forget's "Yes, erase everything"
+	// actInvite is the manager's button; its value is the client's user ID
+	// and nothing else (see App.invite for who may click it).
+	actInvite = "itfit_invite"
 
 	// blockChoices holds the checkboxes; Continue reads state.values[blockChoices][actCheck].
 	blockChoices = "itfit_choices"
