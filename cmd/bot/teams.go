@@ -8,7 +8,13 @@ import (
 
 	"github.com/itfit/itfit/internal/adapters/teams"
 	"github.com/itfit/itfit/internal/botframework"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/revisit"
 )
+
+// The Teams handler asks the revisit service for everything its reminder
+// buttons and commands do.
+var _ teams.Reminders = (*revisit.Service)(nil)
 
 // mountTeams serves POST /api/messages when MICROSOFT_APP_ID is set.
 func mountTeams(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]worker, error) {
@@ -48,7 +54,7 @@ func mountTeamsWith(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux, cl
 	if err != nil {
 		return nil, fmt.Errorf("teams: %w", err)
 	}
-	h, err := teams.New(teams.Options{
+	opts := teams.Options{
 		Engine:       d.engine,
 		Validator:    validator,
 		Connector:    conn,
@@ -56,11 +62,19 @@ func mountTeamsWith(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux, cl
 		ReferenceTTL: cfg.HistoryTTL,
 		Background:   d.bg,
 		Metrics:      d.metrics,
-		Reminders:    d.revisits,
 		Logger:       log,
-	})
+	}
+	// A nil *revisit.Service in the interface would not compare equal to
+	// nil, and the handler would call it instead of saying reminders are off.
+	if d.revisits != nil {
+		opts.Reminders = d.revisits
+	}
+	h, err := teams.New(opts)
 	if err != nil {
 		return nil, err
+	}
+	if d.revisits != nil {
+		d.revisits.Register(conversation.Teams, h.Notifier())
 	}
 	mux.Handle("POST /api/messages", h)
 	tenancy := "single-tenant"

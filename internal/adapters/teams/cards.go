@@ -105,7 +105,9 @@ type Action struct {
 // SubmitData is what a button sends back as the activity's value. User is
 // the ID of the person the card was for, so that someone else pressing it
 // can be told to start their own; Pos and Total only label the card when it
-// is updated. None of it decides whose session is touched.
+// is updated. None of it decides whose session is touched. Client and Conv
+// name the client on a manager's Invite button; the handler acts on them
+// only for the manager that client's nudge went to.
 type SubmitData struct {
 	Action   string              `json:"itfit"`
 	Question advisor.QuestionID  `json:"question,omitempty"`
@@ -114,6 +116,9 @@ type SubmitData struct {
 	User     conversation.UserID `json:"user"`
 	Pos      int                 `json:"pos,omitempty"`
 	Total    int                 `json:"total,omitempty"`
+
+	Client conversation.UserID         `json:"client,omitempty"`
+	Conv   conversation.ConversationID `json:"conv,omitempty"`
 }
 
 // Asker is the person a card is for. Name is shown only in group chats and
@@ -214,6 +219,12 @@ func AnsweredCard(pos, total int, e conversation.Echo, who Asker) *Card {
 // RecommendationCard is the result: the same content as the Slack card and
 // the terminal's, with Remind me and Start over.
 func RecommendationCard(r advisor.Recommendation, who Asker) *Card {
+	return RetakeCard(r, nil, who)
+}
+
+// RetakeCard is RecommendationCard for a retake: since, when set, adds what
+// changed since the previous result just below the verdict.
+func RetakeCard(r advisor.Recommendation, since *advisor.Change, who Asker) *Card {
 	body := make([]Element, 0, 32)
 	title := "Your itfit recommendation"
 	if who.Group && who.Name != "" {
@@ -225,6 +236,9 @@ func RecommendationCard(r advisor.Recommendation, who Asker) *Card {
 		{Type: "TextBlock", Text: capitalize(r.Strength.Text()), Color: strengthColor(r.Strength), Weight: "Bolder", Wrap: true, Spacing: "None"},
 		text(r.Summary),
 	}})
+	if since != nil {
+		body = append(body, sinceLast(since, r)...)
+	}
 	if r.Note != "" {
 		body = append(body, text(r.Note))
 	}

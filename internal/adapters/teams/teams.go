@@ -18,6 +18,7 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/revisit"
 )
 
 // Engine is what the adapter needs of the conversation engine.
@@ -35,11 +36,13 @@ type TokenValidator interface {
 	Validate(ctx context.Context, authorization, channelID, serviceURL string) (botframework.Claims, error)
 }
 
-// Connector sends activities to the Bot Connector.
+// Connector sends activities to the Bot Connector. CreateConversation opens
+// the 1:1 chats that proactive nudges go to.
 type Connector interface {
 	SendToConversation(ctx context.Context, serviceURL, conversationID string, a schema.Activity) (schema.ResourceResponse, error)
 	ReplyToActivity(ctx context.Context, serviceURL, conversationID, activityID string, a schema.Activity) (schema.ResourceResponse, error)
 	UpdateActivity(ctx context.Context, serviceURL, conversationID, activityID string, a schema.Activity) (schema.ResourceResponse, error)
+	CreateConversation(ctx context.Context, serviceURL string, params schema.ConversationParameters) (schema.ConversationResourceResponse, error)
 }
 
 // Runner runs work after the HTTP answer has gone (background.Group).
@@ -47,9 +50,16 @@ type Runner interface {
 	Go(ctx context.Context, name string, f func(ctx context.Context))
 }
 
-// Reminders schedules revisits; nil when this deployment has none.
+// Reminders schedules and manages revisits (*revisit.Service); nil when
+// this deployment has none.
 type Reminders interface {
 	Remind(ctx context.Context, k conversation.Key, tz string) (due time.Time, err error)
+	List(ctx context.Context, u conversation.UserKey) ([]revisit.Reminder, error)
+	Snooze(ctx context.Context, u conversation.UserKey) (due time.Time, err error)
+	Stop(ctx context.Context, u conversation.UserKey) (stopped bool, err error)
+	Forget(ctx context.Context, u conversation.UserKey) (revisit.Erased, error)
+	Invite(ctx context.Context, client conversation.Key) error
+	ManagerOf(ctx context.Context, u conversation.UserKey) (m revisit.Manager, ok bool, err error)
 }
 
 var (
@@ -228,11 +238,13 @@ type turnCtx struct {
 }
 
 const helpText = "I'm **itfit**: a two-minute audit that tells you whether co-managed or fully managed IT fits your company.\n\n" +
-	"Send me any message to start or pick up where you left off, **restart** to begin again, **status** to see where you are, **help** for this note."
+	"Send me any message to start or pick up where you left off, **restart** to begin again, **status** to see where you are, " +
+	"**reminders** to see your revisit reminders, **forget** to erase everything I hold about you, **help** for this note."
 
 const helpTextGroup = "I'm **itfit**: a two-minute audit that tells you whether co-managed or fully managed IT fits your company. " +
 	"Everyone here gets their own audit.\n\n" +
-	"Mention me to start or pick up where you left off; mention me with **restart** to begin again, **status** to see where you are, **help** for this note."
+	"Mention me to start or pick up where you left off; mention me with **restart** to begin again, **status** to see where you are, " +
+	"**reminders** to see your revisit reminders, **forget** to erase everything I hold about you, **help** for this note."
 
 func (t *turnCtx) help() string {
 	if t.who.Group {
@@ -280,6 +292,12 @@ func (t *turnCtx) onMessage(ctx context.Context) {
 			t.status(ctx, r)
 			return
 		}
+	case "reminders":
+		t.listReminders(ctx)
+		return
+	case "forget":
+		t.forget(ctx)
+		return
 	default:
 		r, err = t.h.engine.Start(ctx, t.k)
 	}
@@ -320,7 +338,7 @@ func (t *turnCtx) present(ctx context.Context, r conversation.Reply, note string
 	var act schema.Activity
 	switch {
 	case r.Result != nil:
-		act = cardActivity(RecommendationCard(*r.Result, t.who))
+		act = cardActivity(RetakeCard(*r.Result, r.SinceLast, t.who))
 	case r.Question != nil:
 		act = cardActivity(QuestionCard(r, t.who))
 	default:
@@ -348,7 +366,7 @@ func (t *turnCtx) onSubmit(ctx context.Context) {
 		t.send(ctx, textActivity("I couldn't read that button. Send me any message to see your current question."))
 		return
 	}
-	if v.User != t.k.User {
+	if !t.pressedByOwner(v.User) {
 		// Someone pressed a card that was asked of another person in the
 		// channel. Their own session is untouched, and so is the owner's.
 		t.send(ctx, textActivity("That card belongs to someone else's audit, "+firstName(t.who.Name)+
@@ -375,6 +393,18 @@ func (t *turnCtx) onSubmit(ctx context.Context) {
 		r, err = t.h.engine.Restart(ctx, t.k)
 	case actRemind:
 		t.remind(ctx)
+		return
+	case actRetake:
+		t.retake(ctx)
+		return
+	case actSnooze:
+		t.snooze(ctx)
+		return
+	case actStop:
+		t.stop(ctx)
+		return
+	case actInvite:
+		t.invite(ctx, v.SubmitData)
 		return
 	default:
 		t.send(ctx, textActivity("I don't know that button. Send me any message to see your current question."))
@@ -451,9 +481,7 @@ func splitOptions(s string) []advisor.OptionID {
 }
 
 func (t *turnCtx) remind(ctx context.Context) {
-	if t.h.reminders == nil {
-		t.send(ctx, textActivity("Reminders are not switched on in this deployment yet. "+
-			"Put the revisit date from your card in your calendar, or send me **restart** any time to take the audit again."))
+	if !t.remindersOn(ctx) {
 		return
 	}
 	due, err := t.h.reminders.Remind(ctx, t.k, t.a.LocalTimezone)

@@ -27,6 +27,7 @@ import (
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/revisit"
 )
 
 const (
@@ -59,6 +60,23 @@ func (f *fakeReminders) Remind(_ context.Context, k conversation.Key, tz string)
 	f.calls = append(f.calls, string(k.User)+"|"+tz)
 	f.mu.Unlock()
 	return time.Date(2027, 2, 28, 9, 0, 0, 0, time.UTC), nil
+}
+
+// The rest of teams.Reminders is exercised against the real revisit
+// service (revisit_test.go); this fake only records Remind.
+func (f *fakeReminders) List(context.Context, conversation.UserKey) ([]revisit.Reminder, error) {
+	return nil, nil
+}
+func (f *fakeReminders) Snooze(context.Context, conversation.UserKey) (time.Time, error) {
+	return time.Time{}, revisit.ErrNoResult
+}
+func (f *fakeReminders) Stop(context.Context, conversation.UserKey) (bool, error) { return false, nil }
+func (f *fakeReminders) Forget(context.Context, conversation.UserKey) (revisit.Erased, error) {
+	return revisit.Erased{}, nil
+}
+func (f *fakeReminders) Invite(context.Context, conversation.Key) error { return revisit.ErrNoResult }
+func (f *fakeReminders) ManagerOf(context.Context, conversation.UserKey) (revisit.Manager, bool, error) {
+	return revisit.Manager{}, false, nil
 }
 
 func newFixture(t *testing.T, reminders teams.Reminders) *fixture {

@@ -77,10 +77,11 @@ type Server struct {
 	key  *rsa.PrivateKey
 	next atomic.Int64
 
-	mu       sync.Mutex
-	reqs     []Request
-	failWith int // when non-zero, the connector answers with this status
-	tokens   int
+	mu         sync.Mutex
+	reqs       []Request
+	failWith   int    // when non-zero, the connector answers with this status
+	retryAfter string // Retry-After sent with failWith, if any
+	tokens     int
 }
 
 // New starts a server that lives until the test ends.
@@ -172,7 +173,15 @@ func (s *Server) Reset() {
 // FailWith makes every connector call answer with status (0: succeed again).
 func (s *Server) FailWith(status int) {
 	s.mu.Lock()
-	s.failWith = status
+	s.failWith, s.retryAfter = status, ""
+	s.mu.Unlock()
+}
+
+// FailWithRetryAfter is FailWith with a Retry-After header, as the Bot
+// Connector sends with 429 when it throttles a bot.
+func (s *Server) FailWithRetryAfter(status int, retryAfter string) {
+	s.mu.Lock()
+	s.failWith, s.retryAfter = status, retryAfter
 	s.mu.Unlock()
 }
 
@@ -230,7 +239,7 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 		req.ResponseID = fmt.Sprintf("sent-%d", s.next.Add(1))
 	}
 	s.mu.Lock()
-	fail := s.failWith
+	fail, retryAfter := s.failWith, s.retryAfter
 	req.Status = http.StatusOK
 	if fail != 0 {
 		req.Status = fail
@@ -238,6 +247,9 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 	s.reqs = append(s.reqs, req)
 	s.mu.Unlock()
 	if fail != 0 {
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(fail)
 		_, _ = io.WriteString(w, `{"error":{"code":"BadArgument","message":"bftest failure"}}`)

@@ -1,0 +1,185 @@
+package teams
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/schedule"
+)
+
+// pressedByOwner reports whether the card a button sits on was for the
+// person pressing it. Cards name their person by the ID the bot knew them
+// by: the Entra object ID for a user's own cards, and for an account
+// manager's the Teams user ID that ITFIT_ACCOUNT_MANAGERS gave; both IDs of
+// the presser come from the validated activity.
+func (t *turnCtx) pressedByOwner(owner conversation.UserID) bool {
+	return owner != "" && (owner == t.k.User || owner == conversation.UserID(t.a.From.ID))
+}
+
+// remindersOn says so honestly when this deployment has no revisits.
+func (t *turnCtx) remindersOn(ctx context.Context) bool {
+	if t.h.reminders != nil {
+		return true
+	}
+	t.send(ctx, textActivity("Reminders are not switched on in this deployment yet. "+
+		"Put the revisit date from your card in your calendar, or send me **restart** any time to take the audit again."))
+	return false
+}
+
+// listReminders answers "reminders": what is scheduled, with Snooze and
+// Stop.
+func (t *turnCtx) listReminders(ctx context.Context) {
+	if !t.remindersOn(ctx) {
+		return
+	}
+	list, err := t.h.reminders.List(ctx, t.k.UserKey)
+	if err != nil {
+		t.log.Error("teams: list reminders", "err", err)
+		t.send(ctx, textActivity("I couldn't look up your reminders just now; please try again in a minute."))
+		return
+	}
+	if len(list) == 0 {
+		t.send(ctx, textActivity("You have no reminders scheduled. Finish the audit and press **Remind me in 12 months** on your result to get one."))
+		return
+	}
+	t.send(ctx, cardActivity(RemindersCard(list, t.who)))
+}
+
+// retake starts a fresh audit from a nudge; its result card will say what
+// changed since last time.
+func (t *turnCtx) retake(ctx context.Context) {
+	r, err := t.h.engine.Restart(ctx, t.k)
+	if err != nil {
+		t.engineError(ctx, err)
+		return
+	}
+	t.closeCard(ctx, ReminderClosedCard("Retaking the audit.", t.who))
+	t.present(ctx, r, "Here is the audit again: at the end I'll show you what changed since last time.")
+}
+
+func (t *turnCtx) snooze(ctx context.Context) {
+	if !t.remindersOn(ctx) {
+		return
+	}
+	due, err := t.h.reminders.Snooze(ctx, t.k.UserKey)
+	switch {
+	case errors.Is(err, revisit.ErrNoResult):
+		t.send(ctx, textActivity("There is nothing to snooze: I hold no result of yours. Send me any message to take the audit."))
+		return
+	case err != nil:
+		t.log.Error("teams: snooze reminder", "err", err)
+		t.send(ctx, textActivity("I couldn't snooze the reminder just now; please press the button again in a minute."))
+		return
+	}
+	t.settle(ctx, "Snoozed: I'll remind you again on "+due.UTC().Format(dateFormat)+".")
+}
+
+func (t *turnCtx) stop(ctx context.Context) {
+	if !t.remindersOn(ctx) {
+		return
+	}
+	stopped, err := t.h.reminders.Stop(ctx, t.k.UserKey)
+	if err != nil {
+		t.log.Error("teams: stop reminders", "err", err)
+		t.send(ctx, textActivity("I couldn't stop the reminders just now; please press the button again in a minute."))
+		return
+	}
+	msg := "Stopped: I won't remind you about this result, and your account manager won't be nudged about it."
+	if !stopped {
+		msg = "There were no reminders left to stop."
+	}
+	t.settle(ctx, msg)
+}
+
+// settle shows the outcome of a reminder button on the card that carried
+// it, so it cannot be pressed again; without a card to update it says so
+// in a message.
+func (t *turnCtx) settle(ctx context.Context, outcome string) {
+	if t.a.ReplyToID == "" {
+		t.send(ctx, textActivity(outcome))
+		return
+	}
+	t.closeCard(ctx, ReminderClosedCard(outcome, t.who))
+}
+
+// invite is an account manager's "Invite them to retake". The client is
+// named by the card, which the presser could have forged, so the tenant is
+// the presser's own (Teams managers are in their clients' tenant) and the
+// presser must be that client's manager now.
+func (t *turnCtx) invite(ctx context.Context, v SubmitData) {
+	if !t.remindersOn(ctx) {
+		return
+	}
+	if v.Client == "" {
+		t.send(ctx, textActivity("I couldn't read that button."))
+		return
+	}
+	client := conversation.Key{
+		UserKey:      conversation.UserKey{Platform: conversation.Teams, Workspace: t.k.Workspace, User: v.Client},
+		Conversation: v.Conv,
+	}
+	m, ok, err := t.h.reminders.ManagerOf(ctx, client.UserKey)
+	ok = ok && m.Platform == conversation.Teams && m.Workspace == t.k.Workspace && t.pressedByOwner(conversation.UserID(m.Target))
+	if err != nil {
+		t.log.Error("teams: check invite", "err", err)
+		t.send(ctx, textActivity("I couldn't send the invitation just now; please press the button again in a minute."))
+		return
+	}
+	if !ok {
+		t.log.Warn("teams: invite pressed by someone who is not the client's account manager")
+		t.send(ctx, textActivity("I can only send that invitation for the account manager it was meant for."))
+		return
+	}
+	name := "your client"
+	if ref, err := t.h.refs.Load(ctx, client.UserKey); err == nil && ref.UserName != "" {
+		name = ref.UserName
+	}
+	err = t.h.reminders.Invite(ctx, client)
+	switch {
+	case err == nil:
+		t.settle(ctx, "Invitation sent: "+name+" has been asked to retake the audit.")
+	case errors.Is(err, revisit.ErrNoResult), errors.Is(err, schedule.ErrGone):
+		t.log.Info("teams: client cannot be invited", "err", err)
+		t.settle(ctx, "I can't reach "+name+" any more: they may have removed itfit or asked it to forget them.")
+	default:
+		t.log.Error("teams: invite client", "err", err)
+		t.send(ctx, textActivity("I couldn't send the invitation just now; please press the button again in a minute."))
+	}
+}
+
+// forget answers "forget": everything itfit holds about the user goes, and
+// they are told what.
+func (t *turnCtx) forget(ctx context.Context) {
+	if !t.remindersOn(ctx) {
+		return
+	}
+	er, err := t.h.reminders.Forget(ctx, t.k.UserKey)
+	if err != nil {
+		t.log.Error("teams: forget user", "err", err)
+		t.send(ctx, textActivity("I couldn't erase everything just now; please send **forget** again in a minute."))
+		return
+	}
+	t.send(ctx, textActivity(forgetSummary(er)))
+}
+
+func forgetSummary(er revisit.Erased) string {
+	parts := []string{
+		count(er.Sessions, "audit in progress", "audits in progress"),
+		count(er.Results, "result", "results"),
+		count(er.Reminders, "scheduled reminder", "scheduled reminders"),
+		count(er.Other, "other record (where to reach you, your account manager)", "other records (where to reach you, your account manager)"),
+	}
+	return "Done: I erased everything itfit held about you: " + strings.Join(parts[:3], ", ") + " and " + parts[3] +
+		". Send me any message if you want to start afresh."
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
