@@ -58,7 +58,7 @@ func checkManifest(t *testing.T, raw []byte) manifest {
 			}
 		}
 	}
-	if strings.Join(cmds, ",") != "help,restart,status" {
+	if strings.Join(cmds, ",") != "help,restart,status,reminders,forget" {
 		t.Errorf("commands = %v", cmds)
 	}
 	if len(m.ValidDomains) == 0 {
