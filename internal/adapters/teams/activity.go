@@ -111,11 +111,16 @@ func (a *inbound) commandText() string {
 	// A mention without entity text still arrives wrapped in <at> tags.
 	for {
 		i := strings.Index(s, "<at>")
-		j := strings.Index(s, "</at>")
-		if i < 0 || j < i {
+		if i < 0 {
 			break
 		}
-		s = s[:i] + " " + s[j+len("</at>"):]
+		// Look for the close after the open: a stray "</at>" earlier in
+		// the text must not stop the mentions after it being dropped.
+		j := strings.Index(s[i:], "</at>")
+		if j < 0 {
+			break
+		}
+		s = s[:i] + " " + s[i+j+len("</at>"):]
 	}
 	s = strings.ReplaceAll(s, "&nbsp;", " ")
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
