@@ -45,14 +45,23 @@ start_test_redis() {
   return 1
 }
 
+# stop_test_redis keeps the exit status of the script that sourced this
+# file: cleaning up must never turn a pass into a failure or hide one.
 stop_test_redis() {
+  local rc=$? pidfile pid i
   if [ -n "${TEST_REDIS_DIR:-}" ]; then
-    local pid
-    for pid in "$TEST_REDIS_DIR"/*.pid; do
-      [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+    for pidfile in "$TEST_REDIS_DIR"/*.pid; do
+      [ -f "$pidfile" ] || continue
+      pid=$(cat "$pidfile")
+      kill "$pid" 2>/dev/null || true
+      for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
     done
-    rm -rf "$TEST_REDIS_DIR"
+    rm -rf "$TEST_REDIS_DIR" 2>/dev/null || true
   fi
+  return $rc
 }
 
 free_port() { # free_port FROM: the first port from FROM that nothing listens on
