@@ -135,6 +135,7 @@ func (f *fakeSlack) exchangeCount() int {
 type env struct {
 	rdb    redis.UniversalClient
 	prefix keys.Prefix
+	key    string // ITFIT_ENCRYPTION_KEY
 	box    *secretbox.Box
 	slack  *fakeSlack
 	logs   *logBuffer
@@ -165,7 +166,7 @@ func newEnv(t *testing.T) *env {
 	}
 	logs := &logBuffer{}
 	e := &env{
-		rdb: b.Client, prefix: b.Prefix, box: box, slack: newFakeSlack(t), logs: logs,
+		rdb: b.Client, prefix: b.Prefix, key: key, box: box, slack: newFakeSlack(t), logs: logs,
 		log:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
 	}
