@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"time"
+)
+
+// EnvPprofAddr switches on the profiling listener. It is a debugging aid for
+// load runs (scripts/load sets it from LOAD_PPROF), not configuration, so it
+// is read here rather than in Config and is absent from `bot help`.
+const EnvPprofAddr = "ITFIT_PPROF_ADDR"
+
+// startDebug serves net/http/pprof on ITFIT_PPROF_ADDR (e.g. 127.0.0.1:6060)
+// when it is set: off by default, and refused unless the address is on
+// loopback, since profiles show memory contents such as tokens. It never
+// shares the app's mux. The returned func stops it.
+func startDebug(ctx context.Context, log *slog.Logger) func() {
+	addr := os.Getenv(EnvPprofAddr)
+	if addr == "" {
+		return func() {}
+	}
+	ln, err := listenLoopback(addr)
+	if err != nil {
+		log.Error("pprof listener not started", "err", err)
+		return func() {}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("pprof listener stopped", "err", err)
+		}
+	}()
+	log.Warn("pprof listener on: for debugging only", "addr", ln.Addr().String())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}
+}
+
+func listenLoopback(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", EnvPprofAddr, addr, err)
+	}
+	ip := net.ParseIP(host)
+	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("%s %q: only a loopback address is allowed", EnvPprofAddr, addr)
+	}
+	return net.Listen("tcp", addr)
+}

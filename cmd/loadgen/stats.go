@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// stats collects a run. Latencies go into one slice per worker, so that
+// recording never contends; they are merged once at the end.
+type stats struct {
+	start, end time.Time
+	workers    []recorder
+
+	started, completed, cut atomic.Int64
+	errors                  atomic.Int64
+
+	mu       sync.Mutex
+	firstErr []string
+}
+
+// recorder is one worker's share of the figures.
+type recorder struct {
+	st       *stats
+	answers  []time.Duration // click → next question (or card) received
+	starts   []time.Duration // command/first message → first question
+	_padding [64]byte
+}
+
+func newStats(workers int) *stats {
+	s := &stats{workers: make([]recorder, workers)}
+	for i := range s.workers {
+		s.workers[i].st = s
+	}
+	return s
+}
+
+func (s *stats) worker(i int) *recorder { return &s.workers[i] }
+
+func (r *recorder) answered(d time.Duration) { r.answers = append(r.answers, d) }
+func (r *recorder) began(d time.Duration)    { r.starts = append(r.starts, d) }
+
+func (s *stats) fail(err error) {
+	s.errors.Add(1)
+	s.mu.Lock()
+	if len(s.firstErr) < 10 {
+		s.firstErr = append(s.firstErr, err.Error())
+	}
+	s.mu.Unlock()
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+
+func (s *stats) report(w io.Writer, cfg config) {
+	var answers, starts []time.Duration
+	for i := range s.workers {
+		answers = append(answers, s.workers[i].answers...)
+		starts = append(starts, s.workers[i].starts...)
+	}
+	slices.Sort(answers)
+	slices.Sort(starts)
+	el := s.end.Sub(s.start)
+	qps := float64(len(answers)) / el.Seconds()
+	fmt.Fprintf(w, "\nplatform %s: %d users started, %d audits completed (reached the card), %d cut off by -duration, %d errors, in %s\n",
+		cfg.platform, s.started.Load(), s.completed.Load(), s.cut.Load(), s.errors.Load(), el.Round(time.Millisecond))
+	fmt.Fprintf(w, "answered questions: %d, %.0f/s\n", len(answers), qps)
+	fmt.Fprintf(w, "latency click → next question: p50 %s  p95 %s  p99 %s  max %s\n",
+		ms(percentile(answers, .50)), ms(percentile(answers, .95)), ms(percentile(answers, .99)), ms(percentile(answers, 1)))
+	fmt.Fprintf(w, "latency start → first question: p50 %s  p99 %s  max %s\n",
+		ms(percentile(starts, .50)), ms(percentile(starts, .99)), ms(percentile(starts, 1)))
+	for _, e := range s.firstErr {
+		fmt.Fprintf(w, "error: %s\n", e)
+	}
+	// One line for scripts.
+	fmt.Fprintf(w, "RESULT platform=%s users=%d completed=%d errors=%d answered=%d seconds=%.3f qps=%.1f p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+		cfg.platform, s.started.Load(), s.completed.Load(), s.errors.Load(), len(answers), el.Seconds(), qps,
+		msf(percentile(answers, .50)), msf(percentile(answers, .95)), msf(percentile(answers, .99)), msf(percentile(answers, 1)))
+}
+
+func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
