@@ -16,6 +16,7 @@ import (
 	"github.com/itfit/itfit/internal/adapters/teams"
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/revisit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
@@ -74,12 +75,28 @@ func goldenCards(t testing.TB) map[string]*teams.Card {
 		t.Fatalf("fixtures: verdicts %s and %s", co.Verdict, full.Verdict)
 	}
 	echo := conversation.Echo{Question: multi.Question, Labels: multi.Question.Labels([]advisor.OptionID{multi.Question.Options[0].ID, multi.Question.Options[1].ID})}
+	coAnswers, fullAnswers := answersLeaning(t, a, -1), answersLeaning(t, a, +1)
+	retakeAt := completedAt.AddDate(1, 0, 0)
+	retake := a.Recommend(fullAnswers, retakeAt)
+	since := a.Compare(coAnswers, completedAt, fullAnswers, &retake)
+	same := a.Compare(coAnswers, completedAt, coAnswers, &co)
+	last := conversation.Result{CompletedAt: completedAt, Answers: coAnswers, Recommendation: co}
+	client := teams.Client{Key: conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Teams, Workspace: "tenant-1", User: "aad-client"}, Conversation: "a:1client"}, Name: "Ana Ruiz"}
+	reminders := []revisit.Reminder{{Kind: revisit.ForUser, Due: retakeAt}, {Kind: revisit.ForManager, Due: retakeAt}}
 	return map[string]*teams.Card{
-		"question_single":        teams.QuestionCard(single, alone),
-		"question_multi":         teams.QuestionCard(multi, group),
-		"answered":               teams.AnsweredCard(multi.Position, multi.Total, echo, group),
-		"recommendation_co":      teams.RecommendationCard(co, alone),
-		"recommendation_managed": teams.RecommendationCard(full, group),
+		"recommendation_since_moved": teams.RetakeCard(retake, since, alone),
+		"recommendation_since_same":  teams.RetakeCard(co, same, group),
+		"nudge_due":                  teams.NudgeCard(last, revisit.Due, alone),
+		"nudge_invited":              teams.NudgeCard(last, revisit.Invited, group),
+		"manager_nudge":              teams.ManagerNudgeCard(client, last, "29:1manager"),
+		"shared_result":              teams.SharedResultCard(client, last),
+		"reminders":                  teams.RemindersCard(reminders, alone),
+		"reminder_closed":            teams.ReminderClosedCard("Snoozed: I'll remind you again on 28 March 2026.", alone),
+		"question_single":            teams.QuestionCard(single, alone),
+		"question_multi":             teams.QuestionCard(multi, group),
+		"answered":                   teams.AnsweredCard(multi.Position, multi.Total, echo, group),
+		"recommendation_co":          teams.RecommendationCard(co, alone),
+		"recommendation_managed":     teams.RecommendationCard(full, group),
 	}
 }
 

@@ -168,7 +168,7 @@ func (t *turnCtx) forget(ctx context.Context) {
 
 func forgetSummary(er revisit.Erased) string {
 	parts := []string{
-		count(er.Sessions, "audit in progress", "audits in progress"),
+		count(er.Sessions, "audit session", "audit sessions"),
 		count(er.Results, "result", "results"),
 		count(er.Reminders, "scheduled reminder", "scheduled reminders"),
 		count(er.Other, "other record (where to reach you, your account manager)", "other records (where to reach you, your account manager)"),

@@ -28,6 +28,7 @@ import (
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/redistest"
 	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/schedule"
 )
 
 const (
@@ -47,7 +48,13 @@ type fixture struct {
 	prefix  keys.Prefix
 	rb      redistest.Backend
 	logs    *syncBuffer
+	log     *slog.Logger
 	seq     int
+
+	// Set with fixtureOptions.revisits.
+	clk   *clock
+	sched *schedule.Store
+	svc   *revisit.Service
 }
 
 type fakeReminders struct {
@@ -81,10 +88,33 @@ func (f *fakeReminders) ManagerOf(context.Context, conversation.UserKey) (revisi
 
 func newFixture(t *testing.T, reminders teams.Reminders) *fixture {
 	t.Helper()
+	return newFixtureWith(t, fixtureOptions{reminders: reminders})
+}
+
+// fixtureOptions: with revisits set, the fixture runs the real revisit
+// service and scheduler on an injected clock (see revisit_test.go).
+type fixtureOptions struct {
+	reminders teams.Reminders
+	revisits  *revisitOptions
+}
+
+func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
+	t.Helper()
 	rb := redistest.Real(t)
 	f := &fixture{t: t, bf: bftest.New(t), rb: rb, prefix: rb.Prefix, logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.engine = conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix})
+	f.log = log
+	var now func() time.Time
+	if o.revisits != nil {
+		f.clk = &clock{t: o.revisits.start}
+		now = f.clk.Now
+	}
+	f.engine = conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix, Now: now})
+	reminders := o.reminders
+	if o.revisits != nil {
+		f.startRevisits(*o.revisits)
+		reminders = f.svc
+	}
 	v, err := botframework.NewValidator(botframework.ValidatorConfig{AppID: bftest.AppID, MetadataURL: f.bf.MetadataURL(), HTTPClient: f.bf.Client()})
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +138,9 @@ func newFixture(t *testing.T, reminders teams.Reminders) *fixture {
 	f.handler, err = teams.New(opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f.svc != nil {
+		f.svc.Register(conversation.Teams, f.handler.Notifier())
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/messages", f.handler)
@@ -267,7 +300,7 @@ func (f *fixture) take() []sent {
 		if err := json.Unmarshal(r.Body, &a); err != nil {
 			f.t.Fatalf("bot sent invalid JSON: %v\n%s", err, r.Body)
 		}
-		if a.Type != "message" {
+		if a.Type != "message" && r.Path != "v3/conversations" {
 			f.t.Errorf("activity type %q", a.Type)
 		}
 		if !strings.HasPrefix(r.Auth, "Bearer bot-token-") {
