@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -63,6 +64,7 @@ type config struct {
 
 	readyTimeout time.Duration
 	startFile    string
+	cpuProfile   string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -88,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.certFile, "cert-out", "", "write the fakes' CA certificate (PEM) here; start the bot with SSL_CERT_FILE pointing to it")
 	fs.DurationVar(&c.readyTimeout, "ready-timeout", 60*time.Second, "how long to wait for the bot's /readyz")
 	fs.StringVar(&c.startFile, "start-file", "", "after the bot is ready, wait until this file exists before loading (scripts/load reads Redis stats first)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write loadgen's own CPU profile of the load phase here (is the tool the bottleneck?)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -157,11 +160,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if cfg.certFile != "" {
-		if err := os.WriteFile(cfg.certFile, ca.pem, 0o644); err != nil {
-			return fmt.Errorf("write -cert-out: %w", err)
-		}
-	}
 	// One client for every request to the bot, with an idle connection per
 	// user in flight, so that the load measures the bot and not handshakes.
 	botClient := &http.Client{
@@ -184,6 +182,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer p.Close()
+	// Written once the fakes listen: scripts/load starts the bot when this
+	// file appears, and the bot fetches the Teams keys at once.
+	if cfg.certFile != "" {
+		if err := os.WriteFile(cfg.certFile, ca.pem, 0o644); err != nil {
+			return fmt.Errorf("write -cert-out: %w", err)
+		}
+	}
 	fmt.Fprintf(out, "loadgen: %s fakes up; the bot needs:\n", cfg.platform)
 	for _, e := range p.Env() {
 		fmt.Fprintf(out, "  %s\n", e)
@@ -203,7 +208,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "loadgen: %d users, %d at once, %s, up to %s, answers %s, against %s\n",
 		cfg.users, cfg.concurrency, mode, cfg.duration, cfg.profile, cfg.botURL)
 
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	st := drive(ctx, cfg, p)
+	pprof.StopCPUProfile()
 	st.report(out, cfg)
 	if st.errors.Load() > 0 {
 		return fmt.Errorf("%d errors", st.errors.Load())
