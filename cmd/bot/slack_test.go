@@ -20,6 +20,8 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/schedule"
 )
 
 func TestMountSlackOffWithoutSettings(t *testing.T) {
@@ -123,5 +125,78 @@ func TestMountSlackSocketModeIsAWorker(t *testing.T) {
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/slack/events", strings.NewReader("{}")))
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("with no signing secret /slack/events answered %d; nothing could verify it", rec.Code)
+	}
+}
+
+// TestMountSlackWiresRevisits checks that mountSlack hands the revisit
+// service to the adapter (so /itfit reminders answers from it) and
+// registers the Slack notifier on it (so a nudge reaches the Web API).
+func TestMountSlackWiresRevisits(t *testing.T) {
+	rb := redistest.Real(t)
+	var mu sync.Mutex
+	var posts []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/conversations.open" {
+			fmt.Fprintf(w, `{"ok":true,"channel":{"id":"D%s"}}`, r.PostForm.Get("users"))
+			return
+		}
+		mu.Lock()
+		posts = append(posts, r.PostForm.Get("channel")+" "+r.PostForm.Get("text"))
+		mu.Unlock()
+		fmt.Fprint(w, `{"ok":true,"channel":"DU1","ts":"1.1"}`)
+	}))
+	defer api.Close()
+
+	const secret = "mount-secret"
+	cfg := Config{Slack: slackapp.Config{SigningSecret: secret, BotToken: "xoxb-test", APIURL: api.URL + "/api"}}
+	log := slog.New(slog.DiscardHandler)
+	bg := background.New(log, 8, 30*time.Second)
+	engine := conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix})
+	sched := schedule.NewStore(rb.Client, schedule.StoreConfig{Prefix: rb.Prefix})
+	revisits := revisit.New(rb.Client, sched, engine, revisit.Config{Prefix: rb.Prefix, After: time.Second})
+	mux := http.NewServeMux()
+	if _, err := mountSlack(cfg, log, deps{engine: engine, rdb: rb.Client, metrics: obs.NewMetrics(), bg: bg, revisits: revisits}, mux); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	// A response_url that is not Slack's is refused without a request, so
+	// the list falls back to the DM, on the fake.
+	body := url.Values{"team_id": {"T1"}, "user_id": {"U1"}, "channel_id": {"C1"}, "command": {"/itfit"}, "text": {"reminders"},
+		"response_url": {"http://127.0.0.1:1/not-slack"}}.Encode()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/slack/commands", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(slackapp.HeaderTimestamp, ts)
+	req.Header.Set(slackapp.HeaderSignature, slackapp.Sign(secret, ts, []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := bg.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Finish an audit directly on the engine, then invite: the invitation
+	// goes out through the notifier mountSlack registered.
+	k := conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Slack, Workspace: "T1", User: "U1"}, Conversation: "DU1"}
+	r, err := engine.Start(t.Context(), k)
+	for err == nil && r.Question != nil {
+		r, err = engine.Answer(t.Context(), k, conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: []advisor.OptionID{r.Question.Options[0].ID}})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := revisits.Invite(t.Context(), k); err != nil {
+		t.Fatalf("invite through the Slack notifier: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) != 2 || !strings.Contains(posts[0], "no reminders scheduled") || !strings.HasPrefix(posts[1], "DU1 Your account manager invited you") {
+		t.Fatalf("posts = %q", posts)
 	}
 }

@@ -321,6 +321,8 @@ func HomeView(a *advisor.Audit, inProgress *conversation.Reply, last *conversati
 			slack.NewContextBlock("", mrkdwn("Completed "+slackDate(last.CompletedAt)+" · revisit by "+slackDate(r.RevisitOn), maxContextText)),
 		)
 	}
+	blocks = append(blocks, slack.NewContextBlock("", mrkdwn("“Remind me in 12 months” on your card schedules a revisit reminder. "+
+		"`/itfit reminders` lists, snoozes or stops them; `/itfit forget` erases everything itfit holds about you.", maxContextText)))
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
 }
 
