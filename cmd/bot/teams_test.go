@@ -19,6 +19,8 @@ import (
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/schedule"
 )
 
 func TestMountTeamsOffWithoutAppID(t *testing.T) {
@@ -127,4 +129,90 @@ func platformCalls(t *testing.T, m *obs.Metrics, call, outcome string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestMountTeamsRegistersTheNudges: with a revisit service in deps, Remind
+// me pressed on Teams schedules nudges that the worker delivers through the
+// notifier mountTeams registered, to the user and to the manager named by
+// ITFIT_ACCOUNT_MANAGERS, on an injected clock.
+func TestMountTeamsRegistersTheNudges(t *testing.T) {
+	rb := redistest.Real(t)
+	bf := bftest.New(t)
+	const tenant, user, conv, manager = "tenant-nudge-test", "aad-nudge-test", "a:1nudge", "29:1manager"
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+
+	cfg := Config{HistoryTTL: time.Hour, Teams: teams.Config{
+		AppID: bftest.AppID, AppPassword: "app-secret", TenantID: tenant,
+		OpenIDMetadataURL: bf.MetadataURL(), TokenURL: bf.TokenURL(),
+	}}
+	log := slog.New(slog.DiscardHandler)
+	bg := background.New(log, 8, 30*time.Second)
+	engine := conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix, Now: clock})
+	sched := schedule.NewStore(rb.Client, schedule.StoreConfig{Prefix: rb.Prefix})
+	managers, err := revisit.ParseDirectory("teams:" + tenant + "=" + manager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revisits := revisit.New(rb.Client, sched, engine, revisit.Config{Prefix: rb.Prefix, After: 10 * time.Second, Managers: managers, Now: clock})
+	d := deps{engine: engine, rdb: rb.Client, metrics: obs.NewMetrics(), bg: bg, revisits: revisits}
+	mux := http.NewServeMux()
+	if _, err := mountTeamsWith(cfg, log, d, mux, bf.Client()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	// The audit itself is the engine's; the Teams side under test is the
+	// Remind me press and the delivery.
+	k := conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Teams, Workspace: tenant, User: user}, Conversation: conv}
+	r, err := engine.Start(context.Background(), k)
+	for err == nil && r.Question != nil {
+		r, err = engine.Answer(context.Background(), k, conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: []advisor.OptionID{r.Question.Options[0].ID}})
+	}
+	if err != nil || r.Result == nil {
+		t.Fatalf("audit: %+v %v", r, err)
+	}
+	activity, _ := json.Marshal(map[string]any{
+		"type": "message", "id": "7", "channelId": "msteams", "serviceUrl": bf.ServiceURL(), "replyToId": "card-1",
+		"value":        map[string]any{"itfit": "remind", "user": user},
+		"from":         map[string]any{"id": "29:1x", "name": "Ana", "aadObjectId": user},
+		"recipient":    map[string]any{"id": "28:" + bftest.AppID, "name": "itfit"},
+		"conversation": map[string]any{"conversationType": "personal", "tenantId": tenant, "id": conv},
+		"channelData":  map[string]any{"tenant": map[string]any{"id": tenant}},
+	})
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/messages", bytes.NewReader(activity))
+	req.Header.Set("Authorization", bf.Authorization(t, bf.ServiceURL()))
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := bg.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := bf.Requests(); len(reqs) != 1 || !strings.Contains(string(reqs[0].Body), "I'll remind you on 2 March 2026") {
+		t.Fatalf("remind reply: %+v", reqs)
+	}
+	bf.Reset()
+
+	now = now.Add(11 * time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	w := schedule.NewWorker(sched, revisits, schedule.WorkerConfig{Now: clock, Sleep: func(context.Context, time.Duration) { cancel() }, Logger: log})
+	if err := w.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var userNudges, managerNudges int
+	for _, r := range bf.Requests() {
+		body := string(r.Body)
+		switch {
+		case r.ConversationID == conv && strings.Contains(body, "Time to revisit your IT decision"):
+			userNudges++
+		case strings.Contains(body, "Invite them to retake"):
+			managerNudges++
+		}
+	}
+	if userNudges != 1 || managerNudges != 1 {
+		t.Errorf("user nudges %d, manager nudges %d; connector saw %+v", userNudges, managerNudges, bf.Requests())
+	}
 }
