@@ -306,3 +306,29 @@ questions:
 		t.Fatalf("a minimal valid audit is refused: %v", err)
 	}
 }
+
+func TestBareYAMLBooleanLabelIsRefused(t *testing.T) {
+	in := `version: "1"
+title: t
+intro: i
+scoring: {close_margin: 1, strong_margin: 4, tie: co-managed}
+verdicts:
+  co-managed: {name: C, summary: s}
+  fully-managed: {name: F, summary: s}
+areas: [{id: backup, name: Backup}]
+comparison: [{dimension: d, co-managed: a, fully-managed: b}]
+next_steps: {co-managed: [x], fully-managed: [y]}
+questions:
+  - id: q1
+    step: gaps
+    prompt: P
+    kind: single
+    options:
+      - {id: a, label: Yes}
+      - {id: b, label: B}
+`
+	_, err := advisor.Parse("custom.yaml", []byte(in))
+	if err == nil || !strings.Contains(err.Error(), "quote the label") {
+		t.Fatalf("a bare Yes label: %v", err)
+	}
+}

@@ -270,6 +270,10 @@ func (a *Audit) check() []string {
 			if strings.TrimSpace(o.Label) == "" || len(o.Label) > 75 {
 				bad("%s: label must be 1-75 characters (a Slack button holds 75)", ow)
 			}
+			if o.Label == "true" || o.Label == "false" {
+				// YAML reads a bare No, Yes, On or Off as a boolean.
+				bad("%s: label %q looks like a YAML boolean; quote the label (label: \"No\")", ow, o.Label)
+			}
 			if o.Exclusive && q.Kind != Multi {
 				bad("%s: only multi-select options can be exclusive", ow)
 			}
