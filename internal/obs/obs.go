@@ -123,6 +123,10 @@ func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
 // sane), a logger that carries it, and a latency observation under route,
 // the pattern the mux matched, so that paths with IDs do not explode the
 // label set.
+//
+// It runs on every request, so it does no work a request may not need: the
+// ID is added to a log line only when one is written (see idHandler), and
+// the request's own debug line is built only when debug is on.
 func Middleware(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -130,8 +134,8 @@ func Middleware(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 		if !saneID(id) {
 			id = newID()
 		}
-		w.Header().Set("X-Request-Id", id)
-		l := log.With("request_id", id)
+		w.Header()["X-Request-Id"] = []string{id}
+		l := slog.New(&idHandler{inner: log.Handler(), id: id})
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		func() {
 			// A bug must not cost the user more than this one request.
@@ -151,14 +155,62 @@ func Middleware(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 		}
 		d := time.Since(start)
 		if m != nil {
-			m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Observe(d.Seconds())
+			m.requests.WithLabelValues(route, codeLabel(sw.code)).Observe(d.Seconds())
 		}
 		level := slog.LevelDebug
 		if sw.code >= 500 {
 			level = slog.LevelWarn
 		}
-		l.Log(r.Context(), level, "http request", "method", r.Method, "route", route, "status", sw.code, "duration_ms", float64(d.Microseconds())/1000)
+		if l.Enabled(r.Context(), level) {
+			l.Log(r.Context(), level, "http request", "method", r.Method, "route", route, "status", sw.code, "duration_ms", float64(d.Microseconds())/1000)
+		}
 	})
+}
+
+// idHandler adds the request ID to the records it handles. slog's own
+// Logger.With would format the ID into a new handler on every request,
+// whether or not anything is ever logged; this defers that to the first
+// line written, or to the first With (which then formats both at once).
+type idHandler struct {
+	inner slog.Handler
+	id    string
+}
+
+func (h *idHandler) attr() slog.Attr { return slog.String("request_id", h.id) }
+
+func (h *idHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.inner.Enabled(ctx, l) }
+
+func (h *idHandler) Handle(ctx context.Context, r slog.Record) error {
+	// The ID goes first, where Logger.With would have put it.
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	out.AddAttrs(h.attr())
+	r.Attrs(func(a slog.Attr) bool { out.AddAttrs(a); return true })
+	return h.inner.Handle(ctx, out)
+}
+
+func (h *idHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	all := make([]slog.Attr, 0, len(as)+1)
+	return h.inner.WithAttrs(append(append(all, h.attr()), as...))
+}
+
+func (h *idHandler) WithGroup(name string) slog.Handler {
+	return h.inner.WithAttrs([]slog.Attr{h.attr()}).WithGroup(name)
+}
+
+// codeLabels holds the status label of every code, so that observing a
+// request allocates no string.
+var codeLabels = func() (t [600]string) {
+	for i := 100; i < len(t); i++ {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func codeLabel(code int) string {
+	if code >= 100 && code < len(codeLabels) {
+		return codeLabels[code]
+	}
+	return strconv.Itoa(code)
 }
 
 func saneID(s string) bool {
