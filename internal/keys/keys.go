@@ -69,6 +69,12 @@ func (p Prefix) ScheduleSent(id string, dueUnixMilli int64) string {
 	return p.scheduleTag() + ":sent:" + esc(id) + ":" + strconv.FormatInt(dueUnixMilli, 10)
 }
 
+// ScheduleSentPattern matches every delivery record of one job, whatever
+// its due time (forget erases them: the job ID names the user).
+func (p Prefix) ScheduleSentPattern(id string) string {
+	return globEscaper.Replace(p.scheduleTag()+":sent:"+esc(id)) + ":*"
+}
+
 // ScheduleDead is the capped list of jobs that ran out of attempts.
 func (p Prefix) ScheduleDead() string { return p.scheduleTag() + ":dead" }
 

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +17,7 @@ import (
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/schedule"
 )
 
@@ -339,13 +339,20 @@ type Erased struct {
 func (s *Service) Forget(ctx context.Context, u conversation.UserKey) (Erased, error) {
 	var er Erased
 	for _, kind := range []Kind{ForUser, ForManager} {
-		ok, err := s.sched.Cancel(ctx, jobID(kind, u))
+		id := jobID(kind, u)
+		ok, err := s.sched.Cancel(ctx, id)
 		if err != nil {
 			return er, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
 		}
 		if ok {
 			er.Reminders++
 		}
+		// The records of nudges already delivered name the user too.
+		n, err := s.sweep(ctx, s.cfg.Prefix.ScheduleSentPattern(id))
+		if err != nil {
+			return er, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
+		}
+		er.Other += n
 	}
 	var err error
 	if er.Erased, err = s.engine.Forget(ctx, u); err != nil {
@@ -358,33 +365,12 @@ func (s *Service) Forget(ctx context.Context, u conversation.UserKey) (Erased, e
 	if err != nil {
 		return er, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
 	}
-	er.Other = n
+	er.Other += n
 	return er, nil
 }
 
 func (s *Service) sweep(ctx context.Context, pattern string) (int, error) {
-	del := func(ctx context.Context, c redis.UniversalClient) (int, error) {
-		n := 0
-		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
-		for iter.Next(ctx) {
-			d, err := c.Del(ctx, iter.Val()).Result()
-			if err != nil {
-				return n, err
-			}
-			n += int(d)
-		}
-		return n, iter.Err()
-	}
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		var total atomic.Int64
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			n, err := del(ctx, c)
-			total.Add(int64(n))
-			return err
-		})
-		return int(total.Load()), err
-	}
-	return del(ctx, s.rdb)
+	return redisconn.DeleteMatching(ctx, s.rdb, pattern)
 }
 
 // Invite asks a client to retake the audit now (an account manager's

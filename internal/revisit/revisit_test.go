@@ -272,3 +272,34 @@ func TestParseDirectory(t *testing.T) {
 		}
 	}
 }
+
+// TestForgetAfterDeliveryLeavesNothing: once a nudge was delivered, the
+// scheduler keeps a record of the delivery named after the job, and so
+// after the user; forget must erase it with the rest.
+func TestForgetAfterDeliveryLeavesNothing(t *testing.T) {
+	for _, b := range redistest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b, time.Minute, "slack:T1=UMGR")
+			k := key("ana")
+			f.complete(t, k)
+			due, err := f.svc.Remind(ctx, k, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Set(due)
+			f.deliverDue(t)
+			if got := len(f.rec.list()); got != 2 {
+				t.Fatalf("%d nudges delivered, want 2", got)
+			}
+			if _, err := f.svc.Forget(ctx, k.UserKey); err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range redistest.Keys(t, b.Client, b.Prefix) {
+				// The user's tag ("…:ana}") or a job named after them ("…/ana:").
+				if strings.Contains(key, ":ana}") || strings.Contains(key, "/ana:") {
+					t.Errorf("after forget Redis still holds %s", key)
+				}
+			}
+		})
+	}
+}
