@@ -149,6 +149,48 @@ func (s *Store) Cancel(ctx context.Context, id string) (bool, error) {
 	return n.Val() > 0, nil
 }
 
+// CancelMatching cancels every job whose ID matches the glob pattern (Redis
+// MATCH syntax; escape literal parts) and returns how many it removed. It
+// walks the job hash with HSCAN, so it costs O(all jobs): it is for rare
+// bulk operations such as a Slack workspace uninstalling the app, never for
+// the delivery path. A job scheduled while the walk runs may be missed; a
+// job of a gone workspace is then dropped by its delivery instead.
+func (s *Store) CancelMatching(ctx context.Context, pattern string) (int, error) {
+	var ids []string
+	it := s.rdb.HScan(ctx, s.p.ScheduleJobs(), 0, pattern, 1000).Iterator()
+	for i := 0; it.Next(ctx); i++ {
+		// HSCAN returns field, value, field, value…; only fields are IDs.
+		if i%2 == 0 {
+			ids = append(ids, it.Val())
+		}
+	}
+	if err := it.Err(); err != nil {
+		return 0, fmt.Errorf("cancel matching %q: %w", pattern, err)
+	}
+	n := 0
+	const chunk = 500
+	for len(ids) > 0 {
+		part := ids[:min(chunk, len(ids))]
+		ids = ids[len(part):]
+		var del *redis.IntCmd
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			del = p.HDel(ctx, s.p.ScheduleJobs(), part...)
+			members := make([]any, len(part))
+			for i, id := range part {
+				members[i] = id
+			}
+			p.ZRem(ctx, s.p.ScheduleDue(), members...)
+			p.HDel(ctx, s.p.ScheduleClaims(), part...)
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("cancel matching %q: %w", pattern, err)
+		}
+		n += int(del.Val())
+	}
+	return n, nil
+}
+
 // Get returns the scheduled job with this ID, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (Job, error) {
 	rec, err := s.rdb.HGet(ctx, s.p.ScheduleJobs(), id).Bytes()
