@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -326,6 +327,31 @@ func (s *Service) Stop(ctx context.Context, u conversation.UserKey) (bool, error
 	}
 	return any, nil
 }
+
+// StopWorkspace cancels every scheduled nudge of a workspace's users, their
+// managers' nudges included (those jobs are named after the client), and
+// returns how many it cancelled. The Slack adapter calls it when the app is
+// uninstalled from the workspace: nothing can be delivered there any more.
+// A Slack workspace ID ending in ':' is an Enterprise Grid org-wide install
+// ("E:"), which served every workspace of the organisation, so it stops all
+// of them. It walks the whole schedule: a rare operation, not a hot path.
+func (s *Service) StopWorkspace(ctx context.Context, p conversation.Platform, ws conversation.WorkspaceID) (int, error) {
+	if p == "" || ws == "" {
+		return 0, errors.New("stop workspace: no platform or workspace")
+	}
+	match := globLiteral.Replace(string(ws))
+	if p == conversation.Slack && strings.HasSuffix(string(ws), ":") {
+		match += "*"
+	}
+	n, err := s.sched.CancelMatching(ctx, "*/"+globLiteral.Replace(string(p))+"/"+match+"/*")
+	if err != nil {
+		return n, fmt.Errorf("stop workspace: %w: %w", conversation.ErrUnavailable, err)
+	}
+	return n, nil
+}
+
+// globLiteral keeps glob characters in an ID literal for a MATCH pattern.
+var globLiteral = strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`, `\`, `\\`)
 
 // Erased says what Forget removed, for telling the user.
 type Erased struct {
