@@ -39,6 +39,21 @@ type submitValue struct {
 	Options string `json:"options"`
 }
 
+// refreshesReference reports whether this activity should (re)store where
+// the user can be reached. A typed message does, and so does asking for a
+// reminder, which is what the reference is kept for; answering a question
+// on a card does not: the card was sent where the reference was already
+// saved, so skipping the write saves a Redis round trip per answer.
+func (a *inbound) refreshesReference() bool {
+	if len(a.Value) == 0 {
+		return true
+	}
+	var v struct {
+		Action string `json:"itfit"`
+	}
+	return json.Unmarshal(a.Value, &v) == nil && v.Action == actRemind
+}
+
 // Conversation types Teams sends in conversation.conversationType.
 const (
 	personalChat = "personal"

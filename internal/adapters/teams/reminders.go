@@ -171,7 +171,7 @@ func forgetSummary(er revisit.Erased) string {
 		count(er.Sessions, "audit session", "audit sessions"),
 		count(er.Results, "result", "results"),
 		count(er.Reminders, "scheduled reminder", "scheduled reminders"),
-		count(er.Other, "other record (where to reach you, your account manager)", "other records (where to reach you, your account manager)"),
+		count(er.Other, "other record (where to reach you, your account manager, reminders already sent)", "other records (where to reach you, your account manager, reminders already sent)"),
 	}
 	return "Done: I erased everything itfit held about you: " + strings.Join(parts[:3], ", ") + " and " + parts[3] +
 		". Send me any message if you want to start afresh."

@@ -195,7 +195,9 @@ func (h *Handler) turn(ctx context.Context, a *inbound, claims botframework.Clai
 
 	switch a.Type {
 	case schema.Message:
-		h.saveReference(ctx, t)
+		if a.refreshesReference() {
+			h.saveReference(ctx, t)
+		}
 		t.onMessage(ctx)
 	case schema.ConversationUpdate:
 		t.onConversationUpdate(ctx)
