@@ -10,11 +10,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/slackauth"
 )
 
 // API is the part of Slack's Web API the adapter calls; *slack.Client has it.
@@ -29,6 +32,96 @@ type API interface {
 
 var _ API = (*slack.Client)(nil)
 
+// TokenSource hands out the bot token of the workspace a Web API call
+// concerns (enterprise is empty outside Enterprise Grid). The installation
+// store of "Add to Slack" (*slackauth.Store) is one; slackauth.Static, the
+// single SLACK_BOT_TOKEN, is another. A workspace without an installation
+// gets slackauth.ErrNotInstalled.
+type TokenSource interface {
+	TokenFor(ctx context.Context, enterprise, team string) (string, error)
+}
+
+// Installations is what the adapter needs of the installation store beyond
+// tokens: dropping a cached token Slack refused, and deleting a workspace's
+// installation when the app is uninstalled there. Nil with a static token.
+type Installations interface {
+	Forget(enterprise, team string)
+	Delete(ctx context.Context, enterprise, team string) (slackauth.Installation, error)
+}
+
+var (
+	_ TokenSource   = (*slackauth.Store)(nil)
+	_ TokenSource   = slackauth.Static{}
+	_ Installations = (*slackauth.Store)(nil)
+)
+
+// maxClients bounds the Web API clients kept, one per token. Rotating
+// tokens change every 12 hours, so without a bound the map would only grow.
+const maxClients = 1024
+
+// apis gives each workspace a Web API client holding its own token.
+type apis struct {
+	tokens   TokenSource
+	installs Installations
+	// fixed, when set, serves every workspace (tests); tokens still decide
+	// whether a workspace is installed.
+	fixed API
+	build func(token string) API
+
+	mu      sync.Mutex
+	byToken map[string]API
+}
+
+// splitWorkspace undoes workspace(): "E:T" on Grid, "T" outside, "E:" for
+// an org-wide install.
+func splitWorkspace(ws conversation.WorkspaceID) (enterprise, team string) {
+	if e, t, ok := strings.Cut(string(ws), ":"); ok {
+		return e, t
+	}
+	return "", string(ws)
+}
+
+// get returns the client for a workspace's current token.
+func (p *apis) get(ctx context.Context, ws conversation.WorkspaceID) (API, error) {
+	ent, team := splitWorkspace(ws)
+	tok, err := p.tokens.TokenFor(ctx, ent, team)
+	if err != nil {
+		return nil, fmt.Errorf("token of workspace %s: %w", ws, err)
+	}
+	if p.fixed != nil {
+		return p.fixed, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if api, ok := p.byToken[tok]; ok {
+		return api, nil
+	}
+	if len(p.byToken) >= maxClients {
+		// Dropping them all is simpler than tracking use, and a client is
+		// cheap to rebuild: it holds a token, not a connection.
+		clear(p.byToken)
+	}
+	api := p.build(tok)
+	p.byToken[tok] = api
+	return api, nil
+}
+
+// forget drops the workspace's cached token after Slack refused it, so the
+// next call reads the store again (a re-install, or a refreshed token).
+func (p *apis) forget(ws conversation.WorkspaceID) {
+	if p.installs != nil {
+		p.installs.Forget(splitWorkspace(ws))
+	}
+}
+
+// refusedToken are Slack's answers that the token itself is no good.
+var refusedToken = map[string]bool{
+	"invalid_auth":     true,
+	"token_revoked":    true,
+	"token_expired":    true,
+	"account_inactive": true,
+}
+
 // Retry bounds for 429s: Slack's Retry-After is usually a second or two; a
 // wait longer than maxRetryAfter would outlast the background task anyway.
 const (
@@ -36,10 +129,10 @@ const (
 	maxRetryAfter = 20 * time.Second
 )
 
-// client wraps the Web API with what every call needs: 429 handling,
-// metrics, and errors that name the call.
+// client wraps the Web API with what every call needs: the token of the
+// workspace concerned, 429 handling, metrics, and errors that name the call.
 type client struct {
-	api     API
+	apis    *apis
 	metrics *obs.Metrics
 	sleep   func(ctx context.Context, d time.Duration) error
 	http    *http.Client
@@ -51,8 +144,8 @@ type client struct {
 	noWait bool
 }
 
-// forNudges is the same client for the revisit scheduler: the same Web API
-// (and later the same per-workspace tokens), without waiting on 429s.
+// forNudges is the same client for the revisit scheduler: the same
+// per-workspace tokens, without waiting on 429s.
 func (c *client) forNudges() *client {
 	cp := *c
 	cp.noWait = true
@@ -71,11 +164,27 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// call runs f, waiting out 429s as Slack asks, a bounded number of times.
+// call runs a Web API method as workspace ws. A token Slack refuses is
+// forgotten, so the next call does not reuse it.
+func (c *client) call(ctx context.Context, ws conversation.WorkspaceID, name string, f func(ctx context.Context, api API) error) error {
+	api, err := c.apis.get(ctx, ws)
+	if err != nil {
+		c.metrics.PlatformCall("slack", name, "no_token")
+		return fmt.Errorf("slack %s: %w", name, err)
+	}
+	err = c.retry(ctx, name, func(ctx context.Context) error { return f(ctx, api) })
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && refusedToken[se.Err] {
+		c.apis.forget(ws)
+	}
+	return err
+}
+
+// retry runs f, waiting out 429s as Slack asks, a bounded number of times.
 // Only 429s are retried: Slack did nothing with the request, so posting
 // again cannot post twice. Other failures are not, for the same reason in
 // reverse (a timed-out chat.postMessage may well have been delivered).
-func (c *client) call(ctx context.Context, name string, f func(ctx context.Context) error) error {
+func (c *client) retry(ctx context.Context, name string, f func(ctx context.Context) error) error {
 	for attempt := 0; ; attempt++ {
 		err := f(ctx)
 		if err == nil {
@@ -106,10 +215,10 @@ func msgOptions(m Message) []slack.MsgOption {
 }
 
 // openDM returns the ID of the user's direct message with the bot.
-func (c *client) openDM(ctx context.Context, user string) (string, error) {
+func (c *client) openDM(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
 	var id string
-	err := c.call(ctx, "conversations.open", func(ctx context.Context) error {
-		ch, _, _, err := c.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+	err := c.call(ctx, ws, "conversations.open", func(ctx context.Context, api API) error {
+		ch, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
 		if err == nil {
 			if ch == nil || ch.ID == "" {
 				return errors.New("no channel in the response")
@@ -121,32 +230,25 @@ func (c *client) openDM(ctx context.Context, user string) (string, error) {
 	return id, err
 }
 
-func (c *client) post(ctx context.Context, channel string, m Message) (ts string, err error) {
-	err = c.call(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, ts, err = c.api.PostMessageContext(ctx, channel, msgOptions(m)...)
+func (c *client) post(ctx context.Context, ws conversation.WorkspaceID, channel string, m Message) (ts string, err error) {
+	err = c.call(ctx, ws, "chat.postMessage", func(ctx context.Context, api API) error {
+		_, ts, err = api.PostMessageContext(ctx, channel, msgOptions(m)...)
 		return err
 	})
 	return ts, err
 }
 
-func (c *client) update(ctx context.Context, channel, ts string, m Message) error {
-	return c.call(ctx, "chat.update", func(ctx context.Context) error {
-		_, _, _, err := c.api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...)
+func (c *client) update(ctx context.Context, ws conversation.WorkspaceID, channel, ts string, m Message) error {
+	return c.call(ctx, ws, "chat.update", func(ctx context.Context, api API) error {
+		_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...)
 		return err
 	})
 }
 
-func (c *client) ephemeral(ctx context.Context, channel, user, text string) error {
-	return c.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
-		_, err := c.api.PostEphemeralContext(ctx, channel, user, msgOptions(NoteMessage(text))...)
-		return err
-	})
-}
-
-func (c *client) userTZ(ctx context.Context, user string) (string, error) {
+func (c *client) userTZ(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
 	var tz string
-	err := c.call(ctx, "users.info", func(ctx context.Context) error {
-		u, err := c.api.GetUserInfoContext(ctx, user)
+	err := c.call(ctx, ws, "users.info", func(ctx context.Context, api API) error {
+		u, err := api.GetUserInfoContext(ctx, user)
 		if err == nil && u != nil {
 			tz = u.TZ
 		}
@@ -155,9 +257,9 @@ func (c *client) userTZ(ctx context.Context, user string) (string, error) {
 	return tz, err
 }
 
-func (c *client) publishHome(ctx context.Context, user string, v slack.HomeTabViewRequest) error {
-	return c.call(ctx, "views.publish", func(ctx context.Context) error {
-		_, err := c.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: v})
+func (c *client) publishHome(ctx context.Context, ws conversation.WorkspaceID, user string, v slack.HomeTabViewRequest) error {
+	return c.call(ctx, ws, "views.publish", func(ctx context.Context, api API) error {
+		_, err := api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: v})
 		return err
 	})
 }
@@ -185,7 +287,7 @@ func (c *client) respondWith(ctx context.Context, responseURL string, msg map[st
 	if err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
-	return c.call(ctx, "response_url", func(ctx context.Context) error {
+	return c.retry(ctx, "response_url", func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 		if err != nil {
 			return err

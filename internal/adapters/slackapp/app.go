@@ -18,6 +18,7 @@ import (
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/slackauth"
 )
 
 // Engine is what the Slack adapter needs of the conversation engine.
@@ -45,6 +46,8 @@ type Reminders interface {
 	// ManagerOf and Invite serve the manager's "Invite them to retake".
 	ManagerOf(ctx context.Context, u conversation.UserKey) (revisit.Manager, bool, error)
 	Invite(ctx context.Context, client conversation.Key) error
+	// StopWorkspace cancels a workspace's nudges when it uninstalls itfit.
+	StopWorkspace(ctx context.Context, p conversation.Platform, ws conversation.WorkspaceID) (int, error)
 }
 
 // Runner runs work after Slack has been answered; *background.Group is one.
@@ -63,8 +66,19 @@ type Options struct {
 	Log        *slog.Logger
 	Reminders  Reminders
 
-	// API replaces the Web API client (tests); by default one is built from
-	// the bot token, SLACK_API_URL and HTTPClient.
+	// Tokens gives each workspace's bot token: the installation store when
+	// workspaces install itfit through Add to Slack; by default the single
+	// SLACK_BOT_TOKEN (slackauth.Static).
+	Tokens TokenSource
+	// Installations is the same store, to forget refused tokens and delete
+	// a workspace's installation when it uninstalls; nil with a static token.
+	Installations Installations
+	// InstallURL is the Add to Slack link a workspace without an
+	// installation is pointed to ("" with a static token).
+	InstallURL string
+
+	// API replaces the Web API client of every workspace (tests); by default
+	// one is built per token with SLACK_API_URL and HTTPClient.
 	API API
 	// HTTPClient makes Web API and response_url calls; default: 10 s timeout.
 	HTTPClient *http.Client
@@ -92,6 +106,9 @@ type App struct {
 	log       *slog.Logger
 	reminders Reminders
 	slack     *client
+	socketAPI func() *slack.Client // Socket Mode's client, with the app-level token
+	install   string               // the Add to Slack link
+	installs  Installations
 	verifier  *Verifier
 	maxBody   int64
 	dedupeTTL time.Duration
@@ -128,8 +145,16 @@ func New(cfg Config, o Options) (*App, error) {
 	if o.DedupeTTL <= 0 {
 		o.DedupeTTL = time.Hour
 	}
-	if o.API == nil {
-		o.API = slack.New(cfg.BotToken, clientOptions(cfg, o)...)
+	if o.Tokens == nil {
+		if cfg.Distributed {
+			return nil, errors.New("slack: Add to Slack is on but no installation store was given as Tokens")
+		}
+		o.Tokens = slackauth.NewStatic(cfg.BotToken)
+	}
+	opts := clientOptions(cfg, o)
+	p := &apis{
+		tokens: o.Tokens, installs: o.Installations, fixed: o.API, byToken: map[string]API{},
+		build: func(token string) API { return slack.New(token, opts...) },
 	}
 	return &App{
 		cfg:       cfg,
@@ -139,7 +164,12 @@ func New(cfg Config, o Options) (*App, error) {
 		bg:        o.Background,
 		log:       o.Log,
 		reminders: o.Reminders,
-		slack:     &client{api: o.API, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, allowURL: o.AllowResponseURL},
+		slack:     &client{apis: p, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, allowURL: o.AllowResponseURL},
+		socketAPI: func() *slack.Client {
+			return slack.New("", append(opts, slack.OptionAppLevelToken(cfg.AppToken))...)
+		},
+		install:  o.InstallURL,
+		installs: o.Installations,
 		verifier:  NewVerifier(cfg.SigningSecret, o.Now),
 		maxBody:   o.MaxBody,
 		dedupeTTL: o.DedupeTTL,
@@ -157,9 +187,6 @@ func clientOptions(cfg Config, o Options) []slack.Option {
 			u += "/"
 		}
 		opts = append(opts, slack.OptionAPIURL(u))
-	}
-	if cfg.AppToken != "" {
-		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
 	return opts
 }
@@ -281,12 +308,24 @@ func (a *App) serveEvent(w http.ResponseWriter, r *http.Request, body []byte) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// later runs f after the acknowledgement. A non-empty claim key is taken
-// with SET NX first, so that a delivery Slack makes twice (or two replicas
-// receive) has one effect.
-func (a *App) later(ctx context.Context, name, claim string, f func(ctx context.Context, log *slog.Logger)) {
+// later runs f after the acknowledgement. The work is for workspace n.ws:
+// if that workspace has no installation the user is told so (through the
+// response_url, the one way to reach them without a token) and nothing is
+// done or stored. n.ws is empty only for work that needs no installation
+// (an uninstall). A non-empty claim key is taken with SET NX first, so that
+// a delivery Slack makes twice (or two replicas receive) has one effect.
+func (a *App) later(ctx context.Context, name, claim string, n notify, f func(ctx context.Context, log *slog.Logger)) {
 	log := obs.Logger(ctx, a.log)
 	a.bg.Go(ctx, "slack "+name, func(ctx context.Context) {
+		if n.ws != "" && a.notInstalled(ctx, n.ws) {
+			log.Info("slack request from a workspace without an installation", "task", name, "workspace", n.ws)
+			if n.responseURL != "" {
+				if err := a.slack.respond(ctx, n.responseURL, a.notInstalledText()); err != nil {
+					log.Warn("could not reply through response_url", "err", err)
+				}
+			}
+			return
+		}
 		if claim != "" {
 			first, err := a.rdb.SetNX(ctx, claim, "1", a.dedupeTTL).Result()
 			switch {
@@ -301,6 +340,22 @@ func (a *App) later(ctx context.Context, name, claim string, f func(ctx context.
 		}
 		f(ctx, log)
 	})
+}
+
+// notInstalled reports whether the store says the workspace has no
+// installation. Any other failure (Redis down) is not an answer: the work
+// goes ahead and reports its own error to the user.
+func (a *App) notInstalled(ctx context.Context, ws conversation.WorkspaceID) bool {
+	_, err := a.slack.apis.get(ctx, ws)
+	return errors.Is(err, slackauth.ErrNotInstalled)
+}
+
+// notInstalledText is the polite answer to a workspace without itfit.
+func (a *App) notInstalledText() string {
+	if a.install == "" {
+		return "itfit isn't installed in this workspace yet; ask whoever runs itfit for your company to add it."
+	}
+	return "itfit isn't installed in this workspace yet; an admin can add it at <" + a.install + "|" + a.install + ">."
 }
 
 func (a *App) eventClaim(ws conversation.WorkspaceID, id string) string {

@@ -209,6 +209,9 @@ func (f *fakeReminders) ManagerOf(context.Context, conversation.UserKey) (revisi
 }
 
 func (f *fakeReminders) Invite(context.Context, conversation.Key) error { return nil }
+func (f *fakeReminders) StopWorkspace(context.Context, conversation.Platform, conversation.WorkspaceID) (int, error) {
+	return 0, nil
+}
 
 var _ Reminders = (*fakeReminders)(nil)
 

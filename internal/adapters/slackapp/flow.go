@@ -10,6 +10,7 @@ import (
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/slackauth"
 )
 
 // command is a slash command, from a form (HTTP) or JSON (Socket Mode).
@@ -72,6 +73,16 @@ type envelope struct {
 	EnterpriseID string          `json:"enterprise_id"`
 	EventID      string          `json:"event_id"`
 	Event        json.RawMessage `json:"event"`
+	// IsEnterpriseInstall and Authorizations say whether the installation
+	// the event was delivered for is an org-wide Grid install.
+	IsEnterpriseInstall bool `json:"is_enterprise_install"`
+	Authorizations      []struct {
+		IsEnterpriseInstall bool `json:"is_enterprise_install"`
+	} `json:"authorizations"`
+}
+
+func (e envelope) orgWide() bool {
+	return e.IsEnterpriseInstall || (len(e.Authorizations) > 0 && e.Authorizations[0].IsEnterpriseInstall)
 }
 
 type innerEvent struct {
@@ -79,11 +90,17 @@ type innerEvent struct {
 	User    string `json:"user"`
 	Channel string `json:"channel"`
 	Tab     string `json:"tab"`
+	// Tokens is what tokens_revoked names; itfit holds bot tokens only.
+	Tokens struct {
+		Bot []string `json:"bot"`
+	} `json:"tokens"`
 }
 
 // notify is where to tell the user something after the acknowledgement:
-// the response_url when Slack gave one (ephemeral, in place), else the DM.
+// the response_url when Slack gave one (ephemeral, in place), else the
+// channel (the DM), in workspace ws, whose token posts there.
 type notify struct {
+	ws          conversation.WorkspaceID
 	responseURL string
 	channel     string
 }
@@ -114,8 +131,10 @@ const (
 )
 
 // command schedules what a slash command asks for and returns the
-// immediate ephemeral reply (empty Text for none). It never waits on Redis
-// or the Web API. claim, when set, deduplicates a Socket Mode redelivery.
+// immediate ephemeral reply (empty Text for none). It never waits on the Web
+// API, and on Redis only for the workspace's installation (cached in
+// memory, bounded by installCheck). claim, when set, deduplicates a Socket
+// Mode redelivery.
 func (a *App) command(ctx context.Context, c command, claim string) ephemeral {
 	text, m := a.commandReply(ctx, c, claim)
 	if m != nil {
@@ -126,20 +145,23 @@ func (a *App) command(ctx context.Context, c command, claim string) ephemeral {
 
 func (a *App) commandReply(ctx context.Context, c command, claim string) (string, *Message) {
 	w := who{ws: workspace(c.Enterprise, c.Team), user: conversation.UserID(c.User)}
-	n := notify{responseURL: c.ResponseURL}
+	n := notify{ws: w.ws, responseURL: c.ResponseURL}
+	if a.commandNotInstalled(ctx, w.ws) {
+		return a.notInstalledText(), nil
+	}
 	word, _, _ := strings.Cut(strings.TrimSpace(strings.ToLower(c.Text)), " ")
 	switch word {
 	case "", "start":
-		a.later(ctx, "start", claim, func(ctx context.Context, log *slog.Logger) { a.startInDM(ctx, log, w, false, n) })
+		a.later(ctx, "start", claim, n, func(ctx context.Context, log *slog.Logger) { a.startInDM(ctx, log, w, false, n) })
 		return noteDM, nil
 	case "restart":
-		a.later(ctx, "restart", claim, func(ctx context.Context, log *slog.Logger) { a.startInDM(ctx, log, w, true, n) })
+		a.later(ctx, "restart", claim, n, func(ctx context.Context, log *slog.Logger) { a.startInDM(ctx, log, w, true, n) })
 		return noteRestartDM, nil
 	case "status":
-		a.later(ctx, "status", claim, func(ctx context.Context, log *slog.Logger) { a.status(ctx, log, w, n) })
+		a.later(ctx, "status", claim, n, func(ctx context.Context, log *slog.Logger) { a.status(ctx, log, w, n) })
 		return "", nil
 	case "reminders":
-		a.later(ctx, "reminders", claim, func(ctx context.Context, log *slog.Logger) { a.listReminders(ctx, log, w, n) })
+		a.later(ctx, "reminders", claim, n, func(ctx context.Context, log *slog.Logger) { a.listReminders(ctx, log, w, n) })
 		return "", nil
 	case "forget":
 		// Nothing is erased until the button is pressed (and confirmed).
@@ -184,9 +206,9 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 		channel = p.Container.ChannelID
 	}
 	m := msgRef{channel: channel, ts: p.Container.MessageTS}
-	n := notify{responseURL: p.ResponseURL, channel: channel}
+	n := notify{ws: w.ws, responseURL: p.ResponseURL, channel: channel}
 	values := p.State.Values
-	a.later(ctx, "action", claim, func(ctx context.Context, log *slog.Logger) {
+	a.later(ctx, "action", claim, n, func(ctx context.Context, log *slog.Logger) {
 		a.act(ctx, log.With("action", act.ActionID), w, m, act, values, n)
 	})
 	return nil
@@ -281,14 +303,14 @@ func (a *App) after(ctx context.Context, log *slog.Logger, w who, m msgRef, aske
 	switch r.Event {
 	case conversation.Advanced, conversation.Completed:
 		if r.Answered != nil {
-			if err := a.slack.update(ctx, m.channel, m.ts, AnsweredMessage(*r.Answered)); err != nil {
+			if err := a.slack.update(ctx, w.ws, m.channel, m.ts, AnsweredMessage(*r.Answered)); err != nil {
 				log.Warn("could not mark the question answered", "err", err)
 			}
 		}
 		a.show(ctx, log, m.channel, r, n, "")
 	case conversation.WentBack:
 		if q, ok := a.engine.Audit().Question(asked); ok {
-			if err := a.slack.update(ctx, m.channel, m.ts, ClosedMessage(q, ":leftwards_arrow_with_hook: You went back to the previous question.")); err != nil {
+			if err := a.slack.update(ctx, w.ws, m.channel, m.ts, ClosedMessage(q, ":leftwards_arrow_with_hook: You went back to the previous question.")); err != nil {
 				log.Warn("could not close the question", "err", err)
 			}
 		}
@@ -328,7 +350,7 @@ func (a *App) restart(ctx context.Context, log *slog.Logger, w who, m msgRef, va
 	// A question message is closed; the card stays, so the result persists.
 	if c, ok := parseChoice(value, false); ok {
 		if q, ok := a.engine.Audit().Question(c.Question); ok {
-			if err := a.slack.update(ctx, m.channel, m.ts, ClosedMessage(q, ":leftwards_arrow_with_hook: You started over.")); err != nil {
+			if err := a.slack.update(ctx, w.ws, m.channel, m.ts, ClosedMessage(q, ":leftwards_arrow_with_hook: You started over.")); err != nil {
 				log.Warn("could not close the question", "err", err)
 			}
 		}
@@ -342,7 +364,7 @@ func (a *App) remind(ctx context.Context, log *slog.Logger, w who, m msgRef, n n
 			"When they are, this button schedules a message here 12 months after you finished, with your answers to compare.")
 		return
 	}
-	tz, err := a.slack.userTZ(ctx, string(w.user))
+	tz, err := a.slack.userTZ(ctx, w.ws, string(w.user))
 	if err != nil {
 		// The reminder still matters more than the hour it arrives at.
 		log.Warn("no time zone for the reminder; using UTC", "err", err)
@@ -393,7 +415,7 @@ func isSlackID(s string) bool {
 // startInDM opens the user's DM with the bot and starts (or resumes) the
 // audit there.
 func (a *App) startInDM(ctx context.Context, log *slog.Logger, w who, fresh bool, n notify) {
-	dm, err := a.slack.openDM(ctx, string(w.user))
+	dm, err := a.slack.openDM(ctx, w.ws, string(w.user))
 	if err != nil {
 		a.fail(ctx, log, n, "open DM", err)
 		return
@@ -435,13 +457,13 @@ func (a *App) show(ctx context.Context, log *slog.Logger, dm string, r conversat
 	if note != "" {
 		m = withNote(m, note)
 	}
-	if _, err := a.slack.post(ctx, dm, m); err != nil {
+	if _, err := a.slack.post(ctx, n.ws, dm, m); err != nil {
 		a.fail(ctx, log, n, "post", err)
 	}
 }
 
 func (a *App) status(ctx context.Context, log *slog.Logger, w who, n notify) {
-	dm, err := a.slack.openDM(ctx, string(w.user))
+	dm, err := a.slack.openDM(ctx, w.ws, string(w.user))
 	if err != nil {
 		a.fail(ctx, log, n, "open DM", err)
 		return
@@ -483,13 +505,21 @@ func (a *App) event(ctx context.Context, e envelope, claim string) error {
 			return nil
 		}
 		w := who{ws: ws, user: conversation.UserID(ev.User)}
-		a.later(ctx, "app home", a.eventClaim(ws, e.EventID), func(ctx context.Context, log *slog.Logger) {
+		a.later(ctx, "app home", a.eventClaim(ws, e.EventID), notify{ws: ws}, func(ctx context.Context, log *slog.Logger) {
 			a.home(ctx, log, w, ev.Channel)
 		})
-	case "app_uninstalled", "tokens_revoked":
-		// Nothing to send to any more; the revisit scheduler drops this
-		// workspace's nudges when Slack refuses them.
-		a.log.Warn("slack app removed from a workspace", "event", ev.Type, "workspace", ws)
+	case "tokens_revoked":
+		if len(ev.Tokens.Bot) == 0 {
+			return nil // users' tokens only: itfit keeps none
+		}
+		fallthrough
+	case "app_uninstalled":
+		// No claim: removing twice is harmless, and a redelivery after a
+		// failed attempt must be able to finish the job.
+		ent, team, orgWide := e.EnterpriseID, e.TeamID, e.orgWide()
+		a.later(ctx, "uninstall", "", notify{}, func(ctx context.Context, log *slog.Logger) {
+			a.uninstall(ctx, log.With("event", ev.Type), ent, team, orgWide)
+		})
 	}
 	return nil
 }
@@ -517,13 +547,19 @@ func (a *App) home(ctx context.Context, log *slog.Logger, w who, dm string) {
 	if len(hist) > 0 {
 		last = &hist[0]
 	}
-	if err := a.slack.publishHome(ctx, string(w.user), HomeView(a.engine.Audit(), inProgress, last)); err != nil {
+	if err := a.slack.publishHome(ctx, w.ws, string(w.user), HomeView(a.engine.Audit(), inProgress, last)); err != nil {
 		log.Error("app home: publish", "err", err)
 	}
 }
 
 // fail logs an error and tells the user in words they can act on.
 func (a *App) fail(ctx context.Context, log *slog.Logger, n notify, what string, err error) {
+	if errors.Is(err, slackauth.ErrNotInstalled) {
+		// Uninstalled between the request and the work: not a failure.
+		log.Info("slack "+what+": the workspace has no installation", "workspace", n.ws)
+		a.tell(ctx, log, n, a.notInstalledText())
+		return
+	}
 	var level slog.Level
 	switch {
 	case errors.Is(err, advisor.ErrNoOption), errors.Is(err, advisor.ErrOneOption), errors.Is(err, advisor.ErrExclusive):
@@ -548,7 +584,7 @@ func (a *App) tell(ctx context.Context, log *slog.Logger, n notify, text string)
 		log.Warn("could not reply through response_url", "err", err)
 	}
 	if n.channel != "" {
-		_, err := a.slack.post(ctx, n.channel, NoteMessage(text))
+		_, err := a.slack.post(ctx, n.ws, n.channel, NoteMessage(text))
 		if err == nil {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
@@ -38,9 +39,9 @@ func (a *App) tellMessage(ctx context.Context, log *slog.Logger, w who, n notify
 		}
 		log.Warn("could not reply through response_url", "err", err)
 	}
-	dm, err := a.slack.openDM(ctx, string(w.user))
+	dm, err := a.slack.openDM(ctx, w.ws, string(w.user))
 	if err == nil {
-		_, err = a.slack.post(ctx, dm, m)
+		_, err = a.slack.post(ctx, w.ws, dm, m)
 	}
 	if err != nil {
 		log.Error("the user could not be shown their reminders", "err", err)
@@ -146,29 +147,60 @@ func isManagerClick(m revisit.Manager, w who, channel string) bool {
 	return m.Target == string(w.user) || (channel != "" && m.Target == channel)
 }
 
-// invite sends a client the manager's invitation to retake. Only the
-// button's value (the client's user ID) comes from the click's content; the
-// workspace and the clicker come from the verified payload, and the clicker
-// must be that client's manager, so nobody can send invitations to others.
+// inviteValue is the Invite button's value: the client's workspace and
+// user, "T1/U1" ("E1:T1/U1" on Grid), since the manager may click it in
+// another workspace (the provider's) than the client's.
+func inviteValue(client conversation.UserKey) string {
+	return string(client.Workspace) + "/" + string(client.User)
+}
+
+// parseInvite reads an Invite value. A bare user ID is from a nudge sent
+// before values named the workspace: it meant the clicker's own.
+func parseInvite(value string, clicker who) (who, bool) {
+	ws, user, ok := strings.Cut(value, "/")
+	if !ok {
+		ws, user = string(clicker.ws), value
+	}
+	if !isWorkspaceID(ws) || !isSlackID(user) || (user[0] != 'U' && user[0] != 'W') {
+		return who{}, false
+	}
+	return who{ws: conversation.WorkspaceID(ws), user: conversation.UserID(user)}, true
+}
+
+// isWorkspaceID matches what workspace() makes of Slack's IDs: "T…" or
+// "E…:T…".
+func isWorkspaceID(s string) bool {
+	ent, team, grid := strings.Cut(s, ":")
+	if !grid {
+		return isSlackID(s)
+	}
+	return isSlackID(ent) && isSlackID(team)
+}
+
+// invite sends a client the manager's invitation to retake. The button's
+// value names the client (workspace and user), and anyone can craft one; so
+// the clicker, whose user and workspace come from the verified payload, must
+// be that client's account manager, or nothing is sent.
 func (a *App) invite(ctx context.Context, log *slog.Logger, w who, m msgRef, value string, n notify) {
 	if a.reminders == nil {
 		a.tell(ctx, log, n, noteNoReminders)
 		return
 	}
-	if !isSlackID(value) || (value[0] != 'U' && value[0] != 'W') {
+	client, ok := parseInvite(value, w)
+	if !ok {
 		log.Warn("slack invite with a malformed value refused", "len", len(value))
 		a.tell(ctx, log, n, "That button is not one itfit recognises, so it changed nothing.")
 		return
 	}
-	client := who{ws: w.ws, user: conversation.UserID(value)}
+	user := string(client.user)
 	mgr, ok, err := a.reminders.ManagerOf(ctx, client.userKey())
 	if err != nil {
 		a.fail(ctx, log, n, "invite", err)
 		return
 	}
 	if !ok || !isManagerClick(mgr, w, m.channel) {
-		log.Warn("slack invite refused: the clicker is not the client's account manager")
-		a.tell(ctx, log, n, "Only "+mention(value)+"'s account manager can invite them to retake, so nothing was sent.")
+		log.Warn("slack invite refused: the clicker is not the client's account manager", "client_workspace", client.ws)
+		a.tell(ctx, log, n, "Only "+mention(user)+"'s account manager can invite them to retake, so nothing was sent.")
 		return
 	}
 	// One invitation per nudge message, however many in the account team
@@ -180,18 +212,18 @@ func (a *App) invite(ctx context.Context, log *slog.Logger, w who, m msgRef, val
 		return
 	}
 	if !first {
-		a.tell(ctx, log, n, mention(value)+" was already invited from this message.")
+		a.tell(ctx, log, n, mention(user)+" was already invited from this message.")
 		return
 	}
 	if err := a.reminders.Invite(ctx, client.key("")); err != nil {
 		a.release(context.WithoutCancel(ctx), client, claim)
 		if errors.Is(err, revisit.ErrNoResult) {
 			log.Info("slack invite: the client has no result any more")
-			a.tell(ctx, log, n, mention(value)+" has no itfit result any more, so there is nothing to retake; nothing was sent.")
+			a.tell(ctx, log, n, mention(user)+" has no itfit result any more, so there is nothing to retake; nothing was sent.")
 			return
 		}
 		a.fail(ctx, log, n, "invite", err)
 		return
 	}
-	a.tell(ctx, log, n, "Sent: "+mention(value)+" is invited to retake the audit.")
+	a.tell(ctx, log, n, "Sent: "+mention(user)+" is invited to retake the audit.")
 }

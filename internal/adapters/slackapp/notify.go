@@ -12,12 +12,14 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
+	"github.com/itfit/itfit/internal/slackauth"
 )
 
-// Notifier delivers revisit nudges in Slack. It goes through the adapter's
-// one Web API client, so per-workspace tokens (issue 9) reach it unchanged;
-// unlike the interactive paths it never waits out a 429 but hands Slack's
-// Retry-After to the scheduler.
+// Notifier delivers revisit nudges in Slack, each with the token of the
+// workspace it is delivered in: the client's for their own nudge, the
+// manager's (possibly the provider's workspace) for a manager's nudge or a
+// shared card. Unlike the interactive paths it never waits out a 429 but
+// hands Slack's Retry-After to the scheduler.
 type Notifier struct {
 	slack *client
 	log   *slog.Logger
@@ -52,6 +54,10 @@ var goneErrors = map[string]bool{
 
 // nudgeErr maps a Web API failure onto what the scheduler understands.
 func nudgeErr(what string, err error) error {
+	if errors.Is(err, slackauth.ErrNotInstalled) {
+		// Uninstalled since it was scheduled: nothing can reach it there.
+		return fmt.Errorf("%s: %w: %w", what, err, schedule.ErrGone)
+	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
 		return schedule.RetryAfter(max(rl.RetryAfter, time.Second), fmt.Errorf("%s: %w", what, err))
@@ -69,11 +75,11 @@ func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conv
 	if !isSlackID(string(to.User)) {
 		return fmt.Errorf("slack nudge to a malformed user ID: %w", schedule.ErrGone)
 	}
-	dm, err := n.slack.openDM(ctx, string(to.User))
+	dm, err := n.slack.openDM(ctx, to.Workspace, string(to.User))
 	if err != nil {
 		return nudgeErr("open the user's DM", err)
 	}
-	if _, err := n.slack.post(ctx, dm, NudgeMessage(last, why)); err != nil {
+	if _, err := n.slack.post(ctx, to.Workspace, dm, NudgeMessage(last, why)); err != nil {
 		return nudgeErr("post the user's nudge", err)
 	}
 	return nil
@@ -82,7 +88,7 @@ func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conv
 // NudgeManager tells the manager (a user, in a DM, or a channel) that the
 // client's revisit is due, with the Invite button.
 func (n *Notifier) NudgeManager(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
-	return n.toManager(ctx, m, "manager nudge", ManagerNudgeMessage(client.User, last))
+	return n.toManager(ctx, m, "manager nudge", ManagerNudgeMessage(client.UserKey, last))
 }
 
 // ShareResult sends the client's card to the manager now.
@@ -91,18 +97,18 @@ func (n *Notifier) ShareResult(ctx context.Context, m revisit.Manager, client co
 }
 
 func (n *Notifier) toManager(ctx context.Context, m revisit.Manager, what string, msg Message) error {
-	if m.Platform != conversation.Slack || !isSlackID(m.Target) {
+	if m.Platform != conversation.Slack || !isSlackID(m.Target) || !isWorkspaceID(string(m.Workspace)) {
 		return fmt.Errorf("slack %s to %q: not a Slack user or channel: %w", what, m.Target, schedule.ErrGone)
 	}
 	channel := m.Target
 	if c := m.Target[0]; c == 'U' || c == 'W' {
-		dm, err := n.slack.openDM(ctx, m.Target)
+		dm, err := n.slack.openDM(ctx, m.Workspace, m.Target)
 		if err != nil {
 			return nudgeErr("open the manager's DM", err)
 		}
 		channel = dm
 	}
-	if _, err := n.slack.post(ctx, channel, msg); err != nil {
+	if _, err := n.slack.post(ctx, m.Workspace, channel, msg); err != nil {
 		return nudgeErr("post the "+what, err)
 	}
 	return nil

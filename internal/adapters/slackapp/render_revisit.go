@@ -103,11 +103,11 @@ func NudgeMessage(last conversation.Result, why revisit.Reason) Message {
 }
 
 // ManagerNudgeMessage tells an account manager that a client's revisit is
-// due. The button's value is the client's user ID alone: the workspace
-// comes from the verified click, and the click is checked against the
-// client's manager.
-func ManagerNudgeMessage(client conversation.UserID, last conversation.Result) Message {
-	who := mention(string(client))
+// due. The button's value names the client's workspace and user, as the
+// manager may be in another workspace (the provider's); the click is checked
+// against the client's configured manager before anything is sent.
+func ManagerNudgeMessage(client conversation.UserKey, last conversation.Result) Message {
+	who := mention(string(client.User))
 	r := last.Recommendation
 	text := who + "'s yearly IT revisit is due.\nLast result: *" + esc(r.VerdictName) + "*, " + r.Strength.Text() +
 		" (completed " + slackDate(last.CompletedAt) + ").\n" + esc(r.Summary)
@@ -116,7 +116,7 @@ func ManagerNudgeMessage(client conversation.UserID, last conversation.Result) M
 		Blocks: []slack.Block{
 			slack.NewSectionBlock(mrkdwn(text, maxSectionText), nil, nil),
 			slack.NewActionBlock("itfit_manager",
-				button(actInvite, string(client), "Invite them to retake").WithStyle(slack.StylePrimary)),
+				button(actInvite, inviteValue(client), "Invite them to retake").WithStyle(slack.StylePrimary)),
 		},
 	}
 }

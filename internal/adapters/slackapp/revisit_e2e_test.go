@@ -206,8 +206,8 @@ func TestRemindProducesOneUserNudgeAndOneManagerNudge(t *testing.T) {
 	if !strings.Contains(mb, "<@U1>") || !strings.Contains(mb, "<!date^") {
 		t.Errorf("manager nudge = %s", mb)
 	}
-	if v := btn(t, mgr[0].call.blocks(t), actInvite)["value"]; v != "U1" {
-		t.Errorf("invite value = %v, want the client's user ID alone", v)
+	if v := btn(t, mgr[0].call.blocks(t), actInvite)["value"]; v != "T1/U1" {
+		t.Errorf("invite value = %v, want the client's workspace and user ID", v)
 	}
 	opened := false
 	for _, o := range r.api.all("conversations.open") {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -19,11 +18,9 @@ func (a *App) RunSocketMode(ctx context.Context) error {
 	if a.cfg.AppToken == "" {
 		return errors.New("slack socket mode: SLACK_APP_TOKEN is not set")
 	}
-	api, ok := a.slack.api.(*slack.Client)
-	if !ok {
-		return errors.New("slack socket mode: needs the real Web API client")
-	}
-	smc := socketmode.New(api, socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)))
+	// The connection is opened with the app-level token alone; replies go
+	// through each workspace's own bot token like the HTTP paths.
+	smc := socketmode.New(a.socketAPI(), socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)))
 	runErr := make(chan error, 1)
 	go func() { runErr <- smc.RunContext(ctx) }()
 	for {
