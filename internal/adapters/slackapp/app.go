@@ -168,8 +168,8 @@ func New(cfg Config, o Options) (*App, error) {
 		socketAPI: func() *slack.Client {
 			return slack.New("", append(opts, slack.OptionAppLevelToken(cfg.AppToken))...)
 		},
-		install:  o.InstallURL,
-		installs: o.Installations,
+		install:   o.InstallURL,
+		installs:  o.Installations,
 		verifier:  NewVerifier(cfg.SigningSecret, o.Now),
 		maxBody:   o.MaxBody,
 		dedupeTTL: o.DedupeTTL,
