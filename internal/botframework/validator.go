@@ -109,10 +109,31 @@ type Validator struct {
 
 	keys atomic.Pointer[keySet]
 
+	// verified remembers tokens whose signature already checked out: the
+	// Bot Connector reuses one token for about an hour, and the RSA check
+	// is most of what validation costs. An entry is used only with the same
+	// key set it was checked against, and only until the token expires.
+	vmu      sync.Mutex
+	verified map[string]verifiedToken
+
 	mu          sync.Mutex
 	lastAttempt time.Time
 	inflight    *refreshCall
 }
+
+// verifiedToken is what Validate learned from a token that passed.
+type verifiedToken struct {
+	set        *keySet
+	kid        string
+	issuer     string
+	serviceURL string
+	exp, nbf   time.Time
+}
+
+// maxVerified bounds the cache; the connector uses a few tokens at a time,
+// so reaching it means a flood of distinct valid tokens and the cache just
+// starts again.
+const maxVerified = 1024
 
 type refreshCall struct {
 	done chan struct{}
@@ -180,6 +201,9 @@ func (v *Validator) Validate(ctx context.Context, authorizationHeader, activityC
 	if err != nil {
 		return Claims{}, err
 	}
+	if c, ok := v.cached(raw); ok {
+		return v.bind(c, c.set.keys[c.kid].endorsements, activityChannelID, activityServiceURL)
+	}
 
 	var (
 		claims tokenClaims
@@ -207,30 +231,72 @@ func (v *Validator) Validate(ctx context.Context, authorizationHeader, activityC
 	if !slices.Contains(v.issuers, claims.Issuer) {
 		return Claims{}, fmt.Errorf("%w: %.100q", ErrInvalidIssuer, claims.Issuer)
 	}
+	c := verifiedToken{set: v.keys.Load(), kid: kid, issuer: claims.Issuer, serviceURL: claims.ServiceURL}
+	if claims.ExpiresAt != nil {
+		c.exp = claims.ExpiresAt.Time
+	}
+	if claims.NotBefore != nil {
+		c.nbf = claims.NotBefore.Time
+	}
+	out, err := v.bind(c, used.endorsements, activityChannelID, activityServiceURL)
+	// Remember it only if the current set still holds the key that signed
+	// it (a refresh may have landed in between).
+	if err == nil && c.set != nil && c.set.keys[kid].pub == used.pub {
+		v.remember(raw, c)
+	}
+	return out, err
+}
+
+// cached returns what an earlier Validate learned from this token, if it
+// still holds: same key set (a refresh drops every entry's trust), not
+// expired, already valid, and the key set not due for its periodic refresh.
+func (v *Validator) cached(raw string) (verifiedToken, bool) {
+	v.vmu.Lock()
+	c, ok := v.verified[raw]
+	v.vmu.Unlock()
+	if !ok {
+		return verifiedToken{}, false
+	}
+	now := v.now()
+	set := v.keys.Load()
+	if c.set != set || now.Sub(set.fetchedAt) >= v.maxAge ||
+		!now.Before(c.exp.Add(v.skew)) || (!c.nbf.IsZero() && now.Before(c.nbf.Add(-v.skew))) {
+		return verifiedToken{}, false
+	}
+	return c, true
+}
+
+func (v *Validator) remember(raw string, c verifiedToken) {
+	v.vmu.Lock()
+	defer v.vmu.Unlock()
+	if v.verified == nil || len(v.verified) >= maxVerified {
+		v.verified = make(map[string]verifiedToken)
+	}
+	v.verified[raw] = c
+}
+
+// bind applies the rules that tie a verified token to this activity: the
+// signing key endorses its channel and the token names its serviceUrl.
+func (v *Validator) bind(c verifiedToken, endorsements []string, activityChannelID, activityServiceURL string) (Claims, error) {
 	if activityChannelID == "" {
 		return Claims{}, fmt.Errorf("%w: activity has no channelId", ErrChannelNotEndorsed)
 	}
-	if !slices.Contains(used.endorsements, activityChannelID) {
-		return Claims{}, fmt.Errorf("%w: key %.64q, channel %.64q", ErrChannelNotEndorsed, kid, activityChannelID)
+	if !slices.Contains(endorsements, activityChannelID) {
+		return Claims{}, fmt.Errorf("%w: key %.64q, channel %.64q", ErrChannelNotEndorsed, c.kid, activityChannelID)
 	}
-	if claims.ServiceURL == "" {
+	if c.serviceURL == "" {
 		return Claims{}, fmt.Errorf("%w: serviceurl", ErrMissingClaim)
 	}
-	if claims.ServiceURL != activityServiceURL {
-		return Claims{}, fmt.Errorf("%w: token %.200q, activity %.200q", ErrServiceURLMismatch, claims.ServiceURL, activityServiceURL)
-	}
-
-	var exp time.Time
-	if claims.ExpiresAt != nil {
-		exp = claims.ExpiresAt.Time
+	if c.serviceURL != activityServiceURL {
+		return Claims{}, fmt.Errorf("%w: token %.200q, activity %.200q", ErrServiceURLMismatch, c.serviceURL, activityServiceURL)
 	}
 	return Claims{
-		Issuer:     claims.Issuer,
+		Issuer:     c.issuer,
 		AppID:      v.appID,
-		ServiceURL: claims.ServiceURL,
+		ServiceURL: c.serviceURL,
 		ChannelID:  activityChannelID,
-		KeyID:      kid,
-		ExpiresAt:  exp,
+		KeyID:      c.kid,
+		ExpiresAt:  c.exp,
 	}, nil
 }
 

@@ -347,6 +347,8 @@ func TestValidateCustomIssuer(t *testing.T) {
 	}
 }
 
+// BenchmarkValidate validates the token the connector keeps sending: after
+// the first sight it comes from the verified-token cache.
 func BenchmarkValidate(b *testing.B) {
 	f := newValidatorFixture(b)
 	header := "Bearer " + signRS256(b, "key-a", testRSAKey(b, 0), validClaims(f.clock.Now()))

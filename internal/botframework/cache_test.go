@@ -1,0 +1,80 @@
+package botframework_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/itfit/itfit/internal/botframework"
+)
+
+// TestValidateCachedTokenStillBindsToTheActivity: a token seen before is
+// not verified again, but every rule that ties it to this activity still
+// applies, and it expires like any other.
+func TestValidateCachedTokenStillBindsToTheActivity(t *testing.T) {
+	f := newValidatorFixture(t)
+	tok := "Bearer " + signRS256(t, "key-a", testRSAKey(t, 0), validClaims(f.clock.Now()))
+	if _, err := f.validate(tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.validate(tok); err != nil {
+		t.Fatalf("the same token again: %v", err)
+	}
+	ctx := context.Background()
+	if _, err := f.v.Validate(ctx, tok, testChannel, "https://evil.example.com/"); !errors.Is(err, botframework.ErrServiceURLMismatch) {
+		t.Errorf("cached token with another serviceUrl: %v", err)
+	}
+	if _, err := f.v.Validate(ctx, tok, "slack", testServiceURL); !errors.Is(err, botframework.ErrChannelNotEndorsed) {
+		t.Errorf("cached token for a channel the key does not endorse: %v", err)
+	}
+	if _, err := f.v.Validate(ctx, tok, "", testServiceURL); !errors.Is(err, botframework.ErrChannelNotEndorsed) {
+		t.Errorf("cached token without a channel: %v", err)
+	}
+	f.clock.Advance(2 * time.Hour) // validClaims expire within the hour
+	if _, err := f.validate(tok); !errors.Is(err, botframework.ErrTokenExpired) {
+		t.Errorf("cached token after it expired: %v", err)
+	}
+}
+
+// TestValidateCacheDropsTrustWhenTheKeyGoes: once a refresh no longer
+// publishes the key that signed a cached token, the token fails.
+func TestValidateCacheDropsTrustWhenTheKeyGoes(t *testing.T) {
+	f := newValidatorFixture(t)
+	tok := "Bearer " + signRS256(t, "key-a", testRSAKey(t, 0), validClaims(f.clock.Now()))
+	if _, err := f.validate(tok); err != nil {
+		t.Fatal(err)
+	}
+	f.idp.mu.Lock()
+	f.idp.keys = []idpKey{{kid: "key-b", priv: testRSAKey(t, 1), endorsements: []string{"msteams"}}}
+	f.idp.mu.Unlock()
+	if err := f.v.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.validate(tok); !errors.Is(err, botframework.ErrUnknownSigningKey) {
+		t.Fatalf("a cached token whose key was withdrawn: %v", err)
+	}
+}
+
+// BenchmarkValidateFirstSight validates tokens never seen before (the key
+// is cached, the token is not): the full RS256 check, as on the first
+// activity after the connector takes a new token.
+func BenchmarkValidateFirstSight(b *testing.B) {
+	f := newValidatorFixture(b)
+	const n = 4096 // more than the verified-token cache holds
+	headers := make([]string, n)
+	for i := range headers {
+		c := validClaims(f.clock.Now())
+		c["jti"] = i
+		headers[i] = "Bearer " + signRS256(b, "key-a", testRSAKey(b, 0), c)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := f.v.Validate(ctx, headers[i%n], testChannel, testServiceURL); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
