@@ -3,6 +3,7 @@ package botframework_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -65,7 +66,7 @@ func BenchmarkValidateFirstSight(b *testing.B) {
 	headers := make([]string, n)
 	for i := range headers {
 		c := validClaims(f.clock.Now())
-		c["jti"] = i
+		c["jti"] = strconv.Itoa(i)
 		headers[i] = "Bearer " + signRS256(b, "key-a", testRSAKey(b, 0), c)
 	}
 	ctx := context.Background()
