@@ -468,6 +468,7 @@ func (a *App) status(ctx context.Context, log *slog.Logger, w who, n notify) {
 		a.fail(ctx, log, n, "open DM", err)
 		return
 	}
+	n.channel = dm // as in startInDM: the DM when there is no usable response_url
 	r, err := a.engine.Status(ctx, w.key(dm))
 	if err != nil {
 		a.fail(ctx, log, n, "status", err)
