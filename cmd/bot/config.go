@@ -13,6 +13,7 @@ import (
 	"github.com/itfit/itfit/internal/adapters/slackapp"
 	"github.com/itfit/itfit/internal/adapters/teams"
 	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/slackauth"
 )
 
 // Config is every setting itfit reads, all from the environment. `bot help`
@@ -28,9 +29,38 @@ type Config struct {
 	AccountManagers string        `envconfig:"ITFIT_ACCOUNT_MANAGERS" desc:"who nudges whom: slack:TCLIENT=UMANAGER (or =TPROVIDER/UMANAGER or /CCHANNEL), teams:TENANT=USER, comma-separated"`
 	ShutdownTimeout time.Duration `envconfig:"ITFIT_SHUTDOWN_TIMEOUT" default:"20s" desc:"how long shutdown waits for requests in flight"`
 	DrainDelay      time.Duration `envconfig:"ITFIT_DRAIN_DELAY" default:"3s" desc:"after SIGTERM, how long /readyz fails before the listener closes"`
+	PublicURL       string        `envconfig:"ITFIT_PUBLIC_URL" desc:"itfit's public https:// address; with SLACK_CLIENT_ID, Slack redirects installs back to it (/slack/oauth/callback)"`
+	EncryptionKey   string        `envconfig:"ITFIT_ENCRYPTION_KEY" desc:"seals Slack workspace tokens in Redis: ID:BASE64 of 32 random bytes, newest first, comma-separated to rotate"`
 
-	Slack slackapp.Config `envconfig:"SLACK"`
-	Teams teams.Config    `envconfig:"MICROSOFT"`
+	Slack        slackapp.Config  `envconfig:"SLACK"`
+	SlackInstall slackauth.Config `envconfig:"SLACK"`
+	Teams        teams.Config     `envconfig:"MICROSOFT"`
+}
+
+// slackConfigs completes the two Slack settings from each other: the
+// install flow needs the public URL, the encryption key and the Web API URL
+// read elsewhere, and the adapter needs to know whether tokens come from
+// installations rather than SLACK_BOT_TOKEN.
+func (c Config) slackConfigs() (slackapp.Config, slackauth.Config) {
+	sc, ic := c.Slack, c.SlackInstall
+	ic.PublicURL, ic.EncryptionKey, ic.APIURL = c.PublicURL, c.EncryptionKey, sc.APIURL
+	sc.Distributed = ic.Enabled()
+	return sc, ic
+}
+
+// validateSlack names whatever a half-set Slack configuration lacks.
+func (c Config) validateSlack() error {
+	sc, ic := c.slackConfigs()
+	if !sc.Enabled() {
+		return nil
+	}
+	if err := sc.Validate(); err != nil {
+		return err
+	}
+	if sc.Distributed {
+		return ic.Validate()
+	}
+	return nil
 }
 
 func loadConfig() (Config, error) {
@@ -41,10 +71,8 @@ func loadConfig() (Config, error) {
 	if c.Port < 0 || c.Port > 65535 {
 		return Config{}, fmt.Errorf("configuration: PORT %d is not a TCP port", c.Port)
 	}
-	if c.Slack.Enabled() {
-		if err := c.Slack.Validate(); err != nil {
-			return Config{}, fmt.Errorf("configuration: %w", err)
-		}
+	if err := c.validateSlack(); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	if err := c.Teams.Validate(); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)

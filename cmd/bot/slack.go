@@ -8,30 +8,44 @@ import (
 	"github.com/itfit/itfit/internal/adapters/slackapp"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/secretbox"
+	"github.com/itfit/itfit/internal/slackauth"
 )
 
 var _ slackapp.Reminders = (*revisit.Service)(nil)
 
 // mountSlack adds the Slack Request URLs when a signing secret is set, and
-// returns the Socket Mode worker when an app-level token is. The card's
-// Remind and Share buttons, /itfit reminders and /itfit forget go to the
-// revisit service, which delivers Slack's nudges through the adapter's
-// notifier.
+// returns the Socket Mode worker when an app-level token is. With
+// SLACK_CLIENT_ID and SLACK_CLIENT_SECRET it also mounts "Add to Slack"
+// (/slack/install, /slack/oauth/callback), and the adapter takes each
+// workspace's token from the installation store instead of SLACK_BOT_TOKEN.
+// The card's Remind and Share buttons, /itfit reminders and /itfit forget go
+// to the revisit service, which delivers Slack's nudges through the
+// adapter's notifier.
 func mountSlack(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]worker, error) {
-	if !cfg.Slack.Enabled() {
-		return nil, nil
-	}
-	if err := cfg.Slack.Validate(); err != nil {
+	if err := cfg.validateSlack(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	app, err := slackapp.New(cfg.Slack, slackapp.Options{
+	sc, ic := cfg.slackConfigs()
+	if !sc.Enabled() {
+		return nil, nil
+	}
+	opts := slackapp.Options{
 		Engine:     d.engine,
 		Redis:      d.rdb,
 		Background: d.bg,
 		Metrics:    d.metrics,
 		Log:        log.With("adapter", "slack"),
 		Reminders:  reminders(d.revisits),
-	})
+	}
+	if sc.Distributed {
+		store, err := mountSlackInstall(ic, log, d, mux)
+		if err != nil {
+			return nil, err
+		}
+		opts.Tokens, opts.Installations, opts.InstallURL = store, store, ic.InstallURL()
+	}
+	app, err := slackapp.New(sc, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -48,8 +62,31 @@ func mountSlack(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]wor
 			mode = "socket mode and request URLs"
 		}
 	}
-	log.Info("slack adapter on", "mode", mode)
+	log.Info("slack adapter on", "mode", mode, "add_to_slack", sc.Distributed)
 	return workers, nil
+}
+
+// mountSlackInstall builds the installation store (tokens sealed with
+// ITFIT_ENCRYPTION_KEY) and mounts the install flow.
+func mountSlackInstall(ic slackauth.Config, log *slog.Logger, d deps, mux *http.ServeMux) (*slackauth.Store, error) {
+	box, err := secretbox.Parse(ic.EncryptionKey)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: ITFIT_ENCRYPTION_KEY: %w", err)
+	}
+	alog := log.With("component", "slackauth")
+	store, err := slackauth.NewStore(slackauth.StoreOptions{
+		Redis: d.rdb, Box: box, Log: alog, Metrics: d.metrics,
+		ClientID: ic.ClientID, ClientSecret: ic.ClientSecret, APIURL: ic.APIURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	installer, err := slackauth.NewInstaller(ic, slackauth.InstallerOptions{Store: store, Redis: d.rdb, Log: alog, Metrics: d.metrics})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	installer.Mount(mux)
+	return store, nil
 }
 
 // reminders keeps a nil service a nil interface, so that the adapter's

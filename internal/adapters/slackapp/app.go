@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -166,7 +167,7 @@ func New(cfg Config, o Options) (*App, error) {
 		reminders: o.Reminders,
 		slack:     &client{apis: p, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, allowURL: o.AllowResponseURL},
 		socketAPI: func() *slack.Client {
-			return slack.New("", append(opts, slack.OptionAppLevelToken(cfg.AppToken))...)
+			return slack.New("", slices.Concat(opts, []slack.Option{slack.OptionAppLevelToken(cfg.AppToken)})...)
 		},
 		install:   o.InstallURL,
 		installs:  o.Installations,
