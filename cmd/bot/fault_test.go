@@ -1,0 +1,540 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/itfit/itfit/internal/adapters/slackapp"
+	"github.com/itfit/itfit/internal/redisconn"
+	"github.com/itfit/itfit/internal/redistest"
+)
+
+// These tests run whole `bot serve` processes in-process on loopback ports,
+// against the real Redis (through a proxy the test can cut) and a local fake
+// Slack Web API, and drive them only through their HTTP endpoints. Nothing
+// waits on a clock: the fake Web API reports every message on a channel and
+// the tests wait for the one they expect (bounded, to fail rather than hang).
+
+const faultSecret = "fault-signing-secret-0123456789"
+
+// slackMsg is a chat.postMessage the bot made.
+type slackMsg struct {
+	Channel, TS, Text string
+	Blocks            []map[string]any
+}
+
+// fakeWebAPI is Slack's Web API as far as the bot uses it.
+type fakeWebAPI struct {
+	srv   *httptest.Server
+	posts chan slackMsg
+
+	mu       sync.Mutex
+	ts       int
+	failing  map[string]string // method -> Slack error to answer with
+	limited  map[string]int    // method -> 429s to answer first
+	gate     chan struct{}     // when set, conversations.open waits for it
+	calls    map[string]int
+	bearerOK bool
+}
+
+func newFakeWebAPI(t *testing.T) *fakeWebAPI {
+	f := &fakeWebAPI{posts: make(chan slackMsg, 256), failing: map[string]string{}, limited: map[string]int{}, calls: map[string]int{}, bearerOK: true}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeWebAPI) serve(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	_ = r.ParseForm()
+	f.mu.Lock()
+	f.calls[method]++
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil && method == "conversations.open" {
+		<-gate
+	}
+	f.mu.Lock()
+	if f.limited[method] > 0 {
+		f.limited[method]--
+		f.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	failure := f.failing[method]
+	f.ts++
+	ts := fmt.Sprintf("1700000000.%06d", f.ts)
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if failure != "" {
+		fmt.Fprintf(w, `{"ok":false,"error":%q}`, failure)
+		return
+	}
+	switch method {
+	case "conversations.open":
+		fmt.Fprintf(w, `{"ok":true,"channel":{"id":"D%s"}}`, r.PostForm.Get("users"))
+	case "chat.postMessage":
+		m := slackMsg{Channel: r.PostForm.Get("channel"), TS: ts, Text: r.PostForm.Get("text")}
+		_ = json.Unmarshal([]byte(r.PostForm.Get("blocks")), &m.Blocks)
+		f.posts <- m
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, m.Channel, ts)
+	case "chat.update":
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, r.PostForm.Get("channel"), r.PostForm.Get("ts"))
+	case "users.info":
+		fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"tz":"Europe/Paris"}}`, r.PostForm.Get("user"))
+	case "views.publish":
+		fmt.Fprint(w, `{"ok":true,"view":{"id":"V1"}}`)
+	default:
+		fmt.Fprint(w, `{"ok":true}`)
+	}
+}
+
+func (f *fakeWebAPI) set(fn func(f *fakeWebAPI)) {
+	f.mu.Lock()
+	fn(f)
+	f.mu.Unlock()
+}
+
+// next waits for the bot's next message; the bound only turns a hang into
+// a failure.
+func (f *fakeWebAPI) next(t *testing.T) slackMsg {
+	t.Helper()
+	select {
+	case m := <-f.posts:
+		return m
+	case <-time.After(60 * time.Second):
+		t.Fatal("the bot posted nothing")
+		return slackMsg{}
+	}
+}
+
+// bot is one running `bot serve`.
+type bot struct {
+	base string
+	logs *syncBuffer
+	stop func()
+}
+
+// startServe runs serve on a loopback port until stop (or the test's end).
+func startServe(t *testing.T, cfg Config) *bot {
+	t.Helper()
+	cfg.DrainDelay = 0
+	cfg.ShutdownTimeout = 30 * time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bot{base: "http://" + ln.Addr().String(), logs: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), ln)
+	}()
+	var once sync.Once
+	b.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(b.stop)
+	waitFor(t, b.base+"/healthz", http.StatusOK)
+	return b
+}
+
+// slackCfg is a configuration with Slack on, its Web API at the fake.
+func slackCfg(t *testing.T, redisURL string, api *fakeWebAPI) Config {
+	t.Helper()
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RedisURL = redisURL
+	cfg.Slack = slackapp.Config{SigningSecret: faultSecret, BotToken: "xoxb-fault-test-token", APIURL: api.srv.URL + "/api"}
+	return cfg
+}
+
+// realRedis returns the test Redis's URL and a client, and deletes every
+// key the test's team left behind (serve uses the production prefix).
+func realRedis(t *testing.T, team string) (string, redis.UniversalClient) {
+	t.Helper()
+	u := os.Getenv(redistest.EnvURL)
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal(redistest.EnvURL + " must be set in CI")
+		}
+		t.Skip(redistest.EnvURL + " is not set")
+	}
+	rdb, err := redisconn.Open(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ks, _ := rdb.Keys(context.Background(), "itfit:*"+team+"*").Result()
+		if len(ks) > 0 {
+			rdb.Del(context.Background(), ks...)
+		}
+		rdb.Close()
+	})
+	return u, rdb
+}
+
+// signedPost sends body to path with a valid Slack signature.
+func signedPost(t *testing.T, base, path, ctype string, body []byte, secret string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set(slackapp.HeaderTimestamp, ts)
+	req.Header.Set(slackapp.HeaderSignature, slackapp.Sign(secret, ts, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func slashCommand(t *testing.T, base, team, user, text string) (int, string) {
+	t.Helper()
+	// No response_url: serve only posts to Slack's own hosts, and a test
+	// must not reach the internet; notes go to the DM instead.
+	form := url.Values{"team_id": {team}, "user_id": {user}, "channel_id": {"C1"}, "command": {"/itfit"}, "text": {text}}
+	return signedPost(t, base, "/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), faultSecret)
+}
+
+// answerFirst clicks the first option of the question in m (ticking the
+// first box and pressing Continue on a multi-select) through base.
+func answerFirst(t *testing.T, base, team, user string, m slackMsg) {
+	t.Helper()
+	act, checked := firstAnswer(t, m)
+	if code, body := signedPost(t, base, "/slack/interactions", "application/x-www-form-urlencoded", clickPayload(t, team, user, m, act, checked), faultSecret); code != http.StatusOK {
+		t.Fatalf("click: %d %s", code, body)
+	}
+}
+
+func firstAnswer(t *testing.T, m slackMsg) (map[string]any, []string) {
+	t.Helper()
+	var checks []string
+	var answer, cont map[string]any
+	for _, b := range m.Blocks {
+		els, _ := b["elements"].([]any)
+		if acc, ok := b["accessory"].(map[string]any); ok {
+			els = append(els, acc)
+		}
+		for _, e := range els {
+			el, _ := e.(map[string]any)
+			id, _ := el["action_id"].(string)
+			switch {
+			case strings.HasPrefix(id, "itfit_answer:") && answer == nil:
+				answer = el
+			case id == "itfit_continue":
+				cont = el
+			case id == "itfit_check":
+				for _, o := range el["options"].([]any) {
+					checks = append(checks, o.(map[string]any)["value"].(string))
+				}
+			}
+		}
+	}
+	switch {
+	case cont != nil && len(checks) > 0:
+		return map[string]any{"action_id": cont["action_id"], "value": cont["value"], "type": "button"}, checks[:1]
+	case answer != nil:
+		return map[string]any{"action_id": answer["action_id"], "value": answer["value"], "type": "button"}, nil
+	}
+	t.Fatalf("no answer button in %q", m.Text)
+	return nil, nil
+}
+
+func clickPayload(t *testing.T, team, user string, m slackMsg, act map[string]any, checked []string) []byte {
+	t.Helper()
+	sel := []map[string]any{}
+	for _, c := range checked {
+		sel = append(sel, map[string]any{"value": c})
+	}
+	p := map[string]any{
+		"type": "block_actions", "user": map[string]any{"id": user, "team_id": team}, "team": map[string]any{"id": team},
+		"container": map[string]any{"type": "message", "message_ts": m.TS, "channel_id": m.Channel},
+		"channel":   map[string]any{"id": m.Channel},
+		"state":     map[string]any{"values": map[string]any{"itfit_choices": map[string]any{"itfit_check": map[string]any{"selected_options": sel}}}},
+		"actions":   []any{act},
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(url.Values{"payload": {string(b)}}.Encode())
+}
+
+// position reads "Question 3 of 10" from a question message; 0 otherwise.
+func position(m slackMsg) int {
+	var n, total int
+	if _, err := fmt.Sscanf(m.Text, "Question %d of %d", &n, &total); err != nil {
+		return 0
+	}
+	return n
+}
+
+// TestServeRedisGoesAwayMidAudit cuts Redis between two answers: the click
+// is still acknowledged, the user is told the service is temporarily
+// unavailable and their answers are safe, /readyz fails; once Redis is back
+// /readyz passes and the same click goes through from the same question.
+func TestServeRedisGoesAwayMidAudit(t *testing.T) {
+	const team, user = "TFAULTREDIS", "UFAULT1"
+	redisURL, rdb := realRedis(t, team)
+	ru, _ := url.Parse(redisURL)
+	proxy := redistest.NewProxy(t, ru.Host)
+	ru.Host = proxy.Addr()
+	q := ru.Query()
+	q.Set("dial_timeout", "300ms")
+	q.Set("max_retries", "-1")
+	ru.RawQuery = q.Encode()
+
+	api := newFakeWebAPI(t)
+	b := startServe(t, slackCfg(t, ru.String(), api))
+	waitFor(t, b.base+"/readyz", http.StatusOK)
+
+	if code, _ := slashCommand(t, b.base, team, user, ""); code != http.StatusOK {
+		t.Fatalf("/itfit: %d", code)
+	}
+	q1 := api.next(t)
+	answerFirst(t, b.base, team, user, q1)
+	q2 := api.next(t)
+	if position(q2) != 2 {
+		t.Fatalf("after one answer: %q", q2.Text)
+	}
+	before := dumpUser(t, rdb, team, user)
+
+	proxy.Cut()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", b.logs.String())
+		}
+	})
+	answerFirst(t, b.base, team, user, q2) // acknowledged: answerFirst checks the 200
+	note := api.next(t)
+	if !strings.Contains(note.Text, "temporarily unavailable") || !strings.Contains(note.Text, "answers so far are safe") || note.Channel != q2.Channel {
+		t.Fatalf("with Redis gone the user was told %q in %s", note.Text, note.Channel)
+	}
+	if code := get(t, b.base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with Redis gone: %d", code)
+	}
+	if code, body := slashCommand(t, b.base, team, user, "status"); code != http.StatusOK {
+		t.Errorf("/itfit status with Redis gone: %d %s", code, body)
+	}
+	if n := api.next(t); !strings.Contains(n.Text, "temporarily unavailable") {
+		t.Errorf("status with Redis gone: %q", n.Text)
+	}
+
+	proxy.Restore()
+	waitFor(t, b.base+"/readyz", http.StatusOK)
+	if after := dumpUser(t, rdb, team, user); !equalDumps(before, after) {
+		t.Fatalf("Redis state changed while it was away:\n%v\n%v", before, after)
+	}
+	answerFirst(t, b.base, team, user, q2)
+	q3 := api.next(t)
+	if position(q3) != 3 {
+		t.Fatalf("after Redis returned the same click gave %q, want question 3", q3.Text)
+	}
+	if !strings.Contains(b.logs.String(), "storage unavailable") {
+		t.Errorf("the failure is not in the log")
+	}
+}
+
+// TestServeRestartAndReplicas takes one audit through three bot processes
+// on one Redis: two replicas take alternate clicks, one is stopped mid-audit
+// and a new one takes its place. Every question is asked once, in order,
+// and the audit ends with the card.
+func TestServeRestartAndReplicas(t *testing.T) {
+	const team, user = "TFAULTREPLICA", "UFAULT2"
+	redisURL, _ := realRedis(t, team)
+	api := newFakeWebAPI(t)
+	cfg := slackCfg(t, redisURL, api)
+	a, b := startServe(t, cfg), startServe(t, cfg)
+
+	if code, _ := slashCommand(t, a.base, team, user, ""); code != http.StatusOK {
+		t.Fatal("/itfit")
+	}
+	m := api.next(t)
+	var total int
+	if _, err := fmt.Sscanf(m.Text, "Question 1 of %d", &total); err != nil {
+		t.Fatalf("first message %q", m.Text)
+	}
+	replicas := []*bot{a, b}
+	asked := 0
+	for i := 1; i <= total; i++ {
+		if position(m) != i {
+			// Questions asked only after some answers may be skipped.
+			if position(m) == 0 {
+				break
+			}
+			if position(m) < i {
+				t.Fatalf("question %d asked again after %d", position(m), i-1)
+			}
+			i = position(m)
+		}
+		asked++
+		if i == 4 {
+			// The replica that would take this click is stopped ("killed")
+			// and a new process starts on the same Redis.
+			replicas[0].stop()
+			replicas[0] = startServe(t, cfg)
+		}
+		answerFirst(t, replicas[i%2].base, team, user, m)
+		m = api.next(t)
+	}
+	if asked < 5 || position(m) != 0 || len(m.Blocks) == 0 || !strings.Contains(strings.ToLower(m.Text), "managed") {
+		t.Fatalf("after %d questions the audit did not end with the card: %q", asked, m.Text)
+	}
+	select {
+	case extra := <-api.posts:
+		t.Fatalf("an extra message: %q", extra.Text)
+	default:
+	}
+}
+
+// TestServeSlowAndFailingWebAPI: while the Web API hangs the command is
+// still acknowledged; a 429 is retried after Retry-After; a failing call is
+// counted in /metrics and logged.
+func TestServeSlowAndFailingWebAPI(t *testing.T) {
+	const team = "TFAULTAPI"
+	redisURL, _ := realRedis(t, team)
+	api := newFakeWebAPI(t)
+	gate := make(chan struct{})
+	api.set(func(f *fakeWebAPI) { f.gate = gate })
+	b := startServe(t, slackCfg(t, redisURL, api))
+
+	// The ack comes back while conversations.open is still held.
+	code, body := slashCommand(t, b.base, team, "UFAULT3", "")
+	if code != http.StatusOK || !strings.Contains(body, "direct messages") {
+		t.Fatalf("ack while the Web API hangs: %d %s", code, body)
+	}
+	api.set(func(f *fakeWebAPI) { f.gate = nil; f.limited["chat.postMessage"] = 1 })
+	close(gate)
+	if m := api.next(t); position(m) != 1 {
+		t.Fatalf("after the hang and a 429: %q", m.Text)
+	}
+	metrics := scrape(t, b.base)
+	if !strings.Contains(metrics, `itfit_platform_calls_total{call="chat.postMessage",outcome="retried",platform="slack"} 1`) {
+		t.Errorf("the 429 retry is not counted:\n%s", grep(metrics, "platform_calls"))
+	}
+
+	api.set(func(f *fakeWebAPI) { f.failing["chat.postMessage"] = "internal_error" })
+	slashCommand(t, b.base, team, "UFAULT4", "")
+	waitMetric(t, b.base, `itfit_platform_calls_total{call="chat.postMessage",outcome="failed",platform="slack"}`)
+	if !strings.Contains(b.logs.String(), "internal_error") {
+		t.Errorf("the failed call is not in the log")
+	}
+}
+
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// waitMetric waits until a series appears (the failure is counted after the
+// acknowledgement, in the background).
+func waitMetric(t *testing.T, base, series string) {
+	t.Helper()
+	for range 400 {
+		if strings.Contains(scrape(t, base), series) {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("no %s in /metrics", series)
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// dumpUser returns every key of one Slack user with its value.
+func dumpUser(t *testing.T, rdb redis.UniversalClient, team, user string) map[string]string {
+	t.Helper()
+	ks, err := rdb.Keys(context.Background(), "itfit:{slack:"+team+":"+user+"}*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dumpKeys(t, rdb, ks)
+}
+
+// dumpKeys reads keys of every type into comparable strings.
+func dumpKeys(t *testing.T, rdb redis.UniversalClient, ks []string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]string{}
+	for _, k := range ks {
+		typ, err := rdb.Type(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		switch typ {
+		case "string":
+			v, err = rdb.Get(ctx, k).Result()
+		case "hash":
+			v, err = rdb.HGetAll(ctx, k).Result()
+		case "list":
+			v, err = rdb.LRange(ctx, k, 0, -1).Result()
+		case "set":
+			v, err = rdb.SMembers(ctx, k).Result()
+		case "zset":
+			v, err = rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
+		default:
+			v = typ
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
+
+func equalDumps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
