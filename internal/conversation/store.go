@@ -63,12 +63,18 @@ func newStore(rdb redis.UniversalClient, a *advisor.Audit, p keys.Prefix, sessio
 // scripts can tell which question is current without a second round trip.
 func luaPrelude(a *advisor.Audit) string {
 	var b strings.Builder
-	b.WriteString("local ORDER = {")
+	b.WriteString("local IDS = {")
 	for _, q := range a.Questions {
 		fmt.Fprintf(&b, "%q,", q.ID)
 	}
-	b.WriteString("}\nlocal COND = {")
+	// The hash field of each answer, spelled out once here rather than
+	// concatenated on every call.
+	b.WriteString("}\nlocal FS = {")
 	for _, q := range a.Questions {
+		fmt.Fprintf(&b, "%q,", "a:"+q.ID)
+	}
+	b.WriteString("}\nlocal COND = {")
+	for i, q := range a.Questions {
 		if q.AskIf == nil {
 			continue
 		}
@@ -76,7 +82,7 @@ func luaPrelude(a *advisor.Audit) string {
 		if len(set) == 0 {
 			set, any = q.AskIf.NoneOf, false
 		}
-		fmt.Fprintf(&b, "[%q]={q=%q,any=%t,set={", q.ID, q.AskIf.Question, any)
+		fmt.Fprintf(&b, "[%d]={f=%q,any=%t,set={", i+1, "a:"+q.AskIf.Question, any)
 		for _, o := range set {
 			fmt.Fprintf(&b, "[%q]=true,", o)
 		}
@@ -96,7 +102,7 @@ local function load(k)
   return h, f
 end
 local function holds(h, c)
-  local v = h["a:" .. c.q]
+  local v = h[c.f]
   if not v then return false end
   for o in string.gmatch(v, "[^,]+") do
     if c.set[o] then return c.any end
@@ -104,21 +110,23 @@ local function holds(h, c)
   return not c.any
 end
 local function nextq(h)
-  for _, q in ipairs(ORDER) do
-    if not h["a:" .. q] then
-      local c = COND[q]
-      if not c or holds(h, c) then return q end
+  for i = 1, #IDS do
+    if not h[FS[i]] then
+      local c = COND[i]
+      if not c or holds(h, c) then return IDS[i] end
     end
   end
   return ""
 end
 `
 
-// KEYS: session, sessions index. ARGV: now, ttl ms, version, fresh, conversation.
+// KEYS: session, sessions index. ARGV: now, ttl ms, version, fresh,
+// conversation, index ttl ms. The index outlives any session started with
+// it, so answers need not refresh it.
 const luaStart = `
 local h = load(KEYS[1])
 redis.call("SADD", KEYS[2], ARGV[5])
-redis.call("PEXPIRE", KEYS[2], ARGV[2])
+redis.call("PEXPIRE", KEYS[2], ARGV[6])
 if h.rev and h.st == "a" and h.v == ARGV[3] and ARGV[4] == "0" then
   redis.call("PEXPIRE", KEYS[1], ARGV[2])
   return {2, redis.call("HGETALL", KEYS[1])}
@@ -131,8 +139,10 @@ redis.call("PEXPIRE", KEYS[1], ARGV[2])
 return {code, redis.call("HGETALL", KEYS[1])}
 `
 
-// KEYS: session, history, sessions index. ARGV: rev, question, options,
-// now, ttl ms, history ttl ms, history max, version.
+// KEYS: session, history. ARGV: rev, question, options, now, ttl ms,
+// history ttl ms, history max, version. On success it returns the session
+// as it was before the answer (the caller applies the answer itself), which
+// spares a second HGETALL on the hot path.
 const luaAnswer = `
 local h, f = load(KEYS[1])
 if not h.rev then return {-1} end
@@ -142,20 +152,19 @@ h["a:" .. ARGV[2]] = ARGV[3]
 local done = nextq(h) == ""
 redis.call("HSET", KEYS[1], "a:" .. ARGV[2], ARGV[3], "rev", tonumber(h.rev) + 1, "t1", ARGV[4], "st", done and "d" or "a")
 redis.call("PEXPIRE", KEYS[1], ARGV[5])
-redis.call("PEXPIRE", KEYS[3], ARGV[5])
 if done then
   local prev = redis.call("LINDEX", KEYS[2], 0)
   local parts = {}
-  for _, q in ipairs(ORDER) do
-    local v = h["a:" .. q]
-    if v then parts[#parts+1] = q .. "=" .. v end
+  for i = 1, #IDS do
+    local v = h[FS[i]]
+    if v then parts[#parts+1] = IDS[i] .. "=" .. v end
   end
   redis.call("LPUSH", KEYS[2], ARGV[4] .. "|" .. h.v .. "|" .. table.concat(parts, ";"))
   redis.call("LTRIM", KEYS[2], 0, tonumber(ARGV[7]) - 1)
   redis.call("PEXPIRE", KEYS[2], ARGV[6])
-  return {2, redis.call("HGETALL", KEYS[1]), prev}
+  return {2, f, prev}
 end
-return {1, redis.call("HGETALL", KEYS[1])}
+return {1, f}
 `
 
 // KEYS: session. ARGV: rev, now, ttl ms.
@@ -164,11 +173,11 @@ local h, f = load(KEYS[1])
 if not h.rev then return {-1} end
 if h.rev ~= ARGV[1] or h.st ~= "a" then return {0, f} end
 local last
-for _, q in ipairs(ORDER) do
-  if h["a:" .. q] then last = q end
+for i = 1, #FS do
+  if h[FS[i]] then last = FS[i] end
 end
 if not last then return {0, f} end
-redis.call("HDEL", KEYS[1], "a:" .. last)
+redis.call("HDEL", KEYS[1], last)
 redis.call("HSET", KEYS[1], "rev", tonumber(h.rev) + 1, "t1", ARGV[2])
 redis.call("PEXPIRE", KEYS[1], ARGV[3])
 return {1, redis.call("HGETALL", KEYS[1])}
@@ -196,7 +205,7 @@ func (s *store) Start(ctx context.Context, k Key, now time.Time, fresh bool) (in
 		f = "1"
 	}
 	res, err := s.start.Run(ctx, s.rdb, []string{s.sessionKey(k), s.indexKey(k.UserKey)},
-		now.Unix(), s.sessionTTL.Milliseconds(), s.audit.Version, f, string(k.Conversation)).Slice()
+		now.Unix(), s.sessionTTL.Milliseconds(), s.audit.Version, f, string(k.Conversation), max(s.sessionTTL, s.historyTTL).Milliseconds()).Slice()
 	if err != nil {
 		return 0, Session{}, unavailable("start session", err)
 	}
@@ -207,17 +216,31 @@ func (s *store) Start(ctx context.Context, k Key, now time.Time, fresh bool) (in
 // previous result (a history entry, "" if none), read in the same script so
 // that the new card can say what changed at no extra round trip.
 func (s *store) Answer(ctx context.Context, k Key, rev int64, q advisor.QuestionID, opts []advisor.OptionID, now time.Time) (int64, Session, string, error) {
-	res, err := s.answer.Run(ctx, s.rdb, []string{s.sessionKey(k), s.historyKey(k.UserKey), s.indexKey(k.UserKey)},
+	res, err := s.answer.Run(ctx, s.rdb, []string{s.sessionKey(k), s.historyKey(k.UserKey)},
 		rev, string(q), joinOptions(opts), now.Unix(), s.sessionTTL.Milliseconds(), s.historyTTL.Milliseconds(), s.historyMax, s.audit.Version).Slice()
 	if err != nil {
 		return 0, Session{}, "", unavailable("record answer", err)
 	}
 	code, sess, err := s.result(res)
+	if err != nil {
+		return code, sess, "", err
+	}
 	var prev string
 	if len(res) > 2 {
 		prev, _ = res[2].(string)
 	}
-	return code, sess, prev, err
+	if code == resApplied || code == resDone {
+		// What the script wrote, applied to the state it read. The answer
+		// is to the current question, which follows every answered one in
+		// audit order, so appending keeps the order.
+		sess.Answers = append(sess.Answers, advisor.Answer{Question: q, Options: opts})
+		sess.Rev++
+		sess.UpdatedAt = time.Unix(now.Unix(), 0).UTC()
+		if code == resDone {
+			sess.Status = Done
+		}
+	}
+	return code, sess, prev, nil
 }
 
 func (s *store) Back(ctx context.Context, k Key, rev int64, now time.Time) (int64, Session, error) {
