@@ -32,34 +32,33 @@ import (
 
 const faultSecret = "fault-signing-secret-0123456789"
 
-// slackMsg is a chat.postMessage the bot made.
-type slackMsg struct {
+// postedMsg is a chat.postMessage the bot made.
+type postedMsg struct {
 	Channel, TS, Text string
 	Blocks            []map[string]any
 }
 
-// fakeWebAPI is Slack's Web API as far as the bot uses it.
-type fakeWebAPI struct {
+// webAPIFake is Slack's Web API as far as the bot uses it.
+type webAPIFake struct {
 	srv   *httptest.Server
-	posts chan slackMsg
+	posts chan postedMsg
 
-	mu       sync.Mutex
-	ts       int
-	failing  map[string]string // method -> Slack error to answer with
-	limited  map[string]int    // method -> 429s to answer first
-	gate     chan struct{}     // when set, conversations.open waits for it
-	calls    map[string]int
-	bearerOK bool
+	mu      sync.Mutex
+	ts      int
+	failing map[string]string // method -> Slack error to answer with
+	limited map[string]int    // method -> 429s to answer first
+	gate    chan struct{}     // when set, conversations.open waits for it
+	calls   map[string]int
 }
 
-func newFakeWebAPI(t *testing.T) *fakeWebAPI {
-	f := &fakeWebAPI{posts: make(chan slackMsg, 256), failing: map[string]string{}, limited: map[string]int{}, calls: map[string]int{}, bearerOK: true}
+func newWebAPIFake(t *testing.T) *webAPIFake {
+	f := &webAPIFake{posts: make(chan postedMsg, 256), failing: map[string]string{}, limited: map[string]int{}, calls: map[string]int{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-func (f *fakeWebAPI) serve(w http.ResponseWriter, r *http.Request) {
+func (f *webAPIFake) serve(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	_ = r.ParseForm()
 	f.mu.Lock()
@@ -90,7 +89,7 @@ func (f *fakeWebAPI) serve(w http.ResponseWriter, r *http.Request) {
 	case "conversations.open":
 		fmt.Fprintf(w, `{"ok":true,"channel":{"id":"D%s"}}`, r.PostForm.Get("users"))
 	case "chat.postMessage":
-		m := slackMsg{Channel: r.PostForm.Get("channel"), TS: ts, Text: r.PostForm.Get("text")}
+		m := postedMsg{Channel: r.PostForm.Get("channel"), TS: ts, Text: r.PostForm.Get("text")}
 		_ = json.Unmarshal([]byte(r.PostForm.Get("blocks")), &m.Blocks)
 		f.posts <- m
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, m.Channel, ts)
@@ -105,7 +104,7 @@ func (f *fakeWebAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeWebAPI) set(fn func(f *fakeWebAPI)) {
+func (f *webAPIFake) set(fn func(f *webAPIFake)) {
 	f.mu.Lock()
 	fn(f)
 	f.mu.Unlock()
@@ -113,26 +112,26 @@ func (f *fakeWebAPI) set(fn func(f *fakeWebAPI)) {
 
 // next waits for the bot's next message; the bound only turns a hang into
 // a failure.
-func (f *fakeWebAPI) next(t *testing.T) slackMsg {
+func (f *webAPIFake) next(t *testing.T) postedMsg {
 	t.Helper()
 	select {
 	case m := <-f.posts:
 		return m
 	case <-time.After(60 * time.Second):
 		t.Fatal("the bot posted nothing")
-		return slackMsg{}
+		return postedMsg{}
 	}
 }
 
-// bot is one running `bot serve`.
-type bot struct {
+// servedBot is one running `bot serve`.
+type servedBot struct {
 	base string
 	logs *syncBuffer
 	stop func()
 }
 
-// startServe runs serve on a loopback port until stop (or the test's end).
-func startServe(t *testing.T, cfg Config) *bot {
+// startServed runs serve on a loopback port until stop (or the test's end).
+func startServed(t *testing.T, cfg Config) *servedBot {
 	t.Helper()
 	cfg.DrainDelay = 0
 	cfg.ShutdownTimeout = 30 * time.Second
@@ -140,7 +139,7 @@ func startServe(t *testing.T, cfg Config) *bot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bot{base: "http://" + ln.Addr().String(), logs: &syncBuffer{}}
+	b := &servedBot{base: "http://" + ln.Addr().String(), logs: &syncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -160,8 +159,8 @@ func startServe(t *testing.T, cfg Config) *bot {
 	return b
 }
 
-// slackCfg is a configuration with Slack on, its Web API at the fake.
-func slackCfg(t *testing.T, redisURL string, api *fakeWebAPI) Config {
+// serveSlackCfg is a configuration with Slack on, its Web API at the fake.
+func serveSlackCfg(t *testing.T, redisURL string, api *webAPIFake) Config {
 	t.Helper()
 	cfg, err := loadConfig()
 	if err != nil {
@@ -172,9 +171,9 @@ func slackCfg(t *testing.T, redisURL string, api *fakeWebAPI) Config {
 	return cfg
 }
 
-// realRedis returns the test Redis's URL and a client, and deletes every
+// serveRedis returns the test Redis's URL and a client, and deletes every
 // key the test's team left behind (serve uses the production prefix).
-func realRedis(t *testing.T, team string) (string, redis.UniversalClient) {
+func serveRedis(t *testing.T, team string) (string, redis.UniversalClient) {
 	t.Helper()
 	u := os.Getenv(redistest.EnvURL)
 	if u == "" {
@@ -197,8 +196,8 @@ func realRedis(t *testing.T, team string) (string, redis.UniversalClient) {
 	return u, rdb
 }
 
-// signedPost sends body to path with a valid Slack signature.
-func signedPost(t *testing.T, base, path, ctype string, body []byte, secret string) (int, string) {
+// postSigned sends body to path with a valid Slack signature.
+func postSigned(t *testing.T, base, path, ctype string, body []byte, secret string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(string(body)))
 	if err != nil {
@@ -217,25 +216,25 @@ func signedPost(t *testing.T, base, path, ctype string, body []byte, secret stri
 	return resp.StatusCode, string(b)
 }
 
-func slashCommand(t *testing.T, base, team, user, text string) (int, string) {
+func postSlash(t *testing.T, base, team, user, text string) (int, string) {
 	t.Helper()
 	// No response_url: serve only posts to Slack's own hosts, and a test
 	// must not reach the internet; notes go to the DM instead.
 	form := url.Values{"team_id": {team}, "user_id": {user}, "channel_id": {"C1"}, "command": {"/itfit"}, "text": {text}}
-	return signedPost(t, base, "/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), faultSecret)
+	return postSigned(t, base, "/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), faultSecret)
 }
 
-// answerFirst clicks the first option of the question in m (ticking the
+// clickFirstAnswer clicks the first option of the question in m (ticking the
 // first box and pressing Continue on a multi-select) through base.
-func answerFirst(t *testing.T, base, team, user string, m slackMsg) {
+func clickFirstAnswer(t *testing.T, base, team, user string, m postedMsg) {
 	t.Helper()
-	act, checked := firstAnswer(t, m)
-	if code, body := signedPost(t, base, "/slack/interactions", "application/x-www-form-urlencoded", clickPayload(t, team, user, m, act, checked), faultSecret); code != http.StatusOK {
+	act, checked := pickFirstAnswer(t, m)
+	if code, body := postSigned(t, base, "/slack/interactions", "application/x-www-form-urlencoded", blockActions(t, team, user, m, act, checked), faultSecret); code != http.StatusOK {
 		t.Fatalf("click: %d %s", code, body)
 	}
 }
 
-func firstAnswer(t *testing.T, m slackMsg) (map[string]any, []string) {
+func pickFirstAnswer(t *testing.T, m postedMsg) (map[string]any, []string) {
 	t.Helper()
 	var checks []string
 	var answer, cont map[string]any
@@ -269,7 +268,7 @@ func firstAnswer(t *testing.T, m slackMsg) (map[string]any, []string) {
 	return nil, nil
 }
 
-func clickPayload(t *testing.T, team, user string, m slackMsg, act map[string]any, checked []string) []byte {
+func blockActions(t *testing.T, team, user string, m postedMsg, act map[string]any, checked []string) []byte {
 	t.Helper()
 	sel := []map[string]any{}
 	for _, c := range checked {
@@ -289,8 +288,8 @@ func clickPayload(t *testing.T, team, user string, m slackMsg, act map[string]an
 	return []byte(url.Values{"payload": {string(b)}}.Encode())
 }
 
-// position reads "Question 3 of 10" from a question message; 0 otherwise.
-func position(m slackMsg) int {
+// questionNo reads "Question 3 of 10" from a question message; 0 otherwise.
+func questionNo(m postedMsg) int {
 	var n, total int
 	if _, err := fmt.Sscanf(m.Text, "Question %d of %d", &n, &total); err != nil {
 		return 0
@@ -304,7 +303,7 @@ func position(m slackMsg) int {
 // /readyz passes and the same click goes through from the same question.
 func TestServeRedisGoesAwayMidAudit(t *testing.T) {
 	const team, user = "TFAULTREDIS", "UFAULT1"
-	redisURL, rdb := realRedis(t, team)
+	redisURL, rdb := serveRedis(t, team)
 	ru, _ := url.Parse(redisURL)
 	proxy := redistest.NewProxy(t, ru.Host)
 	ru.Host = proxy.Addr()
@@ -313,20 +312,20 @@ func TestServeRedisGoesAwayMidAudit(t *testing.T) {
 	q.Set("max_retries", "-1")
 	ru.RawQuery = q.Encode()
 
-	api := newFakeWebAPI(t)
-	b := startServe(t, slackCfg(t, ru.String(), api))
+	api := newWebAPIFake(t)
+	b := startServed(t, serveSlackCfg(t, ru.String(), api))
 	waitFor(t, b.base+"/readyz", http.StatusOK)
 
-	if code, _ := slashCommand(t, b.base, team, user, ""); code != http.StatusOK {
+	if code, _ := postSlash(t, b.base, team, user, ""); code != http.StatusOK {
 		t.Fatalf("/itfit: %d", code)
 	}
 	q1 := api.next(t)
-	answerFirst(t, b.base, team, user, q1)
+	clickFirstAnswer(t, b.base, team, user, q1)
 	q2 := api.next(t)
-	if position(q2) != 2 {
+	if questionNo(q2) != 2 {
 		t.Fatalf("after one answer: %q", q2.Text)
 	}
-	before := dumpUser(t, rdb, team, user)
+	before := dumpSlackUser(t, rdb, team, user)
 
 	proxy.Cut()
 	t.Cleanup(func() {
@@ -334,7 +333,7 @@ func TestServeRedisGoesAwayMidAudit(t *testing.T) {
 			t.Logf("logs:\n%s", b.logs.String())
 		}
 	})
-	answerFirst(t, b.base, team, user, q2) // acknowledged: answerFirst checks the 200
+	clickFirstAnswer(t, b.base, team, user, q2) // acknowledged: answerFirst checks the 200
 	note := api.next(t)
 	if !strings.Contains(note.Text, "temporarily unavailable") || !strings.Contains(note.Text, "answers so far are safe") || note.Channel != q2.Channel {
 		t.Fatalf("with Redis gone the user was told %q in %s", note.Text, note.Channel)
@@ -342,7 +341,7 @@ func TestServeRedisGoesAwayMidAudit(t *testing.T) {
 	if code := get(t, b.base+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with Redis gone: %d", code)
 	}
-	if code, body := slashCommand(t, b.base, team, user, "status"); code != http.StatusOK {
+	if code, body := postSlash(t, b.base, team, user, "status"); code != http.StatusOK {
 		t.Errorf("/itfit status with Redis gone: %d %s", code, body)
 	}
 	if n := api.next(t); !strings.Contains(n.Text, "temporarily unavailable") {
@@ -351,12 +350,12 @@ func TestServeRedisGoesAwayMidAudit(t *testing.T) {
 
 	proxy.Restore()
 	waitFor(t, b.base+"/readyz", http.StatusOK)
-	if after := dumpUser(t, rdb, team, user); !equalDumps(before, after) {
+	if after := dumpSlackUser(t, rdb, team, user); !sameDump(before, after) {
 		t.Fatalf("Redis state changed while it was away:\n%v\n%v", before, after)
 	}
-	answerFirst(t, b.base, team, user, q2)
+	clickFirstAnswer(t, b.base, team, user, q2)
 	q3 := api.next(t)
-	if position(q3) != 3 {
+	if questionNo(q3) != 3 {
 		t.Fatalf("after Redis returned the same click gave %q, want question 3", q3.Text)
 	}
 	if !strings.Contains(b.logs.String(), "storage unavailable") {
@@ -370,12 +369,12 @@ func TestServeRedisGoesAwayMidAudit(t *testing.T) {
 // and the audit ends with the card.
 func TestServeRestartAndReplicas(t *testing.T) {
 	const team, user = "TFAULTREPLICA", "UFAULT2"
-	redisURL, _ := realRedis(t, team)
-	api := newFakeWebAPI(t)
-	cfg := slackCfg(t, redisURL, api)
-	a, b := startServe(t, cfg), startServe(t, cfg)
+	redisURL, _ := serveRedis(t, team)
+	api := newWebAPIFake(t)
+	cfg := serveSlackCfg(t, redisURL, api)
+	a, b := startServed(t, cfg), startServed(t, cfg)
 
-	if code, _ := slashCommand(t, a.base, team, user, ""); code != http.StatusOK {
+	if code, _ := postSlash(t, a.base, team, user, ""); code != http.StatusOK {
 		t.Fatal("/itfit")
 	}
 	m := api.next(t)
@@ -383,30 +382,30 @@ func TestServeRestartAndReplicas(t *testing.T) {
 	if _, err := fmt.Sscanf(m.Text, "Question 1 of %d", &total); err != nil {
 		t.Fatalf("first message %q", m.Text)
 	}
-	replicas := []*bot{a, b}
+	replicas := []*servedBot{a, b}
 	asked := 0
 	for i := 1; i <= total; i++ {
-		if position(m) != i {
+		if questionNo(m) != i {
 			// Questions asked only after some answers may be skipped.
-			if position(m) == 0 {
+			if questionNo(m) == 0 {
 				break
 			}
-			if position(m) < i {
-				t.Fatalf("question %d asked again after %d", position(m), i-1)
+			if questionNo(m) < i {
+				t.Fatalf("question %d asked again after %d", questionNo(m), i-1)
 			}
-			i = position(m)
+			i = questionNo(m)
 		}
 		asked++
 		if i == 4 {
 			// The replica that would take this click is stopped ("killed")
 			// and a new process starts on the same Redis.
 			replicas[0].stop()
-			replicas[0] = startServe(t, cfg)
+			replicas[0] = startServed(t, cfg)
 		}
-		answerFirst(t, replicas[i%2].base, team, user, m)
+		clickFirstAnswer(t, replicas[i%2].base, team, user, m)
 		m = api.next(t)
 	}
-	if asked < 5 || position(m) != 0 || len(m.Blocks) == 0 || !strings.Contains(strings.ToLower(m.Text), "managed") {
+	if asked < 5 || questionNo(m) != 0 || len(m.Blocks) == 0 || !strings.Contains(strings.ToLower(m.Text), "managed") {
 		t.Fatalf("after %d questions the audit did not end with the card: %q", asked, m.Text)
 	}
 	select {
@@ -421,36 +420,36 @@ func TestServeRestartAndReplicas(t *testing.T) {
 // counted in /metrics and logged.
 func TestServeSlowAndFailingWebAPI(t *testing.T) {
 	const team = "TFAULTAPI"
-	redisURL, _ := realRedis(t, team)
-	api := newFakeWebAPI(t)
+	redisURL, _ := serveRedis(t, team)
+	api := newWebAPIFake(t)
 	gate := make(chan struct{})
-	api.set(func(f *fakeWebAPI) { f.gate = gate })
-	b := startServe(t, slackCfg(t, redisURL, api))
+	api.set(func(f *webAPIFake) { f.gate = gate })
+	b := startServed(t, serveSlackCfg(t, redisURL, api))
 
 	// The ack comes back while conversations.open is still held.
-	code, body := slashCommand(t, b.base, team, "UFAULT3", "")
+	code, body := postSlash(t, b.base, team, "UFAULT3", "")
 	if code != http.StatusOK || !strings.Contains(body, "direct messages") {
 		t.Fatalf("ack while the Web API hangs: %d %s", code, body)
 	}
-	api.set(func(f *fakeWebAPI) { f.gate = nil; f.limited["chat.postMessage"] = 1 })
+	api.set(func(f *webAPIFake) { f.gate = nil; f.limited["chat.postMessage"] = 1 })
 	close(gate)
-	if m := api.next(t); position(m) != 1 {
+	if m := api.next(t); questionNo(m) != 1 {
 		t.Fatalf("after the hang and a 429: %q", m.Text)
 	}
-	metrics := scrape(t, b.base)
+	metrics := scrapeMetrics(t, b.base)
 	if !strings.Contains(metrics, `itfit_platform_calls_total{call="chat.postMessage",outcome="retried",platform="slack"} 1`) {
-		t.Errorf("the 429 retry is not counted:\n%s", grep(metrics, "platform_calls"))
+		t.Errorf("the 429 retry is not counted:\n%s", grepLines(metrics, "platform_calls"))
 	}
 
-	api.set(func(f *fakeWebAPI) { f.failing["chat.postMessage"] = "internal_error" })
-	slashCommand(t, b.base, team, "UFAULT4", "")
-	waitMetric(t, b.base, `itfit_platform_calls_total{call="chat.postMessage",outcome="failed",platform="slack"}`)
+	api.set(func(f *webAPIFake) { f.failing["chat.postMessage"] = "internal_error" })
+	postSlash(t, b.base, team, "UFAULT4", "")
+	waitForSeries(t, b.base, `itfit_platform_calls_total{call="chat.postMessage",outcome="failed",platform="slack"}`)
 	if !strings.Contains(b.logs.String(), "internal_error") {
 		t.Errorf("the failed call is not in the log")
 	}
 }
 
-func scrape(t *testing.T, base string) string {
+func scrapeMetrics(t *testing.T, base string) string {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
@@ -461,12 +460,12 @@ func scrape(t *testing.T, base string) string {
 	return string(b)
 }
 
-// waitMetric waits until a series appears (the failure is counted after the
+// waitForSeries waits until a series appears (the failure is counted after the
 // acknowledgement, in the background).
-func waitMetric(t *testing.T, base, series string) {
+func waitForSeries(t *testing.T, base, series string) {
 	t.Helper()
 	for range 400 {
-		if strings.Contains(scrape(t, base), series) {
+		if strings.Contains(scrapeMetrics(t, base), series) {
 			return
 		}
 		time.Sleep(25 * time.Millisecond)
@@ -474,7 +473,7 @@ func waitMetric(t *testing.T, base, series string) {
 	t.Fatalf("no %s in /metrics", series)
 }
 
-func grep(s, sub string) string {
+func grepLines(s, sub string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
 		if strings.Contains(l, sub) {
@@ -484,18 +483,18 @@ func grep(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-// dumpUser returns every key of one Slack user with its value.
-func dumpUser(t *testing.T, rdb redis.UniversalClient, team, user string) map[string]string {
+// dumpSlackUser returns every key of one Slack user with its value.
+func dumpSlackUser(t *testing.T, rdb redis.UniversalClient, team, user string) map[string]string {
 	t.Helper()
 	ks, err := rdb.Keys(context.Background(), "itfit:{slack:"+team+":"+user+"}*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dumpKeys(t, rdb, ks)
+	return dumpRedis(t, rdb, ks)
 }
 
-// dumpKeys reads keys of every type into comparable strings.
-func dumpKeys(t *testing.T, rdb redis.UniversalClient, ks []string) map[string]string {
+// dumpRedis reads keys of every type into comparable strings.
+func dumpRedis(t *testing.T, rdb redis.UniversalClient, ks []string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
@@ -527,7 +526,7 @@ func dumpKeys(t *testing.T, rdb redis.UniversalClient, ks []string) map[string]s
 	return out
 }
 
-func equalDumps(a, b map[string]string) bool {
+func sameDump(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
 	}
