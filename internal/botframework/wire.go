@@ -3,6 +3,7 @@ package botframework
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 )
@@ -18,55 +19,59 @@ import (
 // objects. We drop exactly those fields when they are zero and leave the
 // rest, attachments included, byte for byte as schema encodes them.
 func encodeActivity(a schema.Activity) ([]byte, error) {
-	fields, err := activityFields(a)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(fields)
+	b, err := json.Marshal(wire(a))
 	if err != nil {
 		return nil, fmt.Errorf("botframework: encode activity: %w", err)
 	}
 	return b, nil
 }
 
-func activityFields(a schema.Activity) (map[string]json.RawMessage, error) {
-	raw, err := json.Marshal(a)
-	if err != nil {
-		return nil, fmt.Errorf("botframework: encode activity: %w", err)
+// wireActivity is schema.Activity with the fields schema encodes wrongly
+// shadowed by copies tagged omitzero (encoding/json takes the shallower
+// field of a name). One Marshal, where the first version encoded, decoded
+// into a map and encoded again: that round trip was a quarter of the bot's
+// CPU under load.
+type wireActivity struct {
+	schema.Activity
+	Timestamp        time.Time                    `json:"timestamp,omitzero"`
+	LocalTimestamp   time.Time                    `json:"localTimestamp,omitzero"`
+	Expiration       time.Time                    `json:"expiration,omitzero"`
+	From             schema.ChannelAccount        `json:"from,omitzero"`
+	Recipient        schema.ChannelAccount        `json:"recipient,omitzero"`
+	Conversation     schema.ConversationAccount   `json:"conversation,omitzero"`
+	RelatesTo        schema.ConversationReference `json:"relatesTo,omitzero"`
+	SuggestedActions schema.SuggestedActions      `json:"suggestedActions,omitzero"`
+	SemanticAction   *schema.SemanticAction       `json:"semanticAction,omitempty"`
+}
+
+func wire(a schema.Activity) wireActivity {
+	w := wireActivity{
+		Activity:         a,
+		Timestamp:        a.Timestamp,
+		LocalTimestamp:   a.LocalTimestamp,
+		Expiration:       a.Expiration,
+		From:             a.From,
+		Recipient:        a.Recipient,
+		Conversation:     a.Conversation,
+		RelatesTo:        a.RelatesTo,
+		SuggestedActions: a.SuggestedActions,
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("botframework: encode activity: %w", err)
+	if sa := a.SemanticAction; sa.State != "" || sa.ID != "" || len(sa.Entities) > 0 {
+		w.SemanticAction = &sa
 	}
-	zero := map[string]bool{
-		"timestamp":        a.Timestamp.IsZero(),
-		"localTimestamp":   a.LocalTimestamp.IsZero(),
-		"expiration":       a.Expiration.IsZero(),
-		"from":             a.From == schema.ChannelAccount{},
-		"recipient":        a.Recipient == schema.ChannelAccount{},
-		"conversation":     a.Conversation == schema.ConversationAccount{},
-		"relatesTo":        a.RelatesTo == schema.ConversationReference{},
-		"suggestedActions": len(a.SuggestedActions.To) == 0 && len(a.SuggestedActions.Actions) == 0,
-		"semanticAction":   a.SemanticAction.State == "" && a.SemanticAction.ID == "" && len(a.SemanticAction.Entities) == 0,
-	}
-	for k, isZero := range zero {
-		if isZero {
-			delete(m, k)
-		}
-	}
-	return m, nil
+	return w
 }
 
 // conversationParameters mirrors schema.ConversationParameters with the
 // same fix: a zero Bot or Activity is left out rather than sent empty.
 type conversationParameters struct {
-	IsGroup     bool                       `json:"isGroup"`
-	Bot         *schema.ChannelAccount     `json:"bot,omitempty"`
-	Members     []schema.ChannelAccount    `json:"members,omitempty"`
-	TopicName   string                     `json:"topicName,omitempty"`
-	TenantID    string                     `json:"tenantId,omitempty"`
-	Activity    map[string]json.RawMessage `json:"activity,omitempty"`
-	ChannelData map[string]any             `json:"channelData,omitempty"`
+	IsGroup     bool                    `json:"isGroup"`
+	Bot         *schema.ChannelAccount  `json:"bot,omitempty"`
+	Members     []schema.ChannelAccount `json:"members,omitempty"`
+	TopicName   string                  `json:"topicName,omitempty"`
+	TenantID    string                  `json:"tenantId,omitempty"`
+	Activity    json.RawMessage         `json:"activity,omitempty"`
+	ChannelData map[string]any          `json:"channelData,omitempty"`
 }
 
 func encodeConversationParameters(p schema.ConversationParameters) ([]byte, error) {
@@ -80,9 +85,9 @@ func encodeConversationParameters(p schema.ConversationParameters) ([]byte, erro
 	if p.Bot != (schema.ChannelAccount{}) {
 		w.Bot = &p.Bot
 	}
-	if act, err := activityFields(p.Activity); err != nil {
+	if act, err := encodeActivity(p.Activity); err != nil {
 		return nil, err
-	} else if len(act) > 0 {
+	} else if string(act) != "{}" {
 		w.Activity = act
 	}
 	b, err := json.Marshal(w)
