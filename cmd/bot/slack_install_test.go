@@ -670,3 +670,34 @@ func TestManagerInTheProviderWorkspace(t *testing.T) {
 		t.Fatalf("invitations: A %d, B %d; want one in A", invited(a), invited(b))
 	}
 }
+
+// TestSlackInstallConfig: Add to Slack needs no SLACK_BOT_TOKEN, refuses one
+// alongside it, and a half-set install names what is missing.
+func TestSlackInstallConfig(t *testing.T) {
+	key := "k1:" + base64.StdEncoding.EncodeToString(make([]byte, 32))
+	full := Config{PublicURL: "https://itfit.example.com", EncryptionKey: key,
+		Slack:        slackapp.Config{SigningSecret: "s"},
+		SlackInstall: slackauth.Config{ClientID: "cid", ClientSecret: "cs", Scopes: slackauth.DefaultScopes}}
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		want string // "" for valid
+	}{
+		{"complete, no bot token", func(*Config) {}, ""},
+		{"no client secret", func(c *Config) { c.SlackInstall.ClientSecret = "" }, "SLACK_CLIENT_SECRET"},
+		{"no public URL", func(c *Config) { c.PublicURL = "" }, "ITFIT_PUBLIC_URL"},
+		{"no encryption key", func(c *Config) { c.EncryptionKey = "" }, "ITFIT_ENCRYPTION_KEY"},
+		{"no signing secret", func(c *Config) { c.Slack.SigningSecret = "" }, "SLACK_SIGNING_SECRET"},
+		{"a bot token too", func(c *Config) { c.Slack.BotToken = "xoxb-1" }, "set one or the other"},
+		{"single workspace", func(c *Config) { c.SlackInstall = slackauth.Config{}; c.Slack.BotToken = "xoxb-1" }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := full
+			tc.edit(&c)
+			err := c.validateSlack()
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("validateSlack = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
