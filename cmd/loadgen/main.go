@@ -224,6 +224,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if st.errors.Load() > 0 {
 		return fmt.Errorf("%d errors", st.errors.Load())
 	}
+	// Every user that started and was not cut off by -duration must have
+	// reached the card: a run that stalls is a failure, not a slow success.
+	if missing := st.started.Load() - st.cut.Load() - st.completed.Load(); missing > 0 {
+		return fmt.Errorf("%d audits did not reach the card", missing)
+	}
 	return nil
 }
 
