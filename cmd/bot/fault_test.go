@@ -60,7 +60,7 @@ func newWebAPIFake(t *testing.T) *webAPIFake {
 
 func (f *webAPIFake) serve(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
-	_ = r.ParseForm()
+	parseWebAPI(r)
 	f.mu.Lock()
 	f.calls[method]++
 	gate := f.gate

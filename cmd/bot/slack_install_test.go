@@ -57,7 +57,7 @@ func newFakeSlackCloud(t *testing.T) *fakeSlackCloud {
 }
 
 func (f *fakeSlackCloud) serve(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
+	parseWebAPI(r)
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	// slack-go v0.35 sends a Web API method's token in the form body; a
 	// client that uses the header is read the same way.

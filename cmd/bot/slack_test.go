@@ -52,7 +52,7 @@ func TestMountSlackEndToEnd(t *testing.T) {
 	var mu sync.Mutex
 	var calls []string
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
+		parseWebAPI(r)
 		mu.Lock()
 		calls = append(calls, strings.TrimPrefix(r.URL.Path, "/api/")+" "+r.PostForm.Get("channel")+r.PostForm.Get("users"))
 		mu.Unlock()
@@ -136,7 +136,7 @@ func TestMountSlackWiresRevisits(t *testing.T) {
 	var mu sync.Mutex
 	var posts []string
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
+		parseWebAPI(r)
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path == "/api/conversations.open" {
 			fmt.Fprintf(w, `{"ok":true,"channel":{"id":"D%s"}}`, r.PostForm.Get("users"))

@@ -113,11 +113,27 @@ func (s *slackSim) Close() {
 // the fields slack-go reads, and hands chat.postMessage to the user whose DM
 // it is addressed to.
 func (s *slackSim) api(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
+	var f url.Values
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		// chat.postMessage and chat.update, with a Bearer token.
+		var m struct {
+			Channel string          `json:"channel"`
+			TS      string          `json:"ts"`
+			Text    string          `json:"text"`
+			Blocks  json.RawMessage `json:"blocks"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			http.Error(w, "bad JSON", http.StatusBadRequest)
+			return
+		}
+		f = url.Values{"channel": {m.Channel}, "ts": {m.TS}, "text": {m.Text}, "blocks": {string(m.Blocks)}}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		f = r.PostForm
 	}
-	f := r.PostForm
 	w.Header().Set("Content-Type", "application/json")
 	switch r.PathValue("method") {
 	case "conversations.open":

@@ -132,7 +132,7 @@ func New(cfg Config, o Options) (*App, error) {
 		o.Prefix = keys.Default
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		o.HTTPClient = defaultHTTPClient()
 	}
 	if o.Sleep == nil {
 		o.Sleep = sleepCtx
@@ -153,6 +153,10 @@ func New(cfg Config, o Options) (*App, error) {
 		o.Tokens = slackauth.NewStatic(cfg.BotToken)
 	}
 	opts := clientOptions(cfg, o)
+	var web *webAPI
+	if o.API == nil {
+		web = &webAPI{base: apiBase(cfg), http: o.HTTPClient}
+	}
 	p := &apis{
 		tokens: o.Tokens, installs: o.Installations, fixed: o.API, byToken: map[string]API{},
 		build: func(token string) API { return slack.New(token, opts...) },
@@ -165,7 +169,7 @@ func New(cfg Config, o Options) (*App, error) {
 		bg:        o.Background,
 		log:       o.Log,
 		reminders: o.Reminders,
-		slack:     &client{apis: p, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, allowURL: o.AllowResponseURL},
+		slack:     &client{apis: p, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, web: web, allowURL: o.AllowResponseURL},
 		socketAPI: func() *slack.Client {
 			return slack.New("", slices.Concat(opts, []slack.Option{slack.OptionAppLevelToken(cfg.AppToken)})...)
 		},
@@ -177,17 +181,38 @@ func New(cfg Config, o Options) (*App, error) {
 	}, nil
 }
 
+// defaultHTTPClient is the Web API's and response_url's client: a transport
+// of its own, whose idle pool holds a connection per concurrent call
+// (http.DefaultTransport keeps 2 per host, so under load every other call
+// dialled, and over TLS handshook, afresh).
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = true
+	return &http.Client{Timeout: 10 * time.Second, Transport: t}
+}
+
+// apiBase is the Web API's base URL, ending in '/'.
+func apiBase(cfg Config) string {
+	u := cfg.APIURL
+	if u == "" {
+		return slack.APIURL
+	}
+	if u[len(u)-1] != '/' {
+		u += "/"
+	}
+	return u
+}
+
 func clientOptions(cfg Config, o Options) []slack.Option {
 	opts := []slack.Option{
 		slack.OptionHTTPClient(o.HTTPClient),
 		slack.OptionLog(slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)),
 	}
 	if cfg.APIURL != "" {
-		u := cfg.APIURL
-		if u[len(u)-1] != '/' {
-			u += "/"
-		}
-		opts = append(opts, slack.OptionAPIURL(u))
+		opts = append(opts, slack.OptionAPIURL(apiBase(cfg)))
 	}
 	return opts
 }
@@ -347,7 +372,7 @@ func (a *App) later(ctx context.Context, name, claim string, n notify, f func(ct
 // installation. Any other failure (Redis down) is not an answer: the work
 // goes ahead and reports its own error to the user.
 func (a *App) notInstalled(ctx context.Context, ws conversation.WorkspaceID) bool {
-	_, err := a.slack.apis.get(ctx, ws)
+	_, _, err := a.slack.apis.get(ctx, ws)
 	return errors.Is(err, slackauth.ErrNotInstalled)
 }
 

@@ -68,6 +68,17 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	c := apiCall{Method: method}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		_ = json.NewDecoder(r.Body).Decode(&c.JSON)
+		// The adapter posts chat messages as JSON: mirror the fields into
+		// Form as a form post would carry them (blocks as a JSON string), so
+		// tests read either kind the same way.
+		c.Form = url.Values{}
+		for k, v := range c.JSON {
+			if str, ok := v.(string); ok {
+				c.Form.Set(k, str)
+			} else if b, err := json.Marshal(v); err == nil {
+				c.Form.Set(k, string(b))
+			}
+		}
 	} else {
 		_ = r.ParseForm()
 		c.Form = r.PostForm
