@@ -297,24 +297,27 @@ func (a *App) answer(ctx context.Context, log *slog.Logger, w who, m msgRef, ans
 	a.after(ctx, log, w, m, ans.Question, r, n)
 }
 
-// after shows what an answer or Back did: the clicked message loses its
-// buttons, and the next question (or the card) follows as a new message.
+// after shows what an answer or Back did: the next question (or the card)
+// follows as a new message, and the clicked message then loses its buttons.
+// The next question goes first, so that the user waits on one Web API round
+// trip, not two; the engine has already recorded the answer, so a click on
+// the old buttons in between is stale either way.
 func (a *App) after(ctx context.Context, log *slog.Logger, w who, m msgRef, asked advisor.QuestionID, r conversation.Reply, n notify) {
 	switch r.Event {
 	case conversation.Advanced, conversation.Completed:
+		a.show(ctx, log, m.channel, r, n, "")
 		if r.Answered != nil {
 			if err := a.slack.update(ctx, w.ws, m.channel, m.ts, AnsweredMessage(*r.Answered)); err != nil {
 				log.Warn("could not mark the question answered", "err", err)
 			}
 		}
-		a.show(ctx, log, m.channel, r, n, "")
 	case conversation.WentBack:
+		a.show(ctx, log, m.channel, r, n, "")
 		if q, ok := a.engine.Audit().Question(asked); ok {
 			if err := a.slack.update(ctx, w.ws, m.channel, m.ts, ClosedMessage(q, ":leftwards_arrow_with_hook: You went back to the previous question.")); err != nil {
 				log.Warn("could not close the question", "err", err)
 			}
 		}
-		a.show(ctx, log, m.channel, r, n, "")
 	case conversation.Stale:
 		// One note per message, however many times its buttons are hit.
 		first, err := a.claim(ctx, w, "stale:"+m.channel+":"+m.ts)
