@@ -1,6 +1,7 @@
 package slackapp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -293,13 +294,13 @@ func (a *App) serveCommand(w http.ResponseWriter, r *http.Request, body []byte) 
 }
 
 func (a *App) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
-	form, err := url.ParseQuery(string(body))
-	if err != nil || form.Get("payload") == "" {
+	payload, err := payloadField(body)
+	if err != nil || len(payload) == 0 {
 		http.Error(w, "malformed form", http.StatusBadRequest)
 		return
 	}
 	var p interaction
-	if err := json.Unmarshal([]byte(form.Get("payload")), &p); err != nil {
+	if err := json.Unmarshal(payload, &p); err != nil {
 		http.Error(w, "malformed payload", http.StatusBadRequest)
 		return
 	}
@@ -309,6 +310,57 @@ func (a *App) serveInteraction(w http.ResponseWriter, r *http.Request, body []by
 	}
 	// An empty 200 is the acknowledgement; the work happens after it.
 	w.WriteHeader(http.StatusOK)
+}
+
+// payloadField is url.ParseQuery(string(body)).Get("payload") without the
+// copies: Slack's form is the single field "payload=…", which is unescaped
+// in place (body is the handler's own, and verified already). Any other form
+// goes through url.ParseQuery, so what is refused stays the same.
+func payloadField(body []byte) ([]byte, error) {
+	v, ok := bytes.CutPrefix(body, []byte("payload="))
+	if !ok || bytes.IndexByte(v, '&') >= 0 || bytes.IndexByte(v, ';') >= 0 {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, err
+		}
+		return []byte(form.Get("payload")), nil
+	}
+	return unescapeQuery(v)
+}
+
+// unescapeQuery is url.QueryUnescape in place: '+' is a space, "%XX" a byte.
+func unescapeQuery(s []byte) ([]byte, error) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return nil, errors.New("invalid URL escape")
+			}
+			s[n] = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		case '+':
+			s[n] = ' '
+		default:
+			s[n] = c
+		}
+		n++
+	}
+	return s[:n], nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 func (a *App) serveEvent(w http.ResponseWriter, r *http.Request, body []byte) {
