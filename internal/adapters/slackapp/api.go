@@ -240,6 +240,12 @@ func (c *client) openDM(ctx context.Context, ws conversation.WorkspaceID, user s
 }
 
 func (c *client) post(ctx context.Context, ws conversation.WorkspaceID, channel string, m Message) (ts string, err error) {
+	return c.postEncoded(ctx, ws, channel, m, nil)
+}
+
+// postEncoded is post with m's blocks already encoded (nil: encode them
+// here). Without webAPI (tests) m.Blocks is what is posted.
+func (c *client) postEncoded(ctx context.Context, ws conversation.WorkspaceID, channel string, m Message, blocks []byte) (ts string, err error) {
 	if c.web == nil {
 		err = c.call(ctx, ws, "chat.postMessage", func(ctx context.Context, api API) error {
 			_, ts, err = api.PostMessageContext(ctx, channel, msgOptions(m)...)
@@ -247,10 +253,12 @@ func (c *client) post(ctx context.Context, ws conversation.WorkspaceID, channel 
 		})
 		return ts, err
 	}
-	body, err := chatBody(channel, "", m)
-	if err != nil {
-		return "", fmt.Errorf("slack chat.postMessage: %w", err)
+	if blocks == nil {
+		if blocks, err = encodeBlocks(m.Blocks); err != nil {
+			return "", fmt.Errorf("slack chat.postMessage: %w", err)
+		}
 	}
+	body := chatBody(channel, "", m.Text, blocks)
 	err = c.callAs(ctx, ws, "chat.postMessage", func(ctx context.Context, _ API, tok string) error {
 		ts, err = c.web.chat(ctx, tok, "chat.postMessage", body)
 		return err
@@ -259,16 +267,24 @@ func (c *client) post(ctx context.Context, ws conversation.WorkspaceID, channel 
 }
 
 func (c *client) update(ctx context.Context, ws conversation.WorkspaceID, channel, ts string, m Message) error {
+	return c.updateEncoded(ctx, ws, channel, ts, m, nil)
+}
+
+// updateEncoded is update with m's blocks already encoded, as postEncoded.
+func (c *client) updateEncoded(ctx context.Context, ws conversation.WorkspaceID, channel, ts string, m Message, blocks []byte) error {
 	if c.web == nil {
 		return c.call(ctx, ws, "chat.update", func(ctx context.Context, api API) error {
 			_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...)
 			return err
 		})
 	}
-	body, err := chatBody(channel, ts, m)
-	if err != nil {
-		return fmt.Errorf("slack chat.update: %w", err)
+	if blocks == nil {
+		var err error
+		if blocks, err = encodeBlocks(m.Blocks); err != nil {
+			return fmt.Errorf("slack chat.update: %w", err)
+		}
 	}
+	body := chatBody(channel, ts, m.Text, blocks)
 	return c.callAs(ctx, ws, "chat.update", func(ctx context.Context, _ API, tok string) error {
 		_, err := c.web.chat(ctx, tok, "chat.update", body)
 		return err
@@ -284,22 +300,6 @@ func (c *client) update(ctx context.Context, ws conversation.WorkspaceID, channe
 type webAPI struct {
 	base string // ends in '/'
 	http *http.Client
-}
-
-// chatMessage is the body of chat.postMessage (no ts) and chat.update.
-type chatMessage struct {
-	Channel string        `json:"channel"`
-	TS      string        `json:"ts,omitempty"`
-	Text    string        `json:"text"`
-	Blocks  []slack.Block `json:"blocks"`
-}
-
-func chatBody(channel, ts string, m Message) ([]byte, error) {
-	blocks := m.Blocks
-	if blocks == nil {
-		blocks = []slack.Block{} // as slack-go: "[]" clears an updated message's blocks
-	}
-	return json.Marshal(chatMessage{Channel: channel, TS: ts, Text: m.Text, Blocks: blocks})
 }
 
 // chatResponse is what chat.postMessage and chat.update answer.

@@ -112,6 +112,7 @@ type App struct {
 	install   string               // the Add to Slack link
 	installs  Installations
 	verifier  *Verifier
+	render    *renderCache
 	maxBody   int64
 	dedupeTTL time.Duration
 }
@@ -177,6 +178,7 @@ func New(cfg Config, o Options) (*App, error) {
 		install:   o.InstallURL,
 		installs:  o.Installations,
 		verifier:  NewVerifier(cfg.SigningSecret, o.Now),
+		render:    newRenderCache(),
 		maxBody:   o.MaxBody,
 		dedupeTTL: o.DedupeTTL,
 	}, nil

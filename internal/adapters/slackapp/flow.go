@@ -307,7 +307,7 @@ func (a *App) after(ctx context.Context, log *slog.Logger, w who, m msgRef, aske
 	case conversation.Advanced, conversation.Completed:
 		a.show(ctx, log, m.channel, r, n, "")
 		if r.Answered != nil {
-			if err := a.slack.update(ctx, w.ws, m.channel, m.ts, AnsweredMessage(*r.Answered)); err != nil {
+			if err := a.markAnswered(ctx, w, m, *r.Answered); err != nil {
 				log.Warn("could not mark the question answered", "err", err)
 			}
 		}
@@ -331,6 +331,17 @@ func (a *App) after(ctx context.Context, log *slog.Logger, w who, m msgRef, aske
 	default:
 		a.show(ctx, log, m.channel, r, n, "")
 	}
+}
+
+// markAnswered replaces the clicked question with AnsweredMessage(e),
+// encoded once per question and answer.
+func (a *App) markAnswered(ctx context.Context, w who, m msgRef, e conversation.Echo) error {
+	if a.slack.web != nil {
+		if blocks, err := a.render.answeredBlocks(e); err == nil {
+			return a.slack.updateEncoded(ctx, w.ws, m.channel, m.ts, Message{Text: answeredText(e)}, blocks)
+		}
+	}
+	return a.slack.update(ctx, w.ws, m.channel, m.ts, AnsweredMessage(e))
 }
 
 func (a *App) restart(ctx context.Context, log *slog.Logger, w who, m msgRef, value string, n notify) {
@@ -449,10 +460,17 @@ func (a *App) show(ctx context.Context, log *slog.Logger, dm string, r conversat
 		note = noteChanged
 	}
 	var m Message
+	var blocks []byte // m's blocks, encoded, when they came from the cache
 	switch {
 	case r.Result != nil:
 		m = RetakeCardMessage(*r.Result, r.SinceLast)
 	case r.Question != nil:
+		if note == "" && a.slack.web != nil {
+			if b, err := a.render.questionBlocks(r); err == nil {
+				m, blocks = Message{Text: questionText(r)}, b
+				break
+			}
+		}
 		m = QuestionMessage(r)
 	default:
 		return
@@ -460,7 +478,7 @@ func (a *App) show(ctx context.Context, log *slog.Logger, dm string, r conversat
 	if note != "" {
 		m = withNote(m, note)
 	}
-	if _, err := a.slack.post(ctx, n.ws, dm, m); err != nil {
+	if _, err := a.slack.postEncoded(ctx, n.ws, dm, m, blocks); err != nil {
 		a.fail(ctx, log, n, "post", err)
 	}
 }

@@ -140,10 +140,12 @@ func QuestionMessage(r conversation.Reply) Message {
 		slack.NewActionBlock("itfit_nav", nav...),
 		slack.NewContextBlock("", mrkdwn(progress(r), maxContextText)),
 	)
-	return Message{
-		Text:   clamp(fmt.Sprintf("Question %d of %d: %s", r.Position, r.Total, q.Prompt), maxMessageText),
-		Blocks: blocks,
-	}
+	return Message{Text: questionText(r), Blocks: blocks}
+}
+
+// questionText is QuestionMessage's fallback text.
+func questionText(r conversation.Reply) string {
+	return clamp(fmt.Sprintf("Question %d of %d: %s", r.Position, r.Total, r.Question.Prompt), maxMessageText)
 }
 
 func progress(r conversation.Reply) string {
@@ -163,12 +165,17 @@ func AnsweredMessage(e conversation.Echo) Message {
 	}
 	answer := strings.Join(labels, ", ")
 	return Message{
-		Text: clamp(e.Question.Prompt+" "+strings.Join(e.Labels, ", "), maxMessageText),
+		Text: answeredText(e),
 		Blocks: []slack.Block{
 			slack.NewSectionBlock(mrkdwn("*"+esc(e.Question.Prompt)+"*", maxSectionText), nil, nil),
 			slack.NewContextBlock("", mrkdwn(":white_check_mark: "+answer, maxContextText)),
 		},
 	}
+}
+
+// answeredText is AnsweredMessage's fallback text.
+func answeredText(e conversation.Echo) string {
+	return clamp(e.Question.Prompt+" "+strings.Join(e.Labels, ", "), maxMessageText)
 }
 
 // ClosedMessage replaces a question that was left by Back or Start over.
