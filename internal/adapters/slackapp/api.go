@@ -329,7 +329,7 @@ func (w *webAPI) chat(ctx context.Context, token, method string, body []byte) (s
 	}
 	defer resp.Body.Close()
 	// Read to the end, so that an HTTP/1.1 connection goes back to the pool.
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	b, err := readAll(io.LimitReader(resp.Body, maxResponse), min(resp.ContentLength, maxResponse))
 	if err != nil {
 		return "", err
 	}

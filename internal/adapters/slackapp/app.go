@@ -241,7 +241,7 @@ func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+		body, err := readAll(http.MaxBytesReader(w, r.Body, a.maxBody), min(r.ContentLength, a.maxBody))
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -259,6 +259,18 @@ func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []
 		}
 		next(w, r, body)
 	})
+}
+
+// readAll is io.ReadAll into a buffer sized for the n bytes announced
+// (Content-Length; -1 when unknown), instead of growing one from 512 bytes
+// through every size up to a payload's few kilobytes.
+func readAll(r io.Reader, n int64) ([]byte, error) {
+	if n < 0 {
+		n = 0
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
