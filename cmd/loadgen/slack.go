@@ -131,7 +131,9 @@ func (s *slackSim) api(w http.ResponseWriter, r *http.Request) {
 		f = url.Values{}
 		for _, k := range []string{"channel", "ts", "text", "blocks"} {
 			v := fields[k]
-			if len(v) > 0 && v[0] == '"' {
+			if len(v) > 1 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 {
+				f.Set(k, string(v[1:len(v)-1])) // nothing to unescape
+			} else if len(v) > 0 && v[0] == '"' {
 				var str string
 				if err := json.Unmarshal(v, &str); err != nil {
 					http.Error(w, "bad JSON string", http.StatusBadRequest)
