@@ -8,21 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"time"
 )
-
-// EnvPprofAddr switches on the profiling listener. It is a debugging aid for
-// load runs (scripts/load sets it from LOAD_PPROF), not configuration, so it
-// is read here rather than in Config and is absent from `bot help`.
-const EnvPprofAddr = "ITFIT_PPROF_ADDR"
 
 // startDebug serves net/http/pprof on ITFIT_PPROF_ADDR (e.g. 127.0.0.1:6060)
 // when it is set: off by default, and refused unless the address is on
 // loopback, since profiles show memory contents such as tokens. It never
 // shares the app's mux. The returned func stops it.
-func startDebug(ctx context.Context, log *slog.Logger) func() {
-	addr := os.Getenv(EnvPprofAddr)
+func startDebug(ctx context.Context, log *slog.Logger, addr string) func() {
 	if addr == "" {
 		return func() {}
 	}
@@ -54,11 +47,11 @@ func startDebug(ctx context.Context, log *slog.Logger) func() {
 func listenLoopback(addr string) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("%s %q: %w", EnvPprofAddr, addr, err)
+		return nil, fmt.Errorf("ITFIT_PPROF_ADDR %q: %w", addr, err)
 	}
 	ip := net.ParseIP(host)
 	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("%s %q: only a loopback address is allowed", EnvPprofAddr, addr)
+		return nil, fmt.Errorf("ITFIT_PPROF_ADDR %q: only a loopback address is allowed", addr)
 	}
 	return net.Listen("tcp", addr)
 }

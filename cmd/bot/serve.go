@@ -32,7 +32,7 @@ type worker struct {
 // on PORT); tests pass their own on 127.0.0.1:0.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) error {
 	log.Info("starting itfit", "version", version, "commit", commit)
-	defer startDebug(ctx, log)()
+	defer startDebug(ctx, log, cfg.PprofAddr)()
 	audit, err := loadAudit(cfg)
 	if err != nil {
 		return err
