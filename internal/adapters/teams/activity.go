@@ -3,6 +3,7 @@ package teams
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
@@ -43,15 +44,19 @@ type submitValue struct {
 // the user can be reached. A typed message does, and so does asking for a
 // reminder, which is what the reference is kept for; answering a question
 // on a card does not: the card was sent where the reference was already
-// saved, so skipping the write saves a Redis round trip per answer.
+// saved, so skipping the write saves a Redis round trip per answer. Remind me
+// counts only when pressed by the card's owner (as pressedByOwner): someone
+// else's press changes nothing.
 func (a *inbound) refreshesReference() bool {
 	if len(a.Value) == 0 {
 		return true
 	}
 	var v struct {
-		Action string `json:"itfit"`
+		Action string              `json:"itfit"`
+		User   conversation.UserID `json:"user"`
 	}
-	return json.Unmarshal(a.Value, &v) == nil && v.Action == actRemind
+	return json.Unmarshal(a.Value, &v) == nil && v.Action == actRemind &&
+		v.User != "" && (v.User == a.userID() || string(v.User) == a.From.ID)
 }
 
 // Conversation types Teams sends in conversation.conversationType.
@@ -74,14 +79,19 @@ func (a *inbound) group() bool {
 }
 
 // key is the audit's session key, built only from the validated activity:
-// never from card data, which the sender controls.
+// never from card data, which the sender controls. An activity whose two
+// tenant fields disagree, or whose IDs are not text (invalid UTF-8 arrives
+// as U+FFFD) or hold control characters, is not one Teams sends: it keys
+// nothing, so no session or reference is made or moved by it.
 func (a *inbound) key() (conversation.Key, bool) {
 	tenant := a.ChannelData.Tenant.ID
 	if tenant == "" {
 		tenant = a.Conversation.TenantID
+	} else if a.Conversation.TenantID != "" && a.Conversation.TenantID != tenant {
+		return conversation.Key{}, false
 	}
 	user := a.userID()
-	if tenant == "" || user == "" || a.Conversation.ID == "" {
+	if !isID(tenant) || !isID(string(user)) || !isID(a.Conversation.ID) || (a.From.ID != "" && !isID(a.From.ID)) {
 		return conversation.Key{}, false
 	}
 	return conversation.Key{
@@ -92,6 +102,20 @@ func (a *inbound) key() (conversation.Key, bool) {
 		},
 		Conversation: conversation.ConversationID(a.Conversation.ID),
 	}, true
+}
+
+// isID reports whether s can be an ID Teams sent: not empty, and nothing
+// that decoding repaired (U+FFFD) or that is a control character.
+func isID(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r == utf8.RuneError || r < ' ' || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // userID prefers the Entra object ID, which is the same person across every

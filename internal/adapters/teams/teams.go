@@ -187,7 +187,7 @@ func (h *Handler) turn(ctx context.Context, a *inbound, claims botframework.Clai
 	}
 	k, ok := a.key()
 	if !ok {
-		log.Warn("teams: activity without tenant, user or conversation; ignored")
+		log.Warn("teams: activity without a valid tenant, user or conversation; ignored")
 		return
 	}
 	t := &turnCtx{h: h, a: a, k: k, serviceURL: claims.ServiceURL, log: log,
