@@ -33,6 +33,21 @@ func (a *App) RunSocketMode(ctx context.Context) error {
 			}
 			return ctx.Err()
 		case evt := <-smc.Events:
+			if bad, ok := evt.Data.(*socketmode.ErrorBadMessage); ok && evt.Type == socketmode.EventTypeErrorBadMessage {
+				// slack-go could not type the envelope (an event or an
+				// interaction shape it does not know). Read it leniently
+				// ourselves, so it is still acknowledged and handled rather
+				// than redelivered and dropped in silence.
+				var req socketmode.Request
+				if err := json.Unmarshal(bad.Message, &req); err != nil || req.EnvelopeID == "" {
+					a.log.Warn("slack socket mode: unreadable message ignored", "err", bad.Cause)
+					continue
+				}
+				a.envelope(ctx, req, func(payload any) error {
+					return smc.AckCtx(ctx, req.EnvelopeID, payload)
+				})
+				continue
+			}
 			if evt.Request == nil {
 				a.socketStatus(evt)
 				continue

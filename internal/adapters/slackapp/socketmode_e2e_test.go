@@ -529,3 +529,26 @@ func TestSocketModeRefusedAppToken(t *testing.T) {
 		t.Fatalf("apps.connections.open %d times, %d dials", opens, len(dialed))
 	}
 }
+
+// TestSocketModeEnvelopeSlackGoCannotType: an envelope whose payload
+// slack-go cannot type (an event of a kind it does not know) is still
+// acknowledged, so Slack does not redeliver it forever, and the session
+// is untouched.
+func TestSocketModeEnvelopeSlackGoCannotType(t *testing.T) {
+	r := newSocketRun(t)
+	r.conn = r.slack.next()
+	r.conn.hello()
+	odd := map[string]any{
+		"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev-odd",
+		"event": map[string]any{"type": "a_kind_no_library_knows", "user": map[string]any{"nested": []any{1, "x"}}},
+	}
+	a := r.deliver("events_api", "odd-1", odd, 0)
+	if a.EnvelopeID != "odd-1" {
+		t.Fatalf("ack = %s", a.raw)
+	}
+	r.settle()
+	st, err := r.engine.Status(context.Background(), conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Slack, Workspace: "T1", User: "U1"}, Conversation: "DU1"})
+	if err != nil || st.Event != conversation.NoSession {
+		t.Fatalf("an unknown event started something: %+v %v", st, err)
+	}
+}
