@@ -264,8 +264,8 @@ func TestRecommendationRevisit(t *testing.T) {
 	}
 }
 
-func TestParseReportsFileQuestionAndProblem(t *testing.T) {
-	base := `version: "1"
+// minimalHead is a valid audit up to its questions, for parse tests.
+const minimalHead = `version: "1"
 title: t
 intro: i
 scoring: {close_margin: 1, strong_margin: 4, tie: co-managed}
@@ -277,6 +277,8 @@ comparison: [{dimension: d, co-managed: a, fully-managed: b}]
 next_steps: {co-managed: [x], fully-managed: [y]}
 questions:
 `
+
+func TestParseReportsFileQuestionAndProblem(t *testing.T) {
 	tests := []struct {
 		name, questions string
 		want            []string
@@ -291,7 +293,7 @@ questions:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := advisor.Parse("custom.yaml", []byte(base+tt.questions))
+			_, err := advisor.Parse("custom.yaml", []byte(minimalHead+tt.questions))
 			if !errors.Is(err, advisor.ErrInvalidAudit) {
 				t.Fatalf("error %v, want ErrInvalidAudit", err)
 			}
@@ -302,24 +304,13 @@ questions:
 			}
 		})
 	}
-	if _, err := advisor.Parse("ok.yaml", []byte(base+"  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n")); err != nil {
+	if _, err := advisor.Parse("ok.yaml", []byte(minimalHead+"  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n")); err != nil {
 		t.Fatalf("a minimal valid audit is refused: %v", err)
 	}
 }
 
 func TestBareYAMLBooleanLabelIsRefused(t *testing.T) {
-	in := `version: "1"
-title: t
-intro: i
-scoring: {close_margin: 1, strong_margin: 4, tie: co-managed}
-verdicts:
-  co-managed: {name: C, summary: s}
-  fully-managed: {name: F, summary: s}
-areas: [{id: backup, name: Backup}]
-comparison: [{dimension: d, co-managed: a, fully-managed: b}]
-next_steps: {co-managed: [x], fully-managed: [y]}
-questions:
-  - id: q1
+	in := minimalHead + `  - id: q1
     step: gaps
     prompt: P
     kind: single
