@@ -339,7 +339,7 @@ func (s *slackSim) Audit(ctx context.Context, i int, rec *recorder, pace func(co
 	if err := s.post(ctx, "/slack/commands", []byte(form.Encode())); err != nil {
 		return fmt.Errorf("user %d: /itfit: %w", i, err)
 	}
-	p, err := u.wait(ctx, s.cfg.timeout)
+	p, err := await(ctx, u.inbox, s.cfg.timeout, "message")
 	if err != nil {
 		return fmt.Errorf("user %d: first question: %w", i, err)
 	}
@@ -364,25 +364,12 @@ func (s *slackSim) Audit(ctx context.Context, i int, rec *recorder, pace func(co
 		if err := s.post(ctx, "/slack/interactions", body); err != nil {
 			return fmt.Errorf("user %d step %d: click: %w", i, step, err)
 		}
-		if p, err = u.wait(ctx, s.cfg.timeout); err != nil {
+		if p, err = await(ctx, u.inbox, s.cfg.timeout, "message"); err != nil {
 			return fmt.Errorf("user %d step %d: next question: %w", i, step, err)
 		}
 		rec.answered(p.at.Sub(t0))
 	}
 	return fmt.Errorf("user %d: no card after 64 clicks", i)
-}
-
-func (u *slackUser) wait(ctx context.Context, timeout time.Duration) (slackPost, error) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case p := <-u.inbox:
-		return p, nil
-	case <-t.C:
-		return slackPost{}, fmt.Errorf("no message from the bot within %s", timeout)
-	case <-ctx.Done():
-		return slackPost{}, ctx.Err()
-	}
 }
 
 // post sends a signed request and expects Slack's acknowledgement, a 200.

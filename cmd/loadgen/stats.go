@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -89,3 +90,19 @@ func (s *stats) report(w io.Writer, cfg config) {
 }
 
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// await takes the next thing the bot sent a simulated user, giving up
+// after timeout or when ctx ends.
+func await[T any](ctx context.Context, inbox <-chan T, timeout time.Duration, what string) (T, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	var zero T
+	select {
+	case p := <-inbox:
+		return p, nil
+	case <-t.C:
+		return zero, fmt.Errorf("no %s from the bot within %s", what, timeout)
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}

@@ -297,7 +297,7 @@ func (s *teamsSim) Audit(ctx context.Context, i int, rec *recorder, pace func(co
 	if err := s.post(ctx, first); err != nil {
 		return fmt.Errorf("user %d: first message: %w", i, err)
 	}
-	p, err := u.wait(ctx, s.cfg.timeout)
+	p, err := await(ctx, u.inbox, s.cfg.timeout, "activity")
 	if err != nil {
 		return fmt.Errorf("user %d: first question: %w", i, err)
 	}
@@ -323,7 +323,7 @@ func (s *teamsSim) Audit(ctx context.Context, i int, rec *recorder, pace func(co
 		if err := s.post(ctx, a); err != nil {
 			return fmt.Errorf("user %d step %d: submit: %w", i, step, err)
 		}
-		if p, err = u.wait(ctx, s.cfg.timeout); err != nil {
+		if p, err = await(ctx, u.inbox, s.cfg.timeout, "activity"); err != nil {
 			return fmt.Errorf("user %d step %d: next question: %w", i, step, err)
 		}
 		rec.answered(p.at.Sub(t0))
@@ -376,19 +376,6 @@ func clone(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-func (u *teamsUser) wait(ctx context.Context, timeout time.Duration) (teamsPost, error) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case p := <-u.inbox:
-		return p, nil
-	case <-t.C:
-		return teamsPost{}, fmt.Errorf("no activity from the bot within %s", timeout)
-	case <-ctx.Done():
-		return teamsPost{}, ctx.Err()
-	}
 }
 
 // post sends an activity as the Bot Connector does, with its token.
