@@ -35,7 +35,7 @@ func sign(secret, ts string, body []byte) string {
 type slackSim struct {
 	cfg    config
 	bot    *http.Client
-	srv    *http.Server
+	srv    *fakeServer
 	apiURL string
 
 	users     []*slackUser
@@ -78,7 +78,7 @@ func newSlackSim(cfg config, c *ca, bot *http.Client) (*slackSim, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.srv = newFakeServer(mux)
 	scheme := "http"
 	if cfg.slackTLS {
 		scheme = "https"
@@ -103,11 +103,7 @@ func (s *slackSim) Env() []string {
 	return env
 }
 
-func (s *slackSim) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = s.srv.Shutdown(ctx)
-}
+func (s *slackSim) Close() { s.srv.Close() }
 
 // api is the fake Web API. It answers every method the adapter calls with
 // the fields slack-go reads, and hands chat.postMessage to the user whose DM

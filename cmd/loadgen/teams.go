@@ -36,7 +36,7 @@ const (
 type teamsSim struct {
 	cfg        config
 	bot        *http.Client
-	srv        *http.Server
+	srv        *fakeServer
 	base       string
 	serviceURL string
 	key        *rsa.PrivateKey
@@ -94,7 +94,8 @@ func newTeamsSim(cfg config, c *ca, bot *http.Client) (*teamsSim, error) {
 	mux.HandleFunc("POST /connector/v3/conversations/{conv}/activities", s.send)
 	mux.HandleFunc("POST /connector/v3/conversations/{conv}/activities/{id}", s.send)
 	mux.HandleFunc("PUT /connector/v3/conversations/{conv}/activities/{id}", s.update)
-	s.srv = &http.Server{Handler: mux, TLSConfig: c.serverTLS(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.srv = newFakeServer(mux)
+	s.srv.TLSConfig = c.serverTLS()
 	go func() { _ = s.srv.ServeTLS(ln, "", "") }()
 	// The Bot Connector signs a token once and sends it with every activity
 	// until it nears expiry; so does this one.
@@ -136,11 +137,7 @@ func (s *teamsSim) Env() []string {
 	return env
 }
 
-func (s *teamsSim) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = s.srv.Shutdown(ctx)
-}
+func (s *teamsSim) Close() { s.srv.Close() }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
