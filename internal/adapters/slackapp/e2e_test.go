@@ -230,7 +230,7 @@ func TestCommandsHelpStatusRestartUnknown(t *testing.T) {
 		t.Fatalf("help = %s", body)
 	}
 	_, body = h.command("U1", "<!channel> frobnicate")
-	if !strings.Contains(body, "/itfit status") || strings.Contains(body, "<!channel>") {
+	if text := jsonText(t, []byte(body)); !strings.Contains(text, "/itfit status") || strings.Contains(text, "<!channel>") || !strings.Contains(text, "&lt;!channel&gt; frobnicate") {
 		t.Fatalf("unknown = %s", body)
 	}
 	code, body := h.command("U1", "status")

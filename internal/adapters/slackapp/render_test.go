@@ -242,8 +242,8 @@ func TestMrkdwnIsEscapedAndClampedSafely(t *testing.T) {
 	}
 	m := NoteMessage("<!channel> <@U1> & co")
 	b, _ := json.Marshal(m.Blocks)
-	if strings.Contains(string(b), "<!channel>") {
-		t.Fatalf("mention not escaped: %s", b)
+	if text := jsonText(t, b); strings.Contains(text, "<!channel>") || strings.Contains(text, "<@U1>") || !strings.Contains(text, "&lt;!channel&gt; &lt;@U1&gt; &amp; co") {
+		t.Fatalf("mentions not escaped: %s", text)
 	}
 }
 
