@@ -100,7 +100,14 @@ func (f *fakeSlackCloud) serve(w http.ResponseWriter, r *http.Request) {
 		f.ts++
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.%06d"}`, r.PostForm.Get("channel"), f.ts)
 	case "users.info":
-		fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"tz":"Europe/Paris"}}`, r.PostForm.Get("user"))
+		// U404 has left: Slack answers user_not_found. Everyone else is
+		// named after their ID and their workspace's token.
+		u := r.PostForm.Get("user")
+		if u == "U404" {
+			fmt.Fprint(w, `{"ok":false,"error":"user_not_found"}`)
+			return
+		}
+		fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"name":"handle","real_name":"Full %[1]s","tz":"Europe/Paris","profile":{"display_name":"Ana %[1]s of %[2]s","real_name":"Full %[1]s"}}}`, u, tok)
 	default:
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, r.PostForm.Get("channel"), r.PostForm.Get("ts"))
 	}
@@ -670,6 +677,91 @@ func TestManagerInTheProviderWorkspace(t *testing.T) {
 	if invited(a) != 1 || invited(b) != 0 {
 		t.Fatalf("invitations: A %d, B %d; want one in A", invited(a), invited(b))
 	}
+}
+
+// TestManagerInTheProviderWorkspaceSeesClientsByName: a mention of a
+// client's user ID means nothing in the provider's workspace, so the
+// manager's nudge names the client in words (their Slack name, read with
+// their own workspace's token, and the workspace's name);
+// a client Slack no longer knows is named by ID, and the nudge still goes.
+// A manager in the client's own workspace gets a mention.
+func TestManagerInTheProviderWorkspaceSeesClientsByName(t *testing.T) {
+	d := newDistributed(t, func(team func(string) string) string {
+		return "slack:" + team("a") + "=" + team("p") + "/UMGR," + "slack:" + team("b") + "=UMGRB"
+	})
+	a, b, p := d.team("a"), d.team("b"), d.team("p")
+	d.install("a")
+	d.install("b")
+	d.install("p")
+	for _, c := range []struct{ team, user string }{{a, "U1"}, {a, "U404"}, {b, "U2"}} {
+		if _, err := d.revisits.Remind(t.Context(), d.finish(c.team, c.user), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.advance(time.Minute)
+	d.deliver()
+
+	var toP, toB []string
+	for _, c := range d.fake.allCalls() {
+		if c.method != "chat.postMessage" {
+			continue
+		}
+		switch c.form.Get("channel") {
+		case "DUMGR":
+			toP = append(toP, blockText(t, c.form.Get("blocks")))
+			if c.token != "xoxb-"+p {
+				t.Fatalf("a nudge to the manager in P carried %q", c.token)
+			}
+		case "DUMGRB":
+			toB = append(toB, blockText(t, c.form.Get("blocks")))
+		}
+	}
+	if len(toP) != 2 || len(toB) != 1 {
+		t.Fatalf("manager nudges: %d in P, %d in B; want 2 and 1", len(toP), len(toB))
+	}
+	var named, byID bool
+	for _, blocks := range toP {
+		if strings.Contains(blocks, "<@") {
+			t.Fatalf("a nudge in the provider's workspace mentions a client ID:\n%s", blocks)
+		}
+		named = named || strings.Contains(blocks, "*Ana U1 of xoxb-"+a+"* (*Team "+a+"*)")
+		byID = byID || strings.Contains(blocks, "a client in *Team "+a+"* (Slack user U404)")
+	}
+	if !named || !byID {
+		t.Fatalf("nudges in P do not name the clients (by name %v, by ID %v):\n%s", named, byID, strings.Join(toP, "\n"))
+	}
+	if !strings.Contains(toB[0], "<@U2>") {
+		t.Fatalf("the manager in the client's own workspace should get a mention:\n%s", toB[0])
+	}
+
+}
+
+// blockText is every string in a message's blocks (JSON), one per line,
+// as Slack would read them: decoded, so "<" is "<" and not "\u003c".
+func blockText(t *testing.T, blocks string) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(blocks), &v); err != nil {
+		t.Fatalf("blocks are not JSON: %v\n%s", err, blocks)
+	}
+	var b strings.Builder
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			b.WriteString(v + "\n")
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return b.String()
 }
 
 // TestSlackInstallConfig: Add to Slack needs no SLACK_BOT_TOKEN, refuses one

@@ -48,6 +48,8 @@ type TokenSource interface {
 type Installations interface {
 	Forget(enterprise, team string)
 	Delete(ctx context.Context, enterprise, team string) (slackauth.Installation, error)
+	// Get names a workspace to an account manager in another one.
+	Get(ctx context.Context, enterprise, team string) (slackauth.Installation, error)
 }
 
 var (
@@ -360,6 +362,28 @@ func (c *client) userTZ(ctx context.Context, ws conversation.WorkspaceID, user s
 		return err
 	})
 	return tz, err
+}
+
+// userName is the name Slack shows for a user of ws: their display name,
+// else their full name, else their handle.
+func (c *client) userName(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
+	var name string
+	err := c.call(ctx, ws, "users.info", func(ctx context.Context, api API) error {
+		u, err := api.GetUserInfoContext(ctx, user)
+		if err == nil && u != nil {
+			for _, n := range []string{u.Profile.DisplayName, u.Profile.RealName, u.RealName, u.Name} {
+				if n = strings.TrimSpace(n); n != "" {
+					name = n
+					break
+				}
+			}
+		}
+		return err
+	})
+	if err == nil && name == "" {
+		err = errors.New("users.info: the user has no name")
+	}
+	return name, err
 }
 
 func (c *client) publishHome(ctx context.Context, ws conversation.WorkspaceID, user string, v slack.HomeTabViewRequest) error {

@@ -88,12 +88,42 @@ func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conv
 // NudgeManager tells the manager (a user, in a DM, or a channel) that the
 // client's revisit is due, with the Invite button.
 func (n *Notifier) NudgeManager(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
-	return n.toManager(ctx, m, "manager nudge", ManagerNudgeMessage(client.UserKey, last))
+	return n.toManager(ctx, m, "manager nudge", ManagerNudgeMessage(client.UserKey, n.clientLabel(ctx, m, client.UserKey), last))
 }
 
 // ShareResult sends the client's card to the manager now.
 func (n *Notifier) ShareResult(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
-	return n.toManager(ctx, m, "shared card", SharedCardMessage(client.User, last))
+	return n.toManager(ctx, m, "shared card", SharedCardMessage(n.clientLabel(ctx, m, client.UserKey), last))
+}
+
+// clientLabel is how a manager's message names the client, as mrkdwn. In
+// the client's own workspace that is a mention. A manager in another
+// workspace (the provider's) would see a mention of a user Slack cannot
+// resolve there, so the client is named in words: their Slack name, read
+// with the client workspace's token, and the workspace's name from its
+// installation. A lookup that fails degrades to IDs; it never holds up the
+// nudge.
+func (n *Notifier) clientLabel(ctx context.Context, m revisit.Manager, client conversation.UserKey) string {
+	if m.Workspace == client.Workspace || !isSlackID(string(client.User)) || !isWorkspaceID(string(client.Workspace)) {
+		return mention(string(client.User))
+	}
+	place := "workspace " + string(client.Workspace)
+	if ins := n.slack.apis.installs; ins != nil {
+		ent, team := splitWorkspace(client.Workspace)
+		in, err := ins.Get(ctx, ent, team)
+		switch {
+		case err != nil:
+			n.log.Warn("could not name the client's workspace for their manager", "workspace", client.Workspace, "err", err)
+		case in.TeamName != "":
+			place = "*" + esc(clamp(in.TeamName, 100)) + "*"
+		}
+	}
+	name, err := n.slack.userName(ctx, client.Workspace, string(client.User))
+	if err != nil {
+		n.log.Warn("could not name the client for their manager", "workspace", client.Workspace, "user", client.User, "err", err)
+		return "a client in " + place + " (Slack user " + string(client.User) + ")"
+	}
+	return "*" + esc(clamp(name, 100)) + "* (" + place + ")"
 }
 
 func (n *Notifier) toManager(ctx context.Context, m revisit.Manager, what string, msg Message) error {

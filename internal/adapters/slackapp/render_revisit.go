@@ -103,11 +103,12 @@ func NudgeMessage(last conversation.Result, why revisit.Reason) Message {
 }
 
 // ManagerNudgeMessage tells an account manager that a client's revisit is
-// due. The button's value names the client's workspace and user, as the
-// manager may be in another workspace (the provider's); the click is checked
-// against the client's configured manager before anything is sent.
-func ManagerNudgeMessage(client conversation.UserKey, last conversation.Result) Message {
-	who := mention(string(client.User))
+// due; who names the client (mrkdwn: a mention, or words for a manager in
+// another workspace). The button's value names the client's workspace and
+// user, as the manager may be in another workspace (the provider's); the
+// click is checked against the client's configured manager before anything
+// is sent.
+func ManagerNudgeMessage(client conversation.UserKey, who string, last conversation.Result) Message {
 	r := last.Recommendation
 	text := who + "'s yearly IT revisit is due.\nLast result: *" + esc(r.VerdictName) + "*, " + r.Strength.Text() +
 		" (completed " + slackDate(last.CompletedAt) + ").\n" + esc(r.Summary)
@@ -122,11 +123,12 @@ func ManagerNudgeMessage(client conversation.UserKey, last conversation.Result) 
 }
 
 // SharedCardMessage is a client's card as their account manager sees it:
-// the same card under a line naming the client, without the buttons, which
-// act on whoever clicks them and would mislead the manager.
-func SharedCardMessage(client conversation.UserID, last conversation.Result) Message {
+// the same card under a line naming the client (who, as for
+// ManagerNudgeMessage), without the buttons, which act on whoever clicks
+// them and would mislead the manager.
+func SharedCardMessage(who string, last conversation.Result) Message {
 	m := cardMessage(last.Recommendation, nil, false)
-	note := slack.NewContextBlock("itfit_shared", mrkdwn(":handshake: Shared with you by "+mention(string(client))+
+	note := slack.NewContextBlock("itfit_shared", mrkdwn(":handshake: Shared with you by "+who+
 		", their itfit result of "+slackDate(last.CompletedAt)+".", maxContextText))
 	m.Blocks = append([]slack.Block{note}, m.Blocks...)
 	m.Text = clamp("Shared with you: "+m.Text, maxMessageText)

@@ -21,8 +21,8 @@ func TestGoldenRevisitMessages(t *testing.T) {
 	golden(t, "card_since_last", RetakeCardMessage(now, a.Compare(before, was.CompletedAt, after, &now)))
 	golden(t, "nudge_due", NudgeMessage(last, revisit.Due))
 	golden(t, "nudge_invited", NudgeMessage(last, revisit.Invited))
-	golden(t, "nudge_manager", ManagerNudgeMessage(conversation.UserKey{Platform: conversation.Slack, Workspace: "T1", User: "U1"}, last))
-	golden(t, "card_shared", SharedCardMessage("U1", last))
+	golden(t, "nudge_manager", ManagerNudgeMessage(conversation.UserKey{Platform: conversation.Slack, Workspace: "T1", User: "U1"}, mention("U1"), last))
+	golden(t, "card_shared", SharedCardMessage(mention("U1"), last))
 	golden(t, "reminders", RemindersMessage([]revisit.Reminder{
 		{Kind: revisit.ForUser, Due: done},
 		{Kind: revisit.ForManager, Due: done, Manager: &revisit.Manager{Platform: conversation.Slack, Workspace: "T1", Target: "C0ACCOUNTS"}},
