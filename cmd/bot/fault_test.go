@@ -22,6 +22,7 @@ import (
 	"github.com/itfit/itfit/internal/adapters/slackapp"
 	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // These tests run whole `bot serve` processes in-process on loopback ports,
@@ -126,7 +127,7 @@ func (f *webAPIFake) next(t *testing.T) postedMsg {
 // servedBot is one running `bot serve`.
 type servedBot struct {
 	base string
-	logs *syncBuffer
+	logs *testkit.Buffer
 	stop func()
 }
 
@@ -139,7 +140,7 @@ func startServed(t *testing.T, cfg Config) *servedBot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &servedBot{base: "http://" + ln.Addr().String(), logs: &syncBuffer{}}
+	b := &servedBot{base: "http://" + ln.Addr().String(), logs: &testkit.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // TestChatFromFirstQuestionToCard drives `bot chat` through stdin, with
@@ -143,7 +144,7 @@ func TestServeHealthReadyAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	var logs syncBuffer
+	var logs testkit.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), ln) }()

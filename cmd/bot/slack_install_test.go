@@ -28,6 +28,7 @@ import (
 	"github.com/itfit/itfit/internal/schedule"
 	"github.com/itfit/itfit/internal/secretbox"
 	"github.com/itfit/itfit/internal/slackauth"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // slackCall is one Web API request the fake received, with the token it
@@ -708,12 +709,12 @@ func TestManagerInTheProviderWorkspaceSeesClientsByName(t *testing.T) {
 		}
 		switch c.form.Get("channel") {
 		case "DUMGR":
-			toP = append(toP, blockText(t, c.form.Get("blocks")))
+			toP = append(toP, testkit.JSONStrings(t, []byte(c.form.Get("blocks"))))
 			if c.token != "xoxb-"+p {
 				t.Fatalf("a nudge to the manager in P carried %q", c.token)
 			}
 		case "DUMGRB":
-			toB = append(toB, blockText(t, c.form.Get("blocks")))
+			toB = append(toB, testkit.JSONStrings(t, []byte(c.form.Get("blocks"))))
 		}
 	}
 	if len(toP) != 2 || len(toB) != 1 {
@@ -734,34 +735,6 @@ func TestManagerInTheProviderWorkspaceSeesClientsByName(t *testing.T) {
 		t.Fatalf("the manager in the client's own workspace should get a mention:\n%s", toB[0])
 	}
 
-}
-
-// blockText is every string in a message's blocks (JSON), one per line,
-// as Slack would read them: decoded, so "<" is "<" and not "\u003c".
-func blockText(t *testing.T, blocks string) string {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(blocks), &v); err != nil {
-		t.Fatalf("blocks are not JSON: %v\n%s", err, blocks)
-	}
-	var b strings.Builder
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			b.WriteString(v + "\n")
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		case map[string]any:
-			for _, e := range v {
-				walk(e)
-			}
-		}
-	}
-	walk(v)
-	return b.String()
 }
 
 // TestSlackInstallConfig: Add to Slack needs no SLACK_BOT_TOKEN, refuses one

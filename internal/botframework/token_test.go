@@ -1,7 +1,6 @@
 package botframework_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/itfit/itfit/internal/botframework"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 const testSecret = "s3cr3t-app-password"
@@ -76,13 +76,13 @@ type tokenFixture struct {
 	ep    *fakeTokenEndpoint
 	clock *fakeClock
 	sleep *recordingSleep
-	logs  *syncBuffer
+	logs  *testkit.Buffer
 	ts    *botframework.TokenSource
 }
 
 func newTokenFixture(t testing.TB, script ...func(w http.ResponseWriter)) *tokenFixture {
 	t.Helper()
-	f := &tokenFixture{ep: newFakeTokenEndpoint(t, script...), clock: newFakeClock(), sleep: &recordingSleep{}, logs: &syncBuffer{}}
+	f := &tokenFixture{ep: newFakeTokenEndpoint(t, script...), clock: newFakeClock(), sleep: &recordingSleep{}, logs: &testkit.Buffer{}}
 	ts, err := botframework.NewTokenSource(botframework.TokenSourceConfig{
 		AppID:       testAppID,
 		AppPassword: testSecret,
@@ -103,23 +103,6 @@ func newTokenFixture(t testing.TB, script ...func(w http.ResponseWriter)) *token
 		}
 	})
 	return f
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestTokenSourceRequestsClientCredentials(t *testing.T) {

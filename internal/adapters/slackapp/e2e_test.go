@@ -10,6 +10,7 @@ import (
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 func hasActions(blocks []map[string]any) bool {
@@ -230,7 +231,7 @@ func TestCommandsHelpStatusRestartUnknown(t *testing.T) {
 		t.Fatalf("help = %s", body)
 	}
 	_, body = h.command("U1", "<!channel> frobnicate")
-	if text := jsonText(t, []byte(body)); !strings.Contains(text, "/itfit status") || strings.Contains(text, "<!channel>") || !strings.Contains(text, "&lt;!channel&gt; frobnicate") {
+	if text := testkit.JSONStrings(t, []byte(body)); !strings.Contains(text, "/itfit status") || strings.Contains(text, "<!channel>") || !strings.Contains(text, "&lt;!channel&gt; frobnicate") {
 		t.Fatalf("unknown = %s", body)
 	}
 	code, body := h.command("U1", "status")

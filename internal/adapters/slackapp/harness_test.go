@@ -56,35 +56,6 @@ type fakeSlack struct {
 	retryWait string
 }
 
-// jsonText is every string in a JSON document, one per line, decoded as
-// Slack reads them: encoding/json writes "<" as "\u003c", so a search of
-// the raw bytes for "<!channel>" could never find one.
-func jsonText(t *testing.T, raw []byte) string {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, raw)
-	}
-	var b strings.Builder
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			b.WriteString(v + "\n")
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		case map[string]any:
-			for _, e := range v {
-				walk(e)
-			}
-		}
-	}
-	walk(v)
-	return b.String()
-}
-
 func newFakeSlack(t *testing.T) *fakeSlack {
 	f := &fakeSlack{limited: map[string]int{}, failing: map[string]string{}, userTZ: "Europe/Paris", retryWait: "2"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -242,7 +243,7 @@ func TestMrkdwnIsEscapedAndClampedSafely(t *testing.T) {
 	}
 	m := NoteMessage("<!channel> <@U1> & co")
 	b, _ := json.Marshal(m.Blocks)
-	if text := jsonText(t, b); strings.Contains(text, "<!channel>") || strings.Contains(text, "<@U1>") || !strings.Contains(text, "&lt;!channel&gt; &lt;@U1&gt; &amp; co") {
+	if text := testkit.JSONStrings(t, b); strings.Contains(text, "<!channel>") || strings.Contains(text, "<@U1>") || !strings.Contains(text, "&lt;!channel&gt; &lt;@U1&gt; &amp; co") {
 		t.Fatalf("mentions not escaped: %s", text)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/itfit/itfit/internal/redistest"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 const (
@@ -47,7 +48,7 @@ type fixture struct {
 	handler *teams.Handler
 	prefix  keys.Prefix
 	rb      redistest.Backend
-	logs    *syncBuffer
+	logs    *testkit.Buffer
 	log     *slog.Logger
 	seq     int
 
@@ -101,7 +102,7 @@ type fixtureOptions struct {
 func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 	t.Helper()
 	rb := redistest.Real(t)
-	f := &fixture{t: t, bf: bftest.New(t), rb: rb, prefix: rb.Prefix, logs: &syncBuffer{}}
+	f := &fixture{t: t, bf: bftest.New(t), rb: rb, prefix: rb.Prefix, logs: &testkit.Buffer{}}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.log = log
 	var now func() time.Time
@@ -154,23 +155,6 @@ func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 		}
 	})
 	return f
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type person struct{ id, aad, name string }
