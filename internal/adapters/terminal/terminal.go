@@ -89,6 +89,9 @@ func Chat(ctx context.Context, e Engine, k conversation.Key, in io.Reader, out i
 			next, err = e.Back(ctx, k, r.Rev)
 		case "restart":
 			next, err = e.Restart(ctx, k)
+			if err == nil {
+				w.printf("Starting again from the first question.\n")
+			}
 		case "status":
 			w.printf("Question %d of %d.\n", r.Position, r.Total)
 			continue
