@@ -38,15 +38,17 @@ type channelData struct {
 type submitValue struct {
 	SubmitData
 	Options string `json:"options"`
+	Manager string `json:"manager"` // the people picker's Entra object ID
 }
 
 // refreshesReference reports whether this activity should (re)store where
-// the user can be reached. A typed message does, and so does asking for a
-// reminder, which is what the reference is kept for; answering a question
-// on a card does not: the card was sent where the reference was already
-// saved, so skipping the write saves a Redis round trip per answer. Remind me
-// counts only when pressed by the card's owner (as pressedByOwner): someone
-// else's press changes nothing.
+// the user can be reached. A typed message does, and so do asking for a
+// reminder and sharing with a manager, which is what the reference is kept
+// for (a manager's chat is created through its serviceUrl); answering a
+// question on a card does not: the card was sent where the reference was
+// already saved, so skipping the write saves a Redis round trip per answer.
+// Remind me and Share count only when pressed by the card's owner (as
+// pressedByOwner): someone else's press changes nothing.
 func (a *inbound) refreshesReference() bool {
 	if len(a.Value) == 0 {
 		return true
@@ -55,7 +57,7 @@ func (a *inbound) refreshesReference() bool {
 		Action string              `json:"itfit"`
 		User   conversation.UserID `json:"user"`
 	}
-	return json.Unmarshal(a.Value, &v) == nil && v.Action == actRemind &&
+	return json.Unmarshal(a.Value, &v) == nil && (v.Action == actRemind || v.Action == actShare) &&
 		v.User != "" && (v.User == a.userID() || string(v.User) == a.From.ID)
 }
 

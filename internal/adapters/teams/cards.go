@@ -22,6 +22,9 @@ const (
 	// optionsInput is the id of the multi-select input; Teams returns its
 	// value under this name, comma-separated.
 	optionsInput = "options"
+	// managerInput is the id of the people picker on the result card; Teams
+	// returns the chosen person's Microsoft Entra object ID under it.
+	managerInput = "manager"
 )
 
 // Card actions, carried in Action.Submit data as "itfit". They say what the
@@ -32,15 +35,18 @@ const (
 	actBack    = "back"
 	actRestart = "restart"
 	actRemind  = "remind"
+	actShare   = "share"
 )
 
 // Card is an Adaptive Card. One flat element type (rather than a type per
 // element) keeps rendering cheap and the golden files readable; omitempty
 // leaves each element with only the properties it uses.
 type Card struct {
-	Type    string    `json:"type"`
-	Schema  string    `json:"$schema"`
-	Version string    `json:"version"`
+	Type string `json:"type"`
+	// Schema and Version are left out of a card nested in Action.ShowCard,
+	// which takes its parent's.
+	Schema  string    `json:"$schema,omitempty"`
+	Version string    `json:"version,omitempty"`
 	Body    []Element `json:"body"`
 	Actions []Action  `json:"actions,omitempty"`
 	MSTeams *MSTeams  `json:"msteams,omitempty"`
@@ -73,10 +79,22 @@ type Element struct {
 	Actions []Action  `json:"actions,omitempty"`
 
 	Label         string   `json:"label,omitempty"`
+	Placeholder   string   `json:"placeholder,omitempty"`
 	IsMultiSelect bool     `json:"isMultiSelect,omitempty"`
 	IsRequired    bool     `json:"isRequired,omitempty"`
 	ErrorMessage  string   `json:"errorMessage,omitempty"`
-	Choices       []Choice `json:"choices,omitempty"`
+	Choices       []Choice `json:"choices,omitzero"` // omitzero: a people picker's empty (non-nil) list is sent, as it must be
+	// ChoicesData turns an Input.ChoiceSet into Teams' people picker.
+	ChoicesData *DataQuery `json:"choices.data,omitempty"`
+}
+
+// DataQuery is Teams' dynamic source of choices: with the dataset
+// "graph.microsoft.com/users" an Input.ChoiceSet becomes a people picker
+// whose value is the chosen person's Microsoft Entra object ID. Teams
+// resolves the search itself; the bot needs no Graph permission.
+type DataQuery struct {
+	Type    string `json:"type"`
+	Dataset string `json:"dataset"`
 }
 
 // Fact is one row of a FactSet.
@@ -91,12 +109,13 @@ type Choice struct {
 	Value string `json:"value"`
 }
 
-// Action is an Action.Submit.
+// Action is an Action.Submit, or an Action.ShowCard that unfolds Card.
 type Action struct {
 	Type  string      `json:"type"`
 	Title string      `json:"title"`
 	Style string      `json:"style,omitempty"`
 	Data  *SubmitData `json:"data,omitempty"`
+	Card  *Card       `json:"card,omitempty"`
 	// AssociatedInputs "none" lets Back and Start over through without the
 	// multi-select's "choose at least one" check.
 	AssociatedInputs string `json:"associatedInputs,omitempty"`
@@ -276,8 +295,31 @@ func RetakeCard(r advisor.Recommendation, since *advisor.Change, who Asker) *Car
 		IsSubtle: true, Wrap: true, Spacing: "Medium", Separator: true})
 	return newCard(body, []Action{
 		submit("Remind me in 12 months", "positive", SubmitData{Action: actRemind, User: who.ID}),
+		shareAction(who),
 		submit("Start over", "", SubmitData{Action: actRestart, User: who.ID}),
 	})
+}
+
+// shareAction unfolds a people picker to send the result to an account
+// manager, who then also gets the yearly nudge. Teams searches the whole
+// organisation only in a 1:1 chat with a bot; in group chats and channels
+// it can search the conversation's members.
+func shareAction(who Asker) Action {
+	dataset := "graph.microsoft.com/users"
+	if who.Group {
+		dataset += "?scope=currentContext"
+	}
+	send := submit("Send my result", "positive", SubmitData{Action: actShare, User: who.ID})
+	return Action{Type: "Action.ShowCard", Title: "Share with my account manager", Card: &Card{
+		Type: "AdaptiveCard",
+		Body: []Element{
+			text("They get a copy of this result now, and a nudge when your yearly revisit is due."),
+			{Type: "Input.ChoiceSet", ID: managerInput, Label: "Your account manager",
+				Placeholder: "Search for a person", IsRequired: true, ErrorMessage: "Choose the person to send it to.",
+				Choices: []Choice{}, ChoicesData: &DataQuery{Type: "Data.Query", Dataset: dataset}},
+		},
+		Actions: []Action{send},
+	}}
 }
 
 func appendList(body []Element, title string, items []string, bullet string) []Element {

@@ -206,6 +206,9 @@ func TestValidatorCatchesBadCards(t *testing.T) {
 		"bad enum":        `{"type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock","text":"x","size":"huge"}]}`,
 		"action no title": `{"type":"AdaptiveCard","version":"1.4","body":[],"actions":[{"type":"Action.Submit"}]}`,
 		"choice no value": `{"type":"AdaptiveCard","version":"1.4","body":[{"type":"Input.ChoiceSet","id":"c","choices":[{"title":"t"}]}]}`,
+		"bad picker":      `{"type":"AdaptiveCard","version":"1.4","body":[{"type":"Input.ChoiceSet","id":"c","choices":[],"choices.data":{"type":"Data.Query","dataset":"example.com/users"}}]}`,
+		"bad nested card": `{"type":"AdaptiveCard","version":"1.4","body":[],"actions":[{"type":"Action.ShowCard","title":"t","card":{"type":"AdaptiveCard","body":[{"type":"TextBlock"}]}}]}`,
+		"nested dup id":   `{"type":"AdaptiveCard","version":"1.4","body":[{"type":"Input.Text","id":"a"}],"actions":[{"type":"Action.ShowCard","title":"t","card":{"type":"AdaptiveCard","body":[{"type":"Input.Text","id":"a"}]}}]}`,
 	}
 	for name, s := range bad {
 		var doc map[string]any
@@ -225,14 +228,16 @@ var elementSpecs = map[string]struct {
 	required []string
 	allowed  string
 }{
-	"TextBlock":       {1.0, []string{"text"}, "text size weight color isSubtle wrap maxLines horizontalAlignment fontType"},
-	"Container":       {1.0, []string{"items"}, "items style verticalContentAlignment bleed minHeight selectAction"},
-	"ColumnSet":       {1.0, []string{"columns"}, "columns style bleed minHeight horizontalAlignment selectAction"},
-	"Column":          {1.0, nil, "items width style verticalContentAlignment bleed minHeight selectAction"},
-	"FactSet":         {1.0, []string{"facts"}, "facts"},
-	"ActionSet":       {1.2, []string{"actions"}, "actions"},
-	"Image":           {1.0, []string{"url"}, "url altText size style width height horizontalAlignment selectAction backgroundColor"},
-	"Input.ChoiceSet": {1.0, []string{"id", "choices"}, "id choices isMultiSelect style value placeholder wrap label isRequired errorMessage"},
+	"TextBlock": {1.0, []string{"text"}, "text size weight color isSubtle wrap maxLines horizontalAlignment fontType"},
+	"Container": {1.0, []string{"items"}, "items style verticalContentAlignment bleed minHeight selectAction"},
+	"ColumnSet": {1.0, []string{"columns"}, "columns style bleed minHeight horizontalAlignment selectAction"},
+	"Column":    {1.0, nil, "items width style verticalContentAlignment bleed minHeight selectAction"},
+	"FactSet":   {1.0, []string{"facts"}, "facts"},
+	"ActionSet": {1.2, []string{"actions"}, "actions"},
+	"Image":     {1.0, []string{"url"}, "url altText size style width height horizontalAlignment selectAction backgroundColor"},
+	// choices.data is Teams' people picker (a host extension Teams renders
+	// in 1.2+ cards); its value is checked below.
+	"Input.ChoiceSet": {1.0, []string{"id", "choices"}, "id choices choices.data isMultiSelect style value placeholder wrap label isRequired errorMessage"},
 	"Input.Text":      {1.0, []string{"id"}, "id isMultiline maxLength placeholder style value label isRequired errorMessage regex"},
 }
 
@@ -243,8 +248,9 @@ var actionSpecs = map[string]struct {
 	required []string
 	allowed  string
 }{
-	"Action.Submit":  {1.0, []string{"title"}, "type id title iconUrl style data associatedInputs"},
-	"Action.OpenUrl": {1.0, []string{"title", "url"}, "type id title iconUrl style url"},
+	"Action.Submit":   {1.0, []string{"title"}, "type id title iconUrl style data associatedInputs"},
+	"Action.ShowCard": {1.0, []string{"title"}, "type id title iconUrl style card"},
+	"Action.OpenUrl":  {1.0, []string{"title", "url"}, "type id title iconUrl style url"},
 }
 
 // propSince lists properties newer than their element.
@@ -358,6 +364,13 @@ func validateCard(doc map[string]any) []string {
 			if s, ok := m["style"]; ok && s != "compact" && s != "expanded" {
 				bad("%s: style %v", path, s)
 			}
+			if d, ok := m["choices.data"]; ok {
+				dq, _ := d.(map[string]any)
+				if len(dq) != 2 || dq["type"] != "Data.Query" ||
+					(dq["dataset"] != "graph.microsoft.com/users" && dq["dataset"] != "graph.microsoft.com/users?scope=currentContext") {
+					bad("%s: choices.data %v is not one of Teams' people picker datasets", path, d)
+				}
+			}
 			list(path+".choices", m["choices"], func(p string, c map[string]any) {
 				if t, _ := c["title"].(string); t == "" {
 					bad("%s: choice lacks title", p)
@@ -395,6 +408,21 @@ func validateCard(doc map[string]any) []string {
 			bad("%s: associatedInputs %v", path, a)
 		}
 		checkID(m)
+		if typ == "Action.ShowCard" {
+			c, _ := m["card"].(map[string]any)
+			if c["type"] != "AdaptiveCard" {
+				bad("%s: card type = %v", path, c["type"])
+			}
+			for k := range c {
+				if !slicesContains(strings.Fields("type body actions"), k) {
+					bad("%s.card: unknown property %q", path, k)
+				}
+			}
+			list(path+".card.body", c["body"], element)
+			if v, ok := c["actions"]; ok {
+				list(path+".card.actions", v, action)
+			}
+		}
 	}
 	list("body", doc["body"], element)
 	if v, ok := doc["actions"]; ok {

@@ -183,3 +183,67 @@ func count(n int, one, many string) string {
 	}
 	return strconv.Itoa(n) + " " + many
 }
+
+// share is "Send my result" under "Share with my account manager": the
+// people picker's choice gets the result now and, from then on, this user's
+// yearly manager nudge. The picker's value is a Microsoft Entra object ID,
+// which the connector accepts as a 1:1 chat member when itfit is installed
+// for that person.
+func (t *turnCtx) share(ctx context.Context, manager string) {
+	if !t.remindersOn(ctx) {
+		return
+	}
+	manager = strings.ToLower(strings.TrimSpace(manager))
+	switch {
+	case manager == "":
+		t.send(ctx, textActivity("Choose the person to send your result to first: open **Share with my account manager** and search for them."))
+		return
+	case strings.Contains(manager, ","):
+		t.send(ctx, textActivity("Choose just one person to send your result to."))
+		return
+	case !isEntraID(manager):
+		t.log.Warn("teams: share: the people picker's value is not an Entra object ID")
+		t.send(ctx, textActivity("I couldn't tell who you chose; please search for them again."))
+		return
+	case manager == strings.ToLower(string(t.k.User)):
+		t.send(ctx, textActivity("That's you: choose your account manager, and I'll send them your result."))
+		return
+	}
+	err := t.h.reminders.Share(ctx, t.k, conversation.UserID(manager))
+	switch {
+	case err == nil:
+		t.send(ctx, textActivity("Sent: your account manager has a copy of this result. When your yearly revisit comes round "+
+			"(press **Remind me in 12 months** if you haven't), they'll be nudged too."))
+	case errors.Is(err, revisit.ErrNoResult):
+		t.send(ctx, textActivity("There is no finished result to share yet: finish the audit first."))
+	case errors.Is(err, schedule.ErrGone):
+		// Teams refused the 1:1 chat: itfit is not installed for them.
+		t.log.Info("teams: share: cannot reach the chosen manager", "err", err)
+		t.send(ctx, textActivity("I couldn't reach them in Teams, so nothing was sent: itfit has to be installed for them first. "+
+			"They can add it from Apps in Teams (or your Teams admin can install it for them); then share again."))
+	default:
+		t.log.Error("teams: share result", "err", err)
+		t.send(ctx, textActivity("I couldn't share your result just now; please press **Send my result** again in a minute."))
+	}
+}
+
+// isEntraID reports whether s is a Microsoft Entra object ID: a GUID in
+// its 8-4-4-4-12 hexadecimal form, lower case.
+func isEntraID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}

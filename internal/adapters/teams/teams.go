@@ -59,6 +59,7 @@ type Reminders interface {
 	Stop(ctx context.Context, u conversation.UserKey) (stopped bool, err error)
 	Forget(ctx context.Context, u conversation.UserKey) (revisit.Erased, error)
 	Invite(ctx context.Context, client conversation.Key) error
+	Share(ctx context.Context, k conversation.Key, manager conversation.UserID) error
 	ManagerOf(ctx context.Context, u conversation.UserKey) (m revisit.Manager, ok bool, err error)
 }
 
@@ -407,6 +408,9 @@ func (t *turnCtx) onSubmit(ctx context.Context) {
 		return
 	case actInvite:
 		t.invite(ctx, v.SubmitData)
+		return
+	case actShare:
+		t.share(ctx, v.Manager)
 		return
 	default:
 		t.send(ctx, textActivity("I don't know that button. Send me any message to see your current question."))

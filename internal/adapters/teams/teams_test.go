@@ -83,6 +83,9 @@ func (f *fakeReminders) Forget(context.Context, conversation.UserKey) (revisit.E
 	return revisit.Erased{}, nil
 }
 func (f *fakeReminders) Invite(context.Context, conversation.Key) error { return revisit.ErrNoResult }
+func (f *fakeReminders) Share(context.Context, conversation.Key, conversation.UserID) error {
+	return revisit.ErrNoResult
+}
 func (f *fakeReminders) ManagerOf(context.Context, conversation.UserKey) (revisit.Manager, bool, error) {
 	return revisit.Manager{}, false, nil
 }

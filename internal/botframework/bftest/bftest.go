@@ -81,6 +81,7 @@ type Server struct {
 	reqs       []Request
 	failWith   int    // when non-zero, the connector answers with this status
 	retryAfter string // Retry-After sent with failWith, if any
+	failCreate int    // when non-zero, POST v3/conversations answers with this status
 	tokens     int
 }
 
@@ -177,6 +178,16 @@ func (s *Server) FailWith(status int) {
 	s.mu.Unlock()
 }
 
+// FailCreateConversationWith makes only the creation of conversations
+// (POST v3/conversations, opening a 1:1 chat) answer with status (0:
+// succeed again), as Teams answers 403 for a person the app is not
+// installed for while every other call goes through.
+func (s *Server) FailCreateConversationWith(status int) {
+	s.mu.Lock()
+	s.failCreate = status
+	s.mu.Unlock()
+}
+
 // FailWithRetryAfter is FailWith with a Retry-After header, as the Bot
 // Connector sends with 429 when it throttles a bot.
 func (s *Server) FailWithRetryAfter(status int, retryAfter string) {
@@ -240,6 +251,9 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	fail, retryAfter := s.failWith, s.retryAfter
+	if fail == 0 && r.Method == http.MethodPost && path == "v3/conversations" {
+		fail = s.failCreate
+	}
 	req.Status = http.StatusOK
 	if fail != 0 {
 		req.Status = fail
