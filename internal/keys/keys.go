@@ -139,6 +139,12 @@ func (p Prefix) Manager(platform, workspace, user string) string {
 	return p.userTag(platform, workspace, user) + ":manager"
 }
 
+// Shares counts one user's "Share with my account manager" sends in the
+// current day; it expires a day after the first.
+func (p Prefix) Shares(platform, workspace, user string) string {
+	return p.userTag(platform, workspace, user) + ":shares"
+}
+
 // UserPattern matches every key of one user, for forget's final sweep.
 func (p Prefix) UserPattern(platform, workspace, user string) string {
 	return globEscaper.Replace(p.userTag(platform, workspace, user)) + ":*"

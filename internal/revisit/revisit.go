@@ -66,6 +66,7 @@ var (
 	ErrNoReminder  = errors.New("there is no such reminder")
 	ErrNoNotifier  = errors.New("nudges are not switched on for this platform")
 	ErrUnknownZone = errors.New("unknown time zone")
+	ErrShareLimit  = errors.New("you have shared your result as many times as a day allows; you can share it again tomorrow")
 	errBadPayload  = errors.New("revisit: undecodable nudge")
 )
 
@@ -78,8 +79,12 @@ type Config struct {
 	After      time.Duration
 	Managers   Directory
 	HistoryTTL time.Duration // how long a shared-manager choice is kept
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// SharesPerDay bounds how often one user may send their result to a
+	// manager in 24 hours (default 10), so a share button cannot be used to
+	// flood a colleague with messages from the bot.
+	SharesPerDay int
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Service schedules, manages and delivers revisits.
@@ -102,6 +107,9 @@ func New(rdb redis.UniversalClient, sched *schedule.Store, e Engine, cfg Config)
 	}
 	if cfg.HistoryTTL <= 0 {
 		cfg.HistoryTTL = 2 * 365 * 24 * time.Hour
+	}
+	if cfg.SharesPerDay <= 0 {
+		cfg.SharesPerDay = 10
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -243,6 +251,9 @@ func (s *Service) Share(ctx context.Context, k conversation.Key, manager convers
 	if !ok {
 		return ErrNoNotifier
 	}
+	if err := s.countShare(ctx, k.UserKey); err != nil {
+		return err
+	}
 	if err := n.ShareResult(ctx, m, k, last); err != nil {
 		return fmt.Errorf("share result: %w", err)
 	}
@@ -255,6 +266,26 @@ func (s *Service) Share(ctx context.Context, k conversation.Key, manager convers
 		if err := s.sched.Schedule(ctx, s.job(ForManager, k, &m, j.Due)); err != nil {
 			return fmt.Errorf("schedule manager nudge: %w: %w", conversation.ErrUnavailable, err)
 		}
+	}
+	return nil
+}
+
+// countShare counts a share against the user's daily allowance, whether
+// or not it then reaches anyone (a refused send costs the platform a call
+// too), and refuses it past the allowance.
+func (s *Service) countShare(ctx context.Context, u conversation.UserKey) error {
+	key := s.cfg.Prefix.Shares(string(u.Platform), string(u.Workspace), string(u.User))
+	var n *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		n = p.Incr(ctx, key)
+		p.ExpireNX(ctx, key, 24*time.Hour)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("count share: %w: %w", conversation.ErrUnavailable, err)
+	}
+	if n.Val() > int64(s.cfg.SharesPerDay) {
+		return ErrShareLimit
 	}
 	return nil
 }

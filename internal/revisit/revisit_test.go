@@ -3,6 +3,7 @@ package revisit_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -232,7 +233,8 @@ func TestSnoozeStopAndForget(t *testing.T) {
 				t.Fatalf("a shared manager should replace the configured one: %+v", rs)
 			}
 			er, err := f.svc.Forget(ctx, k.UserKey)
-			if err != nil || er.Reminders != 2 || er.Results != 1 || er.Sessions != 1 || er.Other != 1 {
+			// Other: the shared manager and the day's share count.
+			if err != nil || er.Reminders != 2 || er.Results != 1 || er.Sessions != 1 || er.Other != 2 {
 				t.Fatalf("forget: %+v %v", er, err)
 			}
 			for _, key := range redistest.Keys(t, b.Client, b.Prefix) {
@@ -248,6 +250,43 @@ func TestSnoozeStopAndForget(t *testing.T) {
 			}
 			if rs, _ := f.svc.List(ctx, other.UserKey); len(rs) != 2 {
 				t.Errorf("forget touched another user's reminders: %+v", rs)
+			}
+		})
+	}
+}
+
+// TestShareLimit: past the day's allowance a share is refused before
+// anything is sent or stored; the count is the user's own and expires a
+// day after the first share.
+func TestShareLimit(t *testing.T) {
+	for _, b := range redistest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b, time.Hour, "")
+			f.svc = revisit.New(b.Client, f.sched, f.engine, revisit.Config{Prefix: b.Prefix, After: time.Hour, Now: f.clk.Now, SharesPerDay: 2})
+			f.svc.Register(conversation.Slack, f.rec)
+			k, other := key("ana"), key("ben")
+			f.complete(t, k)
+			f.complete(t, other)
+			for _, m := range []conversation.UserID{"UBOSS", "UBOSS2"} {
+				if err := f.svc.Share(ctx, k, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := f.svc.Share(ctx, k, "USPAM"); !errors.Is(err, revisit.ErrShareLimit) {
+				t.Fatalf("third share in a day: %v, want ErrShareLimit", err)
+			}
+			if got := f.rec.list(); len(got) != 2 || slices.Contains(got, "share:USPAM:about:ana") {
+				t.Fatalf("sent: %v", got)
+			}
+			if m, ok, _ := f.svc.ManagerOf(ctx, k.UserKey); !ok || m.Target != "UBOSS2" {
+				t.Fatalf("a refused share replaced the manager: %+v", m)
+			}
+			if err := f.svc.Share(ctx, other, "UBOSS"); err != nil {
+				t.Fatalf("another user's allowance was used up: %v", err)
+			}
+			ttl, err := b.Client.TTL(ctx, b.Prefix.Shares("slack", "T1", "ana")).Result()
+			if err != nil || ttl <= 23*time.Hour || ttl > 24*time.Hour {
+				t.Fatalf("share count TTL %v %v, want a day from the first share", ttl, err)
 			}
 		})
 	}

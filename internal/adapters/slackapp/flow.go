@@ -10,6 +10,7 @@ import (
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/slackauth"
 )
 
@@ -584,7 +585,7 @@ func (a *App) fail(ctx context.Context, log *slog.Logger, n notify, what string,
 	}
 	var level slog.Level
 	switch {
-	case errors.Is(err, advisor.ErrNoOption), errors.Is(err, advisor.ErrOneOption), errors.Is(err, advisor.ErrExclusive):
+	case errors.Is(err, advisor.ErrNoOption), errors.Is(err, advisor.ErrOneOption), errors.Is(err, advisor.ErrExclusive), errors.Is(err, revisit.ErrShareLimit):
 		level = slog.LevelInfo // the user's choice, not our failure
 	case errors.Is(err, advisor.ErrUnknownOption), errors.Is(err, advisor.ErrUnknownQuestion), errors.Is(err, advisor.ErrDuplicateOption):
 		level = slog.LevelWarn // a value itfit never rendered

@@ -16,7 +16,7 @@ const noteNoReminders = "Reminders are not switched on in this deployment, so th
 // userMessage is what a user reads for an error: revisit's own errors are
 // written for people already; everything else gets the engine's wording.
 func userMessage(err error) string {
-	for _, e := range []error{revisit.ErrNoResult, revisit.ErrNoManager, revisit.ErrNoReminder, revisit.ErrNoNotifier} {
+	for _, e := range []error{revisit.ErrNoResult, revisit.ErrNoManager, revisit.ErrNoReminder, revisit.ErrNoNotifier, revisit.ErrShareLimit} {
 		if errors.Is(err, e) {
 			s := e.Error()
 			return string(s[0]-'a'+'A') + s[1:] + "."

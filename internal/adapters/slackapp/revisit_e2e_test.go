@@ -218,6 +218,29 @@ func TestRemindProducesOneUserNudgeAndOneManagerNudge(t *testing.T) {
 	}
 }
 
+// TestSharePastTheDailyAllowanceIsRefused: the eleventh share in a day is
+// explained to the user and reaches nobody.
+func TestSharePastTheDailyAllowanceIsRefused(t *testing.T) {
+	r := newRig(t, "")
+	card, ts := finish(t, r.harness, "U1")
+	share := map[string]any{"action_id": actShare, "type": "users_select", "selected_user": "U9"}
+	for range 10 {
+		r.click("U1", card, ts, share, nil)
+		r.wait()
+	}
+	if n := len(r.postsTo("DU9")); n != 10 {
+		t.Fatalf("%d shares reached the manager, want 10", n)
+	}
+	r.click("U1", card, ts, share, nil)
+	r.wait()
+	if n := len(r.postsTo("DU9")); n != 10 {
+		t.Fatalf("the eleventh share reached the manager (%d messages)", n)
+	}
+	if n := r.lastNote(); !strings.Contains(n, "as many times as a day allows") {
+		t.Fatalf("note = %q", n)
+	}
+}
+
 func TestShareSendsTheCardNowAndTheLaterNudgeToThatManager(t *testing.T) {
 	r := newRig(t, "") // no configured manager: the shared one is used
 	card, ts := finish(t, r.harness, "U1")

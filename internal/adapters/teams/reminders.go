@@ -216,6 +216,8 @@ func (t *turnCtx) share(ctx context.Context, manager string) {
 			"(press **Remind me in 12 months** if you haven't), they'll be nudged too."))
 	case errors.Is(err, revisit.ErrNoResult):
 		t.send(ctx, textActivity("There is no finished result to share yet: finish the audit first."))
+	case errors.Is(err, revisit.ErrShareLimit):
+		t.send(ctx, textActivity("You have shared your result as many times as a day allows, so nothing was sent; you can share it again tomorrow."))
 	case errors.Is(err, schedule.ErrGone):
 		// Teams refused the 1:1 chat: itfit is not installed for them.
 		t.log.Info("teams: share: cannot reach the chosen manager", "err", err)

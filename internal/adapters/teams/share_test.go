@@ -175,6 +175,27 @@ func TestShareWithAccountManagerPicked(t *testing.T) {
 	}
 }
 
+// TestSharePastTheDailyAllowanceIsRefused: the eleventh send in a day is
+// explained and opens no chat.
+func TestSharePastTheDailyAllowanceIsRefused(t *testing.T) {
+	f := newShareFixture(t)
+	card := f.complete(cleo, firstChoice)
+	for i := range 11 {
+		f.post(f.submit(cleo, personal, card.ResponseID, sendMyResult(t, card.Card, lee.aad)))
+		out := f.take()
+		want := "Sent: your account manager has a copy"
+		if i == 10 {
+			want = "as many times as a day allows"
+			if n := classify(out); len(n.created) != 0 || len(out) != 1 {
+				t.Fatalf("the eleventh share reached the connector: %+v", out)
+			}
+		}
+		if !strings.Contains(out[len(out)-1].Text, want) {
+			t.Fatalf("share %d: %+v, want %q", i+1, out, want)
+		}
+	}
+}
+
 // TestShareInAChannelSearchesItsMembers: Teams searches the whole
 // organisation only in a 1:1 chat with a bot, so a result card in a channel
 // offers the channel's members.
