@@ -91,6 +91,12 @@ type innerEvent struct {
 	User    string `json:"user"`
 	Channel string `json:"channel"`
 	Tab     string `json:"tab"`
+	// app_mention: the message's text and thread; BotID is set when
+	// another bot (or itfit itself) wrote it.
+	Text     string `json:"text"`
+	TS       string `json:"ts"`
+	ThreadTS string `json:"thread_ts"`
+	BotID    string `json:"bot_id"`
 	// Tokens is what tokens_revoked names; itfit holds bot tokens only.
 	Tokens struct {
 		Bot []string `json:"bot"`
@@ -530,6 +536,16 @@ func (a *App) event(ctx context.Context, e envelope, claim string) error {
 		w := who{ws: ws, user: conversation.UserID(ev.User)}
 		a.later(ctx, "app home", a.eventClaim(ws, e.EventID), notify{ws: ws}, func(ctx context.Context, log *slog.Logger) {
 			a.home(ctx, log, w, ev.Channel)
+		})
+	case "app_mention":
+		if ev.User == "" || ev.BotID != "" || !isSlackID(ev.User) || !isSlackID(ev.Channel) {
+			return nil // bots, and mentions without a person or channel, get nothing
+		}
+		w := who{ws: ws, user: conversation.UserID(ev.User)}
+		where := mentionRef{channel: ev.Channel, thread: ev.ThreadTS}
+		word := mentionWord(ev.Text)
+		a.later(ctx, "mention", a.eventClaim(ws, e.EventID), notify{ws: ws}, func(ctx context.Context, log *slog.Logger) {
+			a.mentioned(ctx, log, w, where, word)
 		})
 	case "tokens_revoked":
 		if len(ev.Tokens.Bot) == 0 {

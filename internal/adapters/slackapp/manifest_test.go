@@ -48,12 +48,12 @@ func TestManifestMatchesTheApp(t *testing.T) {
 	if !strings.HasSuffix(s.Events.URL, "/slack/events") || !s.Interactivity.Enabled || !strings.HasSuffix(s.Interactivity.URL, "/slack/interactions") {
 		t.Errorf("request URLs = %q, %q", s.Events.URL, s.Interactivity.URL)
 	}
-	for _, e := range []string{"app_home_opened", "app_uninstalled", "tokens_revoked"} {
+	for _, e := range []string{"app_home_opened", "app_mention", "app_uninstalled", "tokens_revoked"} {
 		if !slices.Contains(s.Events.Events, e) {
 			t.Errorf("event %s not subscribed", e)
 		}
 	}
-	want := []string{"chat:write", "commands", "im:write", "users:read"}
+	want := []string{"app_mentions:read", "chat:write", "commands", "im:write", "users:read"}
 	got := slices.Clone(m.OAuth.Scopes.Bot)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
