@@ -97,6 +97,7 @@ func printHelp(w io.Writer) error {
 Usage:
   bot chat      run the audit in this terminal
   bot serve     run the HTTP server for Slack and Teams
+  bot check     try Redis, Slack and Teams with this configuration; non-zero on failure
   bot version   print the version
   bot help      print this help
 

@@ -55,6 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "chat":
 		return chat(ctx, cfg, stdin, stdout, stderr)
+	case "check":
+		return check(ctx, cfg, stdout, nil)
 	case "serve":
 		log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 		return serve(ctx, cfg, log, nil)

@@ -53,3 +53,7 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// APIBase is the Web API's base URL (SLACK_API_URL, else slack.com's),
+// ending in '/'.
+func (c Config) APIBase() string { return apiBase(c) }
