@@ -78,7 +78,10 @@ free_port() { # free_port FROM: the first port from FROM that nothing listens on
 # start_test_topologies starts a three-primary Cluster and a primary with a
 # replica behind a Sentinel, so that REDIS_URL's cluster and Sentinel forms
 # are tested for real. They share the private directory and are stopped with
-# the single server.
+# the single server. The same Sentinel also watches a second primary and
+# replica, "itfit-failover", that only the failover test uses: a failover of
+# the shared group would lose other packages' writes in flight, as go test
+# runs packages side by side.
 start_test_topologies() {
   [ -n "${TEST_REDIS_DIR:-}" ] || TEST_REDIS_DIR=$(mktemp -d)
   trap stop_test_redis EXIT
@@ -100,13 +103,19 @@ start_test_topologies() {
   redis-cli -p "${ports[0]}" cluster info | grep -q 'cluster_state:ok' || { echo "FATAL: the test cluster never became ready" >&2; return 1; }
   export ITFIT_TEST_REDIS_CLUSTER_URL="redis://127.0.0.1:${ports[0]}?cluster=true&addr=127.0.0.1:${ports[1]}&addr=127.0.0.1:${ports[2]}"
 
-  local primary replica sentinel
+  local primary replica fprimary freplica sentinel
   primary=$(free_port 7200)
   redis-server --port "$primary" "${common[@]}" --pidfile "$TEST_REDIS_DIR/p.pid" --logfile "$TEST_REDIS_DIR/p.log"
   wait_redis "$primary" || return 1
   replica=$(free_port $((primary + 1)))
   redis-server --port "$replica" --replicaof 127.0.0.1 "$primary" "${common[@]}" --pidfile "$TEST_REDIS_DIR/r.pid" --logfile "$TEST_REDIS_DIR/r.log"
   wait_redis "$replica" || return 1
+  fprimary=$(free_port $((replica + 1)))
+  redis-server --port "$fprimary" "${common[@]}" --pidfile "$TEST_REDIS_DIR/fp.pid" --logfile "$TEST_REDIS_DIR/fp.log"
+  wait_redis "$fprimary" || return 1
+  freplica=$(free_port $((fprimary + 1)))
+  redis-server --port "$freplica" --replicaof 127.0.0.1 "$fprimary" "${common[@]}" --pidfile "$TEST_REDIS_DIR/fr.pid" --logfile "$TEST_REDIS_DIR/fr.log"
+  wait_redis "$freplica" || return 1
   sentinel=$(free_port 26400)
   cat > "$TEST_REDIS_DIR/sentinel.conf" <<CONF
 port $sentinel
@@ -118,11 +127,15 @@ dir $TEST_REDIS_DIR
 sentinel monitor itfit 127.0.0.1 $primary 1
 sentinel down-after-milliseconds itfit 1000
 sentinel failover-timeout itfit 5000
+sentinel monitor itfit-failover 127.0.0.1 $fprimary 1
+sentinel down-after-milliseconds itfit-failover 1000
+sentinel failover-timeout itfit-failover 5000
 CONF
   redis-server "$TEST_REDIS_DIR/sentinel.conf" --sentinel
   wait_redis "$sentinel" || return 1
   export ITFIT_TEST_REDIS_SENTINEL_URL="redis://127.0.0.1:$sentinel/0?master_name=itfit"
-  echo "tests also use a Redis Cluster (${ports[*]}) and a Sentinel ($sentinel) over a primary and replica ($primary, $replica)"
+  export ITFIT_TEST_REDIS_FAILOVER_URL="redis://127.0.0.1:$sentinel/0?master_name=itfit-failover"
+  echo "tests also use a Redis Cluster (${ports[*]}) and a Sentinel ($sentinel) over a primary and replica ($primary, $replica), and for the failover test alone another pair ($fprimary, $freplica)"
 }
 
 wait_redis() {

@@ -25,6 +25,10 @@ const (
 	EnvURL         = "ITFIT_TEST_REDIS_URL"
 	EnvClusterURL  = "ITFIT_TEST_REDIS_CLUSTER_URL"
 	EnvSentinelURL = "ITFIT_TEST_REDIS_SENTINEL_URL"
+	// EnvFailoverURL names a Sentinel-managed primary that only the
+	// failover test uses: failing over the shared one would lose writes of
+	// tests running meanwhile in other packages.
+	EnvFailoverURL = "ITFIT_TEST_REDIS_FAILOVER_URL"
 )
 
 // Backend is one Redis a contract test runs against.
