@@ -1,6 +1,7 @@
 package check
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -30,8 +31,16 @@ func checkPolicy(t *testing.T, objs []object) {
 			}
 		}
 	}
+	for _, p := range find[*corev1.Pod](objs) {
+		// Only helm test pods are rendered as bare Pods: they run to
+		// completion, so they have no probes and must not restart.
+		if p.Annotations["helm.sh/hook"] != "test" || p.Spec.RestartPolicy != corev1.RestartPolicyNever {
+			t.Errorf("Pod %s is not a helm test hook with restartPolicy Never", p.Name)
+		}
+		checkPodSpec(t, p.Name, p.Spec, false)
+	}
 	for _, d := range find[*appsv1.Deployment](objs) {
-		checkPodSpec(t, d.Name, d.Spec.Template.Spec)
+		checkPodSpec(t, d.Name, d.Spec.Template.Spec, true)
 		if d.Spec.Template.Annotations["checksum/config"] == "" && d.Spec.Template.Labels["app.kubernetes.io/component"] == "bot" {
 			t.Errorf("Deployment %s: pod template lacks checksum/config, so config changes would not roll the pods", d.Name)
 		}
@@ -41,7 +50,9 @@ func checkPolicy(t *testing.T, objs []object) {
 	}
 }
 
-func checkPodSpec(t *testing.T, name string, ps corev1.PodSpec) {
+// checkPodSpec asserts a pod's hardening; long-running pods (a
+// Deployment's) must also have liveness and readiness probes.
+func checkPodSpec(t *testing.T, name string, ps corev1.PodSpec, longRunning bool) {
 	if ps.AutomountServiceAccountToken == nil || *ps.AutomountServiceAccountToken {
 		t.Errorf("%s: automountServiceAccountToken is not false", name)
 	}
@@ -107,7 +118,7 @@ func checkPodSpec(t *testing.T, name string, ps corev1.PodSpec) {
 		if c.Image == "" || strings.HasSuffix(c.Image, ":latest") || !strings.ContainsAny(c.Image, ":@") {
 			t.Errorf("%s: image %q is not pinned to a tag or digest", where, c.Image)
 		}
-		if c.LivenessProbe == nil || c.ReadinessProbe == nil {
+		if longRunning && (c.LivenessProbe == nil || c.ReadinessProbe == nil) {
 			t.Errorf("%s: liveness and readiness probes required", where)
 		}
 	}
@@ -205,6 +216,31 @@ func checkReferences(t *testing.T, objs []object) {
 		}
 		return n
 	}
+	for _, p := range find[*corev1.Pod](objs) {
+		if sa := p.Spec.ServiceAccountName; sa != "default" && !byKind["ServiceAccount"][sa] {
+			t.Errorf("Pod %s: ServiceAccount %q is not rendered", p.Name, sa)
+		}
+		for _, c := range p.Spec.Containers {
+			for _, ef := range c.EnvFrom {
+				if ef.ConfigMapRef != nil && !byKind["ConfigMap"][ef.ConfigMapRef.Name] {
+					t.Errorf("Pod %s: envFrom ConfigMap %q is not rendered", p.Name, ef.ConfigMapRef.Name)
+				}
+			}
+		}
+		// A Service or PDB selecting the test pod would send it traffic or
+		// count it as a bot replica.
+		for _, s := range find[*corev1.Service](objs) {
+			if len(s.Spec.Selector) > 0 && labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(p.Labels)) {
+				t.Errorf("Service %s selects the test pod %s", s.Name, p.Name)
+			}
+		}
+		for _, pdb := range find[*policyv1.PodDisruptionBudget](objs) {
+			if pdb.Spec.Selector != nil && labels.SelectorFromSet(pdb.Spec.Selector.MatchLabels).Matches(labels.Set(p.Labels)) {
+				t.Errorf("PodDisruptionBudget %s selects the test pod %s", pdb.Name, p.Name)
+			}
+		}
+		podLabels = append(podLabels, p.Labels)
+	}
 	for _, s := range find[*corev1.Service](objs) {
 		if selects(s.Spec.Selector) != 1 {
 			t.Errorf("Service %s selects %d pod templates, want exactly 1", s.Name, selects(s.Spec.Selector))
@@ -247,5 +283,32 @@ func checkReferences(t *testing.T, objs []object) {
 				}
 			}
 		}
+	}
+}
+
+// checkTestPod asserts that the helm test pod runs `bot check` with exactly
+// the bot container's configuration: image, envFrom, env and mounts.
+func checkTestPod(t *testing.T, objs []object, d *appsv1.Deployment) {
+	t.Helper()
+	pods := find[*corev1.Pod](objs)
+	if len(pods) != 1 {
+		t.Fatalf("%d test pods, want 1", len(pods))
+	}
+	p, bot := pods[0], d.Spec.Template.Spec.Containers[0]
+	if len(p.Spec.Containers) != 1 {
+		t.Fatalf("test pod has %d containers", len(p.Spec.Containers))
+	}
+	c := p.Spec.Containers[0]
+	if !slices.Equal(c.Args, []string{"check"}) || c.Image != bot.Image {
+		t.Errorf("test pod runs %s %v, want the bot's image %s with args [check]", c.Image, c.Args, bot.Image)
+	}
+	if !reflect.DeepEqual(c.EnvFrom, bot.EnvFrom) || !reflect.DeepEqual(c.Env, bot.Env) {
+		t.Errorf("test pod's environment differs from the bot's:\n%+v %+v\n%+v %+v", c.EnvFrom, c.Env, bot.EnvFrom, bot.Env)
+	}
+	if !reflect.DeepEqual(c.VolumeMounts, bot.VolumeMounts) {
+		t.Errorf("test pod mounts %+v, the bot %+v", c.VolumeMounts, bot.VolumeMounts)
+	}
+	if p.Annotations["helm.sh/hook-delete-policy"] == "" {
+		t.Error("test pod has no hook-delete-policy: reruns of helm test would collide")
 	}
 }

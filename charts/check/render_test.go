@@ -107,6 +107,8 @@ func newTyped(apiVersion, kind string) (any, error) {
 		return &corev1.Service{}, nil
 	case "v1/ServiceAccount":
 		return &corev1.ServiceAccount{}, nil
+	case "v1/Pod":
+		return &corev1.Pod{}, nil
 	case "apps/v1/Deployment":
 		return &appsv1.Deployment{}, nil
 	case "networking.k8s.io/v1/Ingress":
@@ -214,10 +216,11 @@ var renderCases = []renderCase{
 	{
 		name: "default values",
 		kinds: map[string]int{
-			"ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1,
+			"ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1, "Pod": 1,
 		},
 		check: func(t *testing.T, objs []object) {
 			d := botDeployment(t, objs)
+			checkTestPod(t, objs, d)
 			if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
 				t.Errorf("default replicas = %v, want 2", d.Spec.Replicas)
 			}
@@ -241,10 +244,17 @@ var renderCases = []renderCase{
 		kinds: map[string]int{
 			"ConfigMap": 2, "Secret": 1, "Service": 2, "ServiceAccount": 1,
 			"Deployment": 2, "Ingress": 1, "HorizontalPodAutoscaler": 1,
-			"PodDisruptionBudget": 1, "NetworkPolicy": 1,
+			"PodDisruptionBudget": 1, "NetworkPolicy": 1, "Pod": 1,
 		},
 		check: func(t *testing.T, objs []object) {
 			d := botDeployment(t, objs)
+			checkTestPod(t, objs, d)
+			// The embedded Redis admits the test pod, which pings it.
+			np := find[*networkingv1.NetworkPolicy](objs)[0]
+			if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 2 ||
+				np.Spec.Ingress[0].From[1].PodSelector.MatchLabels["app.kubernetes.io/component"] != "check" {
+				t.Errorf("embedded Redis NetworkPolicy does not admit the helm test pod: %+v", np.Spec.Ingress)
+			}
 			if d.Spec.Replicas != nil {
 				t.Errorf("replicas set to %d although the HPA owns them", *d.Spec.Replicas)
 			}
@@ -335,8 +345,9 @@ var renderCases = []renderCase{
 			"--set", "secrets.slackSigningSecret=ignored",
 			"--set", "redis.url=redis://redis.example.svc:6379/0",
 		},
-		kinds: map[string]int{"ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1},
+		kinds: map[string]int{"ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1, "Pod": 1},
 		check: func(t *testing.T, objs []object) {
+			checkTestPod(t, objs, botDeployment(t, objs))
 			c := botDeployment(t, objs).Spec.Template.Spec.Containers[0]
 			if len(c.EnvFrom) == 0 || c.EnvFrom[0].SecretRef == nil || c.EnvFrom[0].SecretRef.Name != "itfit-credentials" {
 				t.Errorf("envFrom = %+v, want secretRef itfit-credentials", c.EnvFrom)
@@ -357,6 +368,7 @@ var renderCases = []renderCase{
 			"--set", "secrets.redisURL=rediss://:pw@redis.example.com:6380/0",
 			"--set", "podDisruptionBudget.enabled=true",
 			"--set", "podDisruptionBudget.maxUnavailable=50%",
+			"--set", "helmTest.enabled=false",
 		},
 		kinds: map[string]int{"ConfigMap": 1, "Secret": 1, "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1},
 		check: func(t *testing.T, objs []object) {

@@ -192,3 +192,31 @@ Misconfigurations that cannot be expressed in values.schema.json.
 {{- fail "ingress.enabled needs at least one host in ingress.hosts" }}
 {{- end }}
 {{- end }}
+
+{{/*
+Selector labels of the `helm test` pod that runs `bot check`: not the bot's,
+so the Service never sends it traffic.
+*/}}
+{{- define "itfit.check.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "itfit.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: check
+{{- end }}
+
+{{/*
+The bot container's envFrom, shared with the `helm test` pod so that
+`bot check` sees exactly the bot's configuration. The ConfigMap is listed
+after the Secret so its REDIS_URL (embedded Redis or redis.url) wins over
+one in the Secret.
+*/}}
+{{- define "itfit.envFrom" -}}
+{{- if or .Values.existingSecret (include "itfit.renderSecret" .) }}
+- secretRef:
+    name: {{ include "itfit.secretName" . }}
+{{- end }}
+- configMapRef:
+    name: {{ include "itfit.fullname" . }}
+{{- with .Values.extraEnvFrom }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
