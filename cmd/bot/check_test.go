@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -41,18 +40,6 @@ func fakeAuthTest(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func realRedisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv(redistest.EnvURL)
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(redistest.EnvURL + " must be set in CI")
-		}
-		t.Skip(redistest.EnvURL + " is not set")
-	}
-	return u
-}
-
 func wantLines(t *testing.T, out string, want ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -67,7 +54,7 @@ func wantLines(t *testing.T, out string, want ...string) {
 func TestCheckEverythingWorks(t *testing.T) {
 	slackSrv, bf := fakeAuthTest(t), bftest.New(t)
 	cfg := Config{
-		RedisURL:        realRedisURL(t),
+		RedisURL:        redistest.RealURL(t),
 		AccountManagers: "slack:T0ACME=UMGR,teams:tenant-1=29:1maria",
 		Slack:           slackapp.Config{SigningSecret: "s", BotToken: "xoxb-good", APIURL: slackSrv.URL + "/api/"},
 		Teams:           teams.Config{AppID: bftest.AppID, AppPassword: "secret", OpenIDMetadataURL: bf.MetadataURL(), TokenURL: bf.TokenURL()},

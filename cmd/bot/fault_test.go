@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,13 +175,7 @@ func serveSlackCfg(t *testing.T, redisURL string, api *webAPIFake) Config {
 // key the test's team left behind (serve uses the production prefix).
 func serveRedis(t *testing.T, team string) (string, redis.UniversalClient) {
 	t.Helper()
-	u := os.Getenv(redistest.EnvURL)
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(redistest.EnvURL + " must be set in CI")
-		}
-		t.Skip(redistest.EnvURL + " is not set")
-	}
+	u := redistest.RealURL(t)
 	rdb, err := redisconn.Open(u)
 	if err != nil {
 		t.Fatal(err)

@@ -168,10 +168,7 @@ func TestServeHealthReadyAndShutdown(t *testing.T) {
 }
 
 func TestServeReadyWithRedis(t *testing.T) {
-	url := os.Getenv(redistest.EnvURL)
-	if url == "" {
-		t.Skip(redistest.EnvURL + " is not set")
-	}
+	url := redistest.RealURL(t)
 	cfg, _ := loadConfig()
 	cfg.DrainDelay = 0
 	cfg.RedisURL = url

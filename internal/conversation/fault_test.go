@@ -20,13 +20,7 @@ import (
 // same card's answer goes through from the same question.
 func TestRedisGoesAwayMidAudit(t *testing.T) {
 	b := redistest.Real(t)
-	proxy := redistest.NewProxy(t, b.Client.(*redis.Client).Options().Addr)
-	opt := *b.Client.(*redis.Client).Options()
-	opt.Addr = proxy.Addr()
-	opt.MaxRetries = -1
-	opt.DialTimeout = 200 * time.Millisecond
-	rdb := redis.NewClient(&opt)
-	defer rdb.Close()
+	proxy, rdb := redistest.CuttableClient(t, b)
 	e := conversation.New(rdb, advisor.Default(), conversation.Options{Prefix: b.Prefix})
 	k := key("fault")
 

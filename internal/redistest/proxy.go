@@ -5,6 +5,9 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Proxy is a TCP proxy in front of a Redis that a test can cut and restore,
@@ -33,6 +36,25 @@ func NewProxy(t testing.TB, target string) *Proxy {
 		p.Cut()
 	})
 	return p
+}
+
+// CuttableClient returns a client of the real Redis b that goes through a
+// Proxy, and the Proxy to cut it with. The client neither retries nor waits
+// long to dial, so a cut shows at once as the error a user would meet.
+func CuttableClient(t testing.TB, b Backend) (*Proxy, *redis.Client) {
+	t.Helper()
+	real, ok := b.Client.(*redis.Client)
+	if !ok {
+		t.Fatalf("CuttableClient needs a single-node backend, not %s", b.Name)
+	}
+	opt := *real.Options()
+	proxy := NewProxy(t, opt.Addr)
+	opt.Addr = proxy.Addr()
+	opt.MaxRetries = -1
+	opt.DialTimeout = 200 * time.Millisecond
+	rdb := redis.NewClient(&opt)
+	t.Cleanup(func() { rdb.Close() })
+	return proxy, rdb
 }
 
 // Addr is where clients connect.

@@ -91,6 +91,22 @@ func Real(t testing.TB) Backend {
 	return b
 }
 
+// RealURL returns ITFIT_TEST_REDIS_URL for tests that open their own
+// connection (a whole `bot serve`), skipping the test when it is unset and
+// failing it in CI, where it must be set. Such a test must clean up the keys
+// it writes itself.
+func RealURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(EnvURL)
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s must be set in CI: scripts/test starts a real Redis", EnvURL)
+		}
+		t.Skipf("%s is not set; this test needs a real redis-server", EnvURL)
+	}
+	return u
+}
+
 func real(t testing.TB) (Backend, bool) {
 	t.Helper()
 	return open(t, EnvURL)

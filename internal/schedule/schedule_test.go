@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // t0 is the fake clock's start; Redis scores use the injected clock, so no
@@ -38,30 +40,12 @@ func (c *fakeClock) Set(t time.Time) {
 
 func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
-// logBuf is a goroutine-safe log sink the tests can search.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type harness struct {
 	t     *testing.T
 	rdb   redis.UniversalClient
 	store *Store
 	clock *fakeClock
-	logs  *logBuf
+	logs  *testkit.Buffer
 }
 
 func newHarness(t *testing.T) *harness {
@@ -73,7 +57,7 @@ func newHarness(t *testing.T) *harness {
 		rdb:   rdb,
 		store: NewStore(rdb, StoreConfig{Prefix: p}),
 		clock: &fakeClock{now: t0},
-		logs:  &logBuf{},
+		logs:  &testkit.Buffer{},
 	}
 }
 

@@ -1,7 +1,6 @@
 package slackauth_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -21,6 +20,7 @@ import (
 	"github.com/itfit/itfit/internal/redistest"
 	"github.com/itfit/itfit/internal/secretbox"
 	"github.com/itfit/itfit/internal/slackauth"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // tokenSource is the interface the Slack adapter will declare; both
@@ -51,24 +51,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// logBuffer collects every log line of a test, from any goroutine.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // fakeSlack is a local oauth.v2.access: codes map to canned answers, and
@@ -138,7 +120,7 @@ type env struct {
 	key    string // ITFIT_ENCRYPTION_KEY
 	box    *secretbox.Box
 	slack  *fakeSlack
-	logs   *logBuffer
+	logs   *testkit.Buffer
 	log    *slog.Logger
 	clock  *clock
 	store  *slackauth.Store
@@ -164,7 +146,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	e := &env{
 		rdb: b.Client, prefix: b.Prefix, key: key, box: box, slack: newFakeSlack(t), logs: logs,
 		log:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

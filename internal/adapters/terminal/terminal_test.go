@@ -7,9 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/itfit/itfit/internal/adapters/terminal"
 	"github.com/itfit/itfit/internal/advisor"
@@ -124,13 +121,7 @@ func TestLongLineEndsTheChatAndKeepsTheAnswers(t *testing.T) {
 // safe and may try again; once it is back the same answer carries on.
 func TestRedisCutMidChat(t *testing.T) {
 	b := redistest.Real(t)
-	proxy := redistest.NewProxy(t, b.Client.(*redis.Client).Options().Addr)
-	opt := *b.Client.(*redis.Client).Options()
-	opt.Addr = proxy.Addr()
-	opt.MaxRetries = -1
-	opt.DialTimeout = 200 * time.Millisecond
-	rdb := redis.NewClient(&opt)
-	defer rdb.Close()
+	proxy, rdb := redistest.CuttableClient(t, b)
 	e := conversation.New(rdb, advisor.Default(), conversation.Options{Prefix: b.Prefix})
 	k := key("cut")
 
