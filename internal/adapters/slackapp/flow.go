@@ -27,7 +27,9 @@ type command struct {
 // interaction is the part of a block_actions payload the adapter reads.
 type interaction struct {
 	Type string `json:"type"`
-	Team struct {
+	// CallbackID names a shortcut (type "shortcut").
+	CallbackID string `json:"callback_id"`
+	Team       struct {
 		ID           string `json:"id"`
 		EnterpriseID string `json:"enterprise_id"`
 	} `json:"team"`
@@ -184,7 +186,7 @@ func (a *App) commandReply(ctx context.Context, c command, claim string) (string
 // interact checks a block_actions payload and schedules its work. An error
 // means the payload is unusable (400); nothing was scheduled.
 func (a *App) interact(ctx context.Context, p interaction, claim string) error {
-	if p.Type != "block_actions" {
+	if p.Type != "block_actions" && p.Type != "shortcut" {
 		return nil // nothing else is wired in the manifest; accept and ignore
 	}
 	team := p.Team.ID
@@ -194,13 +196,6 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 	if p.User.ID == "" || team == "" {
 		return errors.New("payload has no user or team")
 	}
-	if len(p.Actions) == 0 {
-		return errors.New("payload has no action")
-	}
-	act := p.Actions[0]
-	if act.ActionID == actCheck {
-		return nil // ticking a box changes nothing until Continue
-	}
 	ent := p.Enterprise.ID
 	if ent == "" {
 		ent = p.Team.EnterpriseID
@@ -208,6 +203,22 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 	// The user and workspace come from the verified payload, never from a
 	// button's value: a crafted click can only ever reach its sender's audit.
 	w := who{ws: workspace(ent, team), user: conversation.UserID(p.User.ID)}
+	if p.Type == "shortcut" {
+		if p.CallbackID != shortcutStart {
+			return nil // a shortcut this app does not define: ignore it
+		}
+		// "Start an IT audit" from the shortcuts menu: as /itfit, in the DM.
+		n := notify{ws: w.ws}
+		a.later(ctx, "shortcut", claim, n, func(ctx context.Context, log *slog.Logger) { a.startInDM(ctx, log, w, false, n) })
+		return nil
+	}
+	if len(p.Actions) == 0 {
+		return errors.New("payload has no action")
+	}
+	act := p.Actions[0]
+	if act.ActionID == actCheck {
+		return nil // ticking a box changes nothing until Continue
+	}
 	channel := p.Channel.ID
 	if channel == "" {
 		channel = p.Container.ChannelID

@@ -22,6 +22,10 @@ func TestManifestMatchesTheApp(t *testing.T) {
 				HomeTab bool `json:"home_tab_enabled"`
 			} `json:"app_home"`
 			SlashCommands []struct{ Command, URL string } `json:"slash_commands"`
+			Shortcuts     []struct {
+				Type       string `json:"type"`
+				CallbackID string `json:"callback_id"`
+			} `json:"shortcuts"`
 		} `json:"features"`
 		OAuth struct {
 			Scopes struct{ Bot []string } `json:"scopes"`
@@ -58,6 +62,9 @@ func TestManifestMatchesTheApp(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("bot scopes = %v, want exactly %v", got, want)
+	}
+	if len(f.Shortcuts) != 1 || f.Shortcuts[0].Type != "global" || f.Shortcuts[0].CallbackID != shortcutStart {
+		t.Errorf("shortcuts = %+v, want the global %s", f.Shortcuts, shortcutStart)
 	}
 	if !f.AppHome.HomeTab || s.SocketMode {
 		t.Error("want the Home tab on and Socket Mode off by default")

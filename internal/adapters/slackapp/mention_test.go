@@ -2,6 +2,7 @@ package slackapp
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -81,5 +82,34 @@ func TestMentionStartsTheAuditInTheDM(t *testing.T) {
 	}
 	if !unknown || !help {
 		t.Fatalf("notes to U2: %+v", notes)
+	}
+}
+
+// TestGlobalShortcutStartsTheAuditInTheDM: "Start an IT audit" from
+// Slack's shortcuts menu (a signed "shortcut" interaction) starts the audit
+// in the DM; a shortcut this app does not define starts nothing.
+func TestGlobalShortcutStartsTheAuditInTheDM(t *testing.T) {
+	h := newHarness(t)
+	shortcut := func(callbackID string) int {
+		payload := `{"type":"shortcut","token":"x","action_ts":"1700000200.000200","team":{"id":"T1","domain":"acme"},` +
+			`"user":{"id":"U1","username":"ann","team_id":"T1"},"is_enterprise_install":false,"enterprise":null,` +
+			`"callback_id":"` + callbackID + `","trigger_id":"1.2.3"}`
+		code, _ := h.post("/slack/interactions", "application/x-www-form-urlencoded", []byte(url.Values{"payload": {payload}}.Encode()), nil)
+		return code
+	}
+	if code := shortcut("someone_elses"); code != 200 {
+		t.Fatalf("unknown shortcut: %d", code)
+	}
+	h.wait()
+	if n := len(h.api.all("chat.postMessage")); n != 0 {
+		t.Fatalf("an unknown shortcut posted %d messages", n)
+	}
+	if code := shortcut(shortcutStart); code != 200 {
+		t.Fatalf("shortcut: %d", code)
+	}
+	h.wait()
+	posts := h.api.all("chat.postMessage")
+	if len(posts) != 1 || posts[0].Form.Get("channel") != "DU1" || !strings.HasPrefix(posts[0].Form.Get("text"), "Question 1 of") {
+		t.Fatalf("posts after the shortcut: %+v", posts)
 	}
 }

@@ -25,6 +25,9 @@ const (
 	// actInvite is the manager's button; its value is the client's user ID
 	// and nothing else (see App.invite for who may click it).
 	actInvite = "itfit_invite"
+	// shortcutStart is the callback_id of the global shortcut "Start an IT
+	// audit" (the manifest's features.shortcuts).
+	shortcutStart = "itfit_start"
 
 	// blockChoices holds the checkboxes; Continue reads state.values[blockChoices][actCheck].
 	blockChoices = "itfit_choices"
