@@ -102,27 +102,7 @@ func goldenCards(t testing.TB) map[string]*teams.Card {
 
 func TestCardsGolden(t *testing.T) {
 	for name, c := range goldenCards(t) {
-		t.Run(name, func(t *testing.T) {
-			got, err := json.MarshalIndent(c, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden file; run go test -run TestCardsGolden -update and review the diff\n%s", path, got)
-			}
-		})
+		t.Run(name, func(t *testing.T) { golden(t, name, c) })
 	}
 }
 
