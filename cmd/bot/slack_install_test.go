@@ -285,18 +285,7 @@ func (d *distributed) install(name string) {
 
 func (d *distributed) signed(path, contentType, body string) (int, string) {
 	d.t.Helper()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequest(http.MethodPost, d.srv.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set(slackapp.HeaderTimestamp, ts)
-	req.Header.Set(slackapp.HeaderSignature, slackapp.Sign(distSecret, ts, []byte(body)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return postSigned(d.t, d.srv.URL, path, contentType, []byte(body), distSecret)
 }
 
 // command sends a signed /itfit from a user of a workspace; its

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -87,19 +85,9 @@ func TestMountSlackEndToEnd(t *testing.T) {
 
 	body := url.Values{"team_id": {"T1"}, "user_id": {"U1"}, "channel_id": {"C1"}, "command": {"/itfit"}, "text": {""},
 		"response_url": {"https://hooks.slack.com/commands/T1/1/x"}}.Encode()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/slack/commands", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set(slackapp.HeaderTimestamp, ts)
-	req.Header.Set(slackapp.HeaderSignature, slackapp.Sign(secret, ts, []byte(body)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ack, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(ack), "direct messages") {
-		t.Fatalf("ack = %d %s", resp.StatusCode, ack)
+	code, ack := postSigned(t, srv.URL, "/slack/commands", "application/x-www-form-urlencoded", []byte(body), secret)
+	if code != http.StatusOK || !strings.Contains(ack, "direct messages") {
+		t.Fatalf("ack = %d %s", code, ack)
 	}
 	if err := bg.Wait(context.Background()); err != nil {
 		t.Fatal(err)
@@ -167,16 +155,9 @@ func TestMountSlackWiresRevisits(t *testing.T) {
 	// the list falls back to the DM, on the fake.
 	body := url.Values{"team_id": {"T1"}, "user_id": {"U1"}, "channel_id": {"C1"}, "command": {"/itfit"}, "text": {"reminders"},
 		"response_url": {"http://127.0.0.1:1/not-slack"}}.Encode()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/slack/commands", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set(slackapp.HeaderTimestamp, ts)
-	req.Header.Set(slackapp.HeaderSignature, slackapp.Sign(secret, ts, []byte(body)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if code, _ := postSigned(t, srv.URL, "/slack/commands", "application/x-www-form-urlencoded", []byte(body), secret); code != http.StatusOK {
+		t.Fatalf("/itfit reminders answered %d", code)
 	}
-	resp.Body.Close()
 	if err := bg.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
