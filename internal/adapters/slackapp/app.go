@@ -232,43 +232,44 @@ func (a *App) Mount(mux *http.ServeMux) {
 }
 
 // verified reads the body within the size limit and checks Slack's
-// signature over those exact bytes before anything parses them.
+// signature over those exact bytes before anything parses them (see
+// Verifier.Read for what is checked before a byte is read).
 func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log := obs.Logger(r.Context(), a.log)
-		if r.Header.Get(HeaderSignature) == "" || r.Header.Get(HeaderTimestamp) == "" {
-			log.Warn("slack request refused", "reason", ErrMissingSignature)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		body, err := readAll(http.MaxBytesReader(w, r.Body, a.maxBody), min(r.ContentLength, a.maxBody))
+		body, err := a.verifier.Read(w, r, a.maxBody)
 		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
+			// Whatever of the body is still on the way is not wanted: close
+			// the connection rather than read it to the end.
+			w.Header().Set("Connection", "close")
+			switch {
+			case errors.Is(err, ErrBusy):
+				log.Warn("slack request refused", "reason", err, "limit", MaxUnverifiedReads)
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "busy, try again", http.StatusServiceUnavailable)
+			case errors.Is(err, ErrTooLarge):
 				log.Warn("slack request refused", "reason", "body over limit", "limit", a.maxBody)
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-				return
+			case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrBadTimestamp), errors.Is(err, ErrStale), errors.Is(err, ErrBadSignature):
+				log.Warn("slack request refused", "reason", err)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+			default:
+				http.Error(w, "could not read body", http.StatusBadRequest)
 			}
-			http.Error(w, "could not read body", http.StatusBadRequest)
-			return
-		}
-		if err := a.verifier.Verify(r.Header, body); err != nil {
-			log.Warn("slack request refused", "reason", err)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
 		next(w, r, body)
 	})
 }
 
-// readAll is io.ReadAll into a buffer sized for the n bytes announced
-// (Content-Length; -1 when unknown), instead of growing one from 512 bytes
-// through every size up to a payload's few kilobytes.
+// readAll is io.ReadAll into a buffer that starts at what was announced
+// (Content-Length; -1 when unknown), up to a few KiB, and grows only as
+// bytes arrive: a client can announce 128 KiB and send two bytes, and the
+// body is read before its signature can be checked. A payload is a few
+// KiB, so most are read with no growing at all.
 func readAll(r io.Reader, n int64) ([]byte, error) {
-	if n < 0 {
-		n = 0
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+	const first = 8 << 10
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(n, 0), first)+bytes.MinRead))
 	_, err := buf.ReadFrom(r)
 	return buf.Bytes(), err
 }
