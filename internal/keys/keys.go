@@ -184,3 +184,11 @@ func (p Prefix) SlackRefreshLock(enterprise, team string) string {
 func (p Prefix) SlackOAuthState(state string) string {
 	return string(p) + ":slack:oauth-state:" + esc(state)
 }
+
+// SlackSignature marks one signed Slack request as seen, by a hash of its
+// signature, until its timestamp leaves the 5-minute window, so that a
+// replayed copy is refused. It has no user's hash tag: it is checked before
+// the body is parsed, so before anyone is known.
+func (p Prefix) SlackSignature(sum string) string {
+	return string(p) + ":slack:sig:" + esc(sum)
+}

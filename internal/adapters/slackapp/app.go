@@ -233,7 +233,11 @@ func (a *App) Mount(mux *http.ServeMux) {
 
 // verified reads the body within the size limit and checks Slack's
 // signature over those exact bytes before anything parses them (see
-// Verifier.Read for what is checked before a byte is read).
+// Verifier.Read for what is checked before a byte is read), then refuses a
+// signature already seen. A replay gets the answer a handled delivery gets,
+// an empty 200, and has no effect: Slack's own retries of an event are
+// re-signed and pass (and the event_id claim makes them one), and an
+// attacker learns nothing from it.
 func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log := obs.Logger(r.Context(), a.log)
@@ -256,6 +260,15 @@ func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []
 			default:
 				http.Error(w, "could not read body", http.StatusBadRequest)
 			}
+			return
+		}
+		first, err := a.verifier.FirstDelivery(r.Context(), a.rdb, a.prefix, r.Header)
+		switch {
+		case err != nil:
+			log.Warn("slack request not checked for replay", "err", err)
+		case !first:
+			log.Warn("slack request refused", "reason", "signature already seen (a replay)")
+			w.WriteHeader(http.StatusOK)
 			return
 		}
 		next(w, r, body)

@@ -1,13 +1,19 @@
 package slackapp
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/itfit/itfit/internal/keys"
 )
 
 // Slack's request-signing headers.
@@ -143,6 +149,29 @@ func signature(h http.Header) ([]byte, bool) {
 		return nil, false
 	}
 	return got, true
+}
+
+// FirstDelivery reports whether this verified request is the first with
+// its signature. A signed request captured on the way (a proxy's log, a
+// compromised hop) stays valid for the whole window, so a replay of
+// "/itfit restart" or of a Forget confirmation would act again; each
+// signature is remembered (SET NX) until its timestamp has left the window,
+// plus a minute for other replicas' clocks, and a second copy is refused.
+//
+// The key is a hash of the decoded MAC, so that the same signature written
+// in upper-case hex is the same key. It is written only for requests that
+// passed Verify: a flood of forgeries writes nothing. A Redis failure is
+// not a refusal (the caller goes on): without Redis nothing can act anyway,
+// and the request gets the engine's "temporarily unavailable" reply.
+func (v *Verifier) FirstDelivery(ctx context.Context, rdb redis.UniversalClient, p keys.Prefix, h http.Header) (bool, error) {
+	mac, ok := signature(h)
+	sec, err := strconv.ParseInt(h.Get(HeaderTimestamp), 10, 64)
+	if !ok || err != nil {
+		return false, ErrBadSignature // only verified requests come here
+	}
+	sum := sha256.Sum256(mac)
+	ttl := max(time.Unix(sec, 0).Add(MaxSkew+time.Minute).Sub(v.now()), time.Second)
+	return rdb.SetNX(ctx, p.SlackSignature(base64.RawURLEncoding.EncodeToString(sum[:16])), "1", ttl).Result()
 }
 
 func (v *Verifier) mac(ts string, body []byte) []byte {
