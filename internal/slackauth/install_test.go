@@ -52,15 +52,15 @@ func TestInstallFlow(t *testing.T) {
 	if len(state) < 32 {
 		t.Fatalf("state %q is too short to be unguessable", state)
 	}
-	if ttl := e.rdb.PTTL(ctx, e.prefix.SlackOAuthState(state)).Val(); ttl <= 0 || ttl > 10*time.Minute {
-		t.Errorf("state TTL %s, want (0, 10m]", ttl)
+	if ks := redistest.Keys(t, e.rdb, e.prefix); len(ks) != 0 {
+		t.Errorf("starting an install stored %v; the state should be stateless", ks)
 	}
 	cookie := rec.Result().Cookies()[0]
 	if !cookie.HttpOnly || !cookie.Secure || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != slackauth.CallbackPath {
 		t.Errorf("cookie %+v: want HttpOnly, Secure, SameSite=Lax, Path=%s", cookie, slackauth.CallbackPath)
 	}
-	if raw := e.rdb.Get(ctx, e.prefix.SlackOAuthState(state)).Val(); strings.Contains(raw, cookie.Value) {
-		t.Error("Redis holds the browser nonce itself, not its hash")
+	if strings.Contains(state, cookie.Value) {
+		t.Error("the state carries the browser's nonce itself")
 	}
 	if rec.Header().Get("Cache-Control") != "no-store" {
 		t.Error("install redirect is cacheable")
@@ -124,10 +124,25 @@ func TestInstallFlow(t *testing.T) {
 	if e.slack.exchangeCount() != 1 {
 		t.Error("a replayed state reached oauth.v2.access")
 	}
+	// The one key the install left besides the installation: the spent
+	// state, which holds no nonce and expires with the state.
+	for _, k := range redistest.Keys(t, e.rdb, e.prefix) {
+		if k == e.prefix.SlackInstallation("", "T1") {
+			continue
+		}
+		if strings.Contains(k, cookie.Value) || e.rdb.Get(ctx, k).Val() != "1" {
+			t.Errorf("%s = %q holds more than a spent mark", k, e.rdb.Get(ctx, k).Val())
+		}
+		if ttl := e.rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > 10*time.Minute {
+			t.Errorf("spent state %s TTL %s, want (0, 10m]", k, ttl)
+		}
+	}
 }
 
 // TestCallbackRefusals: every way a callback can be illegitimate ends on a
-// 400 page, with nothing exchanged or stored, and spends the state.
+// 400 page, with nothing exchanged or stored. A state refused before it is
+// known to be this browser's writes nothing to Redis; one that passed those
+// checks is spent, and cannot be used again.
 func TestCallbackRefusals(t *testing.T) {
 	other := &http.Cookie{Name: "itfit_slack_install", Value: "another-browsers-nonce"}
 	cases := []struct {
@@ -135,41 +150,42 @@ func TestCallbackRefusals(t *testing.T) {
 		// prepare returns the callback query and cookies to send.
 		prepare func(t *testing.T, e *env) (url.Values, []*http.Cookie)
 		want    string
+		spent   bool // the state passed every check, and is now spent
 	}{
 		{"forged state", func(t *testing.T, e *env) (url.Values, []*http.Cookie) {
 			_, c := e.startInstall(t)
 			return url.Values{"code": {"code-1"}, "state": {"forged-state-nobody-issued"}}, []*http.Cookie{c}
-		}, "not valid"},
+		}, "not valid", false},
 		{"missing state", func(t *testing.T, e *env) (url.Values, []*http.Cookie) {
 			_, c := e.startInstall(t)
 			return url.Values{"code": {"code-1"}}, []*http.Cookie{c}
-		}, "not valid"},
+		}, "not valid", false},
 		{"no cookie (another browser)", func(t *testing.T, e *env) (url.Values, []*http.Cookie) {
 			s, _ := e.startInstall(t)
 			return url.Values{"code": {"code-1"}, "state": {s}}, nil
-		}, "another browser"},
+		}, "another browser", false},
 		{"another browser's cookie", func(t *testing.T, e *env) (url.Values, []*http.Cookie) {
 			s, _ := e.startInstall(t)
 			return url.Values{"code": {"code-1"}, "state": {s}}, []*http.Cookie{other}
-		}, "another browser"},
+		}, "another browser", false},
 		{"the cookie of another attempt", func(t *testing.T, e *env) (url.Values, []*http.Cookie) {
 			s, _ := e.startInstall(t)
 			_, c2 := e.startInstall(t)
 			return url.Values{"code": {"code-1"}, "state": {s}}, []*http.Cookie{c2}
-		}, "another browser"},
+		}, "another browser", false},
 		{"expired state", func(t *testing.T, e *env) (url.Values, []*http.Cookie) {
 			s, c := e.startInstall(t)
 			e.clock.Advance(10*time.Minute + time.Second)
 			return url.Values{"code": {"code-1"}, "state": {s}}, []*http.Cookie{c}
-		}, "expired"},
+		}, "expired", false},
 		{"no code", func(t *testing.T, e *env) (url.Values, []*http.Cookie) {
 			s, c := e.startInstall(t)
 			return url.Values{"state": {s}}, []*http.Cookie{c}
-		}, "no authorisation code"},
+		}, "no authorisation code", true},
 		{"oauth.v2.access says ok:false", func(t *testing.T, e *env) (url.Values, []*http.Cookie) {
 			s, c := e.startInstall(t)
 			return url.Values{"code": {"unknown-code"}, "state": {s}}, []*http.Cookie{c}
-		}, "did not accept"},
+		}, "did not accept", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,8 +205,22 @@ func TestCallbackRefusals(t *testing.T) {
 			if _, err := e.store.Get(context.Background(), "", "T1"); !errors.Is(err, slackauth.ErrNotInstalled) {
 				t.Errorf("installation stored after a refused callback: %v", err)
 			}
-			if s := q.Get("state"); s != "" && e.rdb.Exists(context.Background(), e.prefix.SlackOAuthState(s)).Val() != 0 {
-				t.Error("the state survived its callback")
+			keys := redistest.Keys(t, e.rdb, e.prefix)
+			if !tc.spent {
+				if len(keys) != 0 {
+					t.Errorf("a refused state wrote %v", keys)
+				}
+				return
+			}
+			if len(keys) != 1 {
+				t.Errorf("keys %v, want the one spent state", keys)
+			}
+			q.Set("code", "code-1")
+			if again := e.get(t, callbackURL(q), cookies...); again.Code != http.StatusBadRequest || !strings.Contains(again.Body.String(), "already been used") {
+				t.Errorf("the state again: %d %s", again.Code, again.Body)
+			}
+			if e.slack.exchangeCount() > 1 {
+				t.Error("a spent state reached oauth.v2.access")
 			}
 		})
 	}

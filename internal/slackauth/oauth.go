@@ -1,13 +1,13 @@
 package slackauth
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -36,8 +36,7 @@ type InstallerOptions struct {
 	Prefix  keys.Prefix
 	Log     *slog.Logger
 	Metrics *obs.Metrics
-	// Now judges state expiry; Redis expires the state too, this is the
-	// check a test can drive.
+	// Now judges state expiry (the state carries its own time).
 	Now        func() time.Time
 	HTTPClient *http.Client
 	StateTTL   time.Duration
@@ -55,6 +54,7 @@ type Installer struct {
 	http     *http.Client
 	stateTTL time.Duration
 	apiURL   string
+	stateKey []byte // signs states; derived from the client secret
 }
 
 // NewInstaller checks cfg and the options.
@@ -68,6 +68,7 @@ func NewInstaller(cfg Config, o InstallerOptions) (*Installer, error) {
 	in := &Installer{
 		cfg: cfg, store: o.Store, rdb: o.Redis, prefix: o.Prefix, log: o.Log, metrics: o.Metrics,
 		now: o.Now, http: o.HTTPClient, stateTTL: o.StateTTL, apiURL: apiBase(cfg.APIURL),
+		stateKey: stateKey(cfg.ClientSecret),
 	}
 	if in.prefix == "" {
 		in.prefix = keys.Default
@@ -93,17 +94,51 @@ func (in *Installer) Mount(mux *http.ServeMux) {
 	mux.Handle("GET "+CallbackPath, in.CallbackHandler())
 }
 
-// pendingState is what Redis keeps for one install attempt: a hash of the
-// browser's nonce (the nonce itself only ever lives in the cookie) and
-// when the attempt started.
-type pendingState struct {
-	NonceHash string `json:"n"`
-	Created   int64  `json:"t"`
+// The OAuth state is stateless: nothing is stored when an install starts,
+// so GET /slack/install costs Redis nothing however often it is called.
+// The state carries when it was issued, a tag binding it to the browser's
+// nonce (kept only in that browser's cookie), and a MAC over both under a
+// key every replica derives from the client secret:
+//
+//	state = base64url(issued: 8 bytes, Unix ms | bind: 16 | mac: 16)
+//	bind  = HMAC(key, "bind" | nonce)
+//	mac   = HMAC(key, "state" | issued | bind)
+//
+// The callback checks the MAC (a state nobody issued), the time (expired),
+// then the cookie against bind (another browser), and only then spends the
+// state, with SET NX of bind until the state would expire anyway: a state
+// can finish one install. A flood of callbacks with made-up states, or
+// with real states but no cookie, writes nothing either.
+const (
+	stateTimeLen = 8
+	stateTagLen  = 16
+	stateLen     = stateTimeLen + 2*stateTagLen
+)
+
+// stateKey separates the state's key from the client secret's other use.
+func stateKey(clientSecret string) []byte {
+	m := hmac.New(sha256.New, []byte(clientSecret))
+	m.Write([]byte("itfit: Add to Slack OAuth state"))
+	return m.Sum(nil)
 }
 
-func hashNonce(nonce string) string {
-	h := sha256.Sum256([]byte(nonce))
-	return hex.EncodeToString(h[:])
+func (in *Installer) tag(parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, in.stateKey)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)[:stateTagLen]
+}
+
+func (in *Installer) bind(nonce string) []byte { return in.tag([]byte("bind"), []byte(nonce)) }
+
+// newState issues the state for a browser whose cookie holds nonce.
+func (in *Installer) newState(nonce string, now time.Time) string {
+	b := make([]byte, stateTimeLen, stateLen)
+	binary.BigEndian.PutUint64(b, uint64(now.UnixMilli()))
+	b = append(b, in.bind(nonce)...)
+	b = append(b, in.tag([]byte("state"), b)...)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func random(n int) (string, error) {
@@ -115,25 +150,19 @@ func random(n int) (string, error) {
 }
 
 // InstallHandler starts an install: a fresh state, bound to this browser by
-// a cookie, then off to Slack's consent page.
+// a cookie, then off to Slack's consent page. It stores nothing.
 func (in *Installer) InstallHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := obs.Logger(ctx, in.log)
 		noStore(w)
-		state, err1 := random(32)
-		nonce, err2 := random(32)
-		if err := errors.Join(err1, err2); err != nil {
-			log.Error("slack install: random state", "err", err)
+		nonce, err := random(32)
+		if err != nil {
+			log.Error("slack install: random nonce", "err", err)
 			in.page(w, http.StatusInternalServerError, failurePage("Something went wrong on our side. Please try again.", in.cfg.InstallURL()))
 			return
 		}
-		rec, _ := json.Marshal(pendingState{NonceHash: hashNonce(nonce), Created: in.now().UnixMilli()})
-		if err := in.rdb.Set(ctx, in.prefix.SlackOAuthState(state), rec, in.stateTTL).Err(); err != nil {
-			log.Error("slack install: store state", "err", err)
-			in.page(w, http.StatusServiceUnavailable, failurePage("itfit cannot start the installation right now. Please try again in a minute.", in.cfg.InstallURL()))
-			return
-		}
+		state := in.newState(nonce, in.now())
 		http.SetCookie(w, &http.Cookie{
 			Name: cookieName, Value: nonce, Path: in.cookiePath(),
 			MaxAge: int(in.stateTTL / time.Second), HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
@@ -163,6 +192,7 @@ var (
 	errStateUnknown  = errors.New("state unknown, already used or expired")
 	errStateExpired  = errors.New("state expired")
 	errOtherBrowser  = errors.New("state was issued to another browser")
+	errStateStore    = errors.New("cannot record the state as used")
 	errCodeMissing   = errors.New("no code parameter")
 	errSlackRefused  = errors.New("Slack refused the code exchange")
 	errBadSlackReply = errors.New("Slack's reply lacks a bot token or workspace")
@@ -181,11 +211,11 @@ func (in *Installer) CallbackHandler() http.Handler {
 			HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 		q := r.URL.Query()
 
-		err := in.checkState(r)
 		if slackErr := q.Get("error"); slackErr != "" {
-			// The user said no (access_denied) or Slack could not proceed;
-			// the state, if any, is spent either way.
-			log.Info("slack install: not completed at Slack", "slack_error", slackErr, "state_err", err)
+			// The user said no (access_denied) or Slack could not proceed.
+			// Nothing is exchanged, so the state need not be spent: it is
+			// only checked, for the log.
+			log.Info("slack install: not completed at Slack", "slack_error", slackErr, "state_err", in.checkState(r, false))
 			if slackErr == "access_denied" {
 				in.page(w, http.StatusOK, cancelPage(in.cfg.InstallURL()))
 				return
@@ -197,7 +227,12 @@ func (in *Installer) CallbackHandler() http.Handler {
 			in.page(w, http.StatusBadRequest, failurePage(msg, in.cfg.InstallURL()))
 			return
 		}
-		if err != nil {
+		if err := in.checkState(r, true); err != nil {
+			if errors.Is(err, errStateStore) {
+				log.Error("slack install: spend state", "err", err)
+				in.page(w, http.StatusServiceUnavailable, failurePage("itfit cannot finish the installation right now. Please try again in a minute.", in.cfg.InstallURL()))
+				return
+			}
 			log.Info("slack install: callback refused", "reason", err)
 			in.page(w, http.StatusBadRequest, failurePage(stateMessage(err), in.cfg.InstallURL()))
 			return
@@ -235,33 +270,37 @@ func (in *Installer) CallbackHandler() http.Handler {
 	})
 }
 
-// checkState spends the state named in the callback (GETDEL: single use,
-// whatever the outcome) and checks it against this browser's cookie.
-func (in *Installer) checkState(r *http.Request) error {
-	state := r.URL.Query().Get("state")
-	if state == "" {
+// checkState checks the state named in the callback: issued by itfit, not
+// expired, issued to this browser; then, with spend, spends it (single use,
+// whatever the exchange then does).
+func (in *Installer) checkState(r *http.Request, spend bool) error {
+	raw := r.URL.Query().Get("state")
+	if raw == "" {
 		return errStateMissing
 	}
-	raw, err := in.rdb.GetDel(r.Context(), in.prefix.SlackOAuthState(state)).Result()
-	if errors.Is(err, redis.Nil) {
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) != stateLen || !hmac.Equal(b[stateTimeLen+stateTagLen:], in.tag([]byte("state"), b[:stateTimeLen+stateTagLen])) {
 		return errStateUnknown
 	}
-	if err != nil {
-		return errors.Join(errStateUnknown, err)
-	}
-	var p pendingState
-	if json.Unmarshal([]byte(raw), &p) != nil {
-		return errStateUnknown
-	}
-	if !in.now().Before(time.UnixMilli(p.Created).Add(in.stateTTL)) {
+	issued := time.UnixMilli(int64(binary.BigEndian.Uint64(b)))
+	expires := issued.Add(in.stateTTL)
+	if !in.now().Before(expires) {
 		return errStateExpired
 	}
+	bind := b[stateTimeLen : stateTimeLen+stateTagLen]
 	c, err := r.Cookie(cookieName)
-	if err != nil || c.Value == "" {
+	if err != nil || c.Value == "" || !hmac.Equal(in.bind(c.Value), bind) {
 		return errOtherBrowser
 	}
-	if subtle.ConstantTimeCompare([]byte(hashNonce(c.Value)), []byte(p.NonceHash)) != 1 {
-		return errOtherBrowser
+	if !spend {
+		return nil
+	}
+	first, err := in.rdb.SetNX(r.Context(), in.prefix.SlackOAuthState(base64.RawURLEncoding.EncodeToString(bind)), "1", expires.Sub(in.now())).Result()
+	if err != nil {
+		return fmt.Errorf("%w: %w", errStateStore, err)
+	}
+	if !first {
+		return errStateUnknown
 	}
 	return nil
 }
