@@ -122,7 +122,9 @@ func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
 // Middleware gives every request an ID (kept from X-Request-Id when it is
 // sane), a logger that carries it, and a latency observation under route,
 // the pattern the mux matched, so that paths with IDs do not explode the
-// label set.
+// label set. next must be the *http.ServeMux itself (or a handler that
+// passes it the request unchanged): the pattern is read back from the
+// request handed to next.
 //
 // It runs on every request, so it does no work a request may not need: the
 // ID is added to a log line only when one is written (see idHandler), and
@@ -137,6 +139,9 @@ func Middleware(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 		w.Header()["X-Request-Id"] = []string{id}
 		l := slog.New(&idHandler{inner: log.Handler(), id: id})
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		// The mux records the pattern it matched on the request it is
+		// given, which is this copy, not r.
+		inner := r.WithContext(WithLogger(r.Context(), l))
 		func() {
 			// A bug must not cost the user more than this one request.
 			defer func() {
@@ -147,9 +152,9 @@ func Middleware(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 					}
 				}
 			}()
-			next.ServeHTTP(sw, r.WithContext(WithLogger(r.Context(), l)))
+			next.ServeHTTP(sw, inner)
 		}()
-		route := r.Pattern
+		route := inner.Pattern
 		if route == "" {
 			route = "unmatched"
 		}
