@@ -26,22 +26,49 @@ type worker struct {
 	run  func(ctx context.Context) error
 }
 
-// serve runs the HTTP server until ctx ends, then shuts down in order: not
-// ready first, so load balancers stop sending; then drain HTTP; then stop
-// workers and background tasks; Redis is closed last. ln may be nil (listen
-// on PORT); tests pass their own on 127.0.0.1:0.
+// serve runs the HTTP server until ctx ends, then shuts down in order (see
+// server.run). ln may be nil (listen on PORT); tests pass their own on
+// 127.0.0.1:0.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) error {
 	log.Info("starting itfit", "version", version, "commit", commit)
 	defer startDebug(ctx, log, cfg.PprofAddr)()
-	audit, err := loadAudit(cfg)
+	s, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
+	}
+	defer s.close()
+	return s.run(ctx, ln)
+}
+
+// server is everything `bot serve` is made of, built and not yet running:
+// nothing listens and no worker runs until run.
+type server struct {
+	cfg     Config
+	log     *slog.Logger
+	st      *storage
+	bg      *background.Group
+	ready   atomic.Bool // from run's start until shutdown begins
+	public  *http.Server
+	workers []worker
+}
+
+// build constructs the storage, the engine, the adapters and their
+// workers, the revisit worker and the HTTP servers. On error whatever it
+// opened is closed; otherwise the caller closes it with close.
+func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err error) {
+	audit, err := loadAudit(cfg)
+	if err != nil {
+		return nil, err
 	}
 	st, err := openStorage(cfg, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.close()
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
 	if err := st.ping(ctx); err != nil {
 		// Keep serving: /readyz fails until Redis answers, and requests get
 		// a "temporarily unavailable" reply instead of a dead port.
@@ -55,14 +82,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) e
 		Observe:    observe(metrics),
 	})
 	bg := background.New(log, 256, 30*time.Second)
+	s = &server{cfg: cfg, log: log, st: st, bg: bg}
 
-	var ready atomic.Bool
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !ready.Load() {
+		if !s.ready.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
@@ -78,7 +105,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) e
 	sched := schedule.NewStore(st.rdb, schedule.StoreConfig{})
 	managers, err := revisit.ParseDirectory(cfg.AccountManagers)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	revisits := revisit.New(st.rdb, sched, engine, revisit.Config{
 		After: cfg.RevisitAfter, Managers: managers, HistoryTTL: cfg.HistoryTTL, Logger: log,
@@ -86,12 +113,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) e
 
 	workers, err := mountAdapters(cfg, log, deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg, revisits: revisits}, mux)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nudges := schedule.NewWorker(sched, countNudges(revisits, metrics), schedule.WorkerConfig{Logger: log.With("worker", "revisits")})
-	workers = append(workers, worker{name: "revisits", run: nudges.Run})
+	s.workers = append(workers, worker{name: "revisits", run: nudges.Run})
+	s.public = newHTTPServer(log, metrics, mux)
+	return s, nil
+}
 
-	srv := &http.Server{
+func newHTTPServer(log *slog.Logger, metrics *obs.Metrics, mux *http.ServeMux) *http.Server {
+	return &http.Server{
 		Handler:           obs.Middleware(log, metrics, mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -99,28 +130,38 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) e
 		IdleTimeout:       90 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// close lets Redis go; it comes after run, which has stopped everything
+// that uses it.
+func (s *server) close() { s.st.close() }
+
+// run listens (on ln, or PORT when it is nil), starts the workers, and
+// serves until ctx ends; then shuts down in order: not ready first, so load
+// balancers stop sending; then drain HTTP; then stop the workers, then the
+// background tasks. Redis is closed by close.
+func (s *server) run(ctx context.Context, ln net.Listener) error {
 	if ln == nil {
-		if ln, err = net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port)); err != nil {
-			return fmt.Errorf("listen on PORT %d: %w", cfg.Port, err)
+		var err error
+		if ln, err = net.Listen("tcp", fmt.Sprintf(":%d", s.cfg.Port)); err != nil {
+			return fmt.Errorf("listen on PORT %d: %w", s.cfg.Port, err)
 		}
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "store", st.addr)
+	s.log.Info("listening", "addr", ln.Addr().String(), "store", s.st.addr)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- s.public.Serve(ln) }()
 	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
 	var wg sync.WaitGroup
-	for _, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for _, w := range s.workers {
+		wg.Go(func() {
 			if err := w.run(workCtx); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("worker stopped", "worker", w.name, "err", err)
+				s.log.Error("worker stopped", "worker", w.name, "err", err)
 			}
-		}()
+		})
 	}
-	ready.Store(true)
+	s.ready.Store(true)
 
 	select {
 	case <-ctx.Done():
@@ -130,20 +171,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) e
 		return fmt.Errorf("http server: %w", err)
 	}
 
-	log.Info("shutting down: marked not ready", "drain_delay", cfg.DrainDelay.String())
-	ready.Store(false)
-	time.Sleep(cfg.DrainDelay)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	s.log.Info("shutting down: marked not ready", "drain_delay", s.cfg.DrainDelay.String())
+	s.ready.Store(false)
+	time.Sleep(s.cfg.DrainDelay)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("http drain incomplete", "err", err)
+	if err := s.public.Shutdown(shutdownCtx); err != nil {
+		s.log.Warn("http drain incomplete", "err", err)
 	}
 	stopWorkers()
 	wg.Wait()
-	if err := bg.Wait(shutdownCtx); err != nil {
-		log.Warn("background tasks still running at shutdown", "err", err)
+	if err := s.bg.Wait(shutdownCtx); err != nil {
+		s.log.Warn("background tasks still running at shutdown", "err", err)
 	}
-	log.Info("stopped")
+	s.log.Info("stopped")
 	return nil
 }
 
