@@ -29,6 +29,7 @@ type Config struct {
 	AccountManagers string        `envconfig:"ITFIT_ACCOUNT_MANAGERS" desc:"who nudges whom: slack:TCLIENT=UMANAGER (or =TPROVIDER/UMANAGER or /CCHANNEL), teams:TENANT=USER, comma-separated"`
 	ShutdownTimeout time.Duration `envconfig:"ITFIT_SHUTDOWN_TIMEOUT" default:"20s" desc:"how long shutdown waits for requests in flight"`
 	PprofAddr       string        `envconfig:"ITFIT_PPROF_ADDR" desc:"a loopback host:port serving net/http/pprof, for profiling load runs; off when unset"`
+	AdminAddr       string        `envconfig:"ITFIT_ADMIN_ADDR" desc:"host:port (e.g. :9090) of a listener of their own for /healthz, /readyz and /metrics, which PORT then does not serve; unset: they are on PORT"`
 	DrainDelay      time.Duration `envconfig:"ITFIT_DRAIN_DELAY" default:"3s" desc:"after SIGTERM, how long /readyz fails before the listener closes"`
 	PublicURL       string        `envconfig:"ITFIT_PUBLIC_URL" desc:"itfit's public https:// address; with SLACK_CLIENT_ID, Slack redirects installs back to it (/slack/oauth/callback)"`
 	EncryptionKey   string        `envconfig:"ITFIT_ENCRYPTION_KEY" desc:"seals Slack workspace tokens in Redis: ID:BASE64 of 32 random bytes, newest first, comma-separated to rotate"`

@@ -37,7 +37,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) e
 		return err
 	}
 	defer s.close()
-	return s.run(ctx, ln)
+	return s.run(ctx, ln, nil)
 }
 
 // server is everything `bot serve` is made of, built and not yet running:
@@ -47,8 +47,9 @@ type server struct {
 	log     *slog.Logger
 	st      *storage
 	bg      *background.Group
-	ready   atomic.Bool // from run's start until shutdown begins
+	ready   *readiness
 	public  *http.Server
+	admin   *http.Server // nil: the probes and metrics are on public
 	workers []worker
 }
 
@@ -82,25 +83,21 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		Observe:    observe(metrics),
 	})
 	bg := background.New(log, 256, 30*time.Second)
-	s = &server{cfg: cfg, log: log, st: st, bg: bg}
+	s = &server{cfg: cfg, log: log, st: st, bg: bg, ready: newReadiness(st, log)}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	probes := mux
+	if cfg.AdminAddr != "" {
+		// Probes and metrics on a listener of their own, which need not be
+		// reachable from the internet; the public port has none of them.
+		probes = http.NewServeMux()
+		s.admin = newHTTPServer(log, metrics, probes)
+	}
+	probes.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready.Load() {
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		if err := st.ping(r.Context()); err != nil {
-			obs.Logger(r.Context(), log).Warn("not ready", "err", st.unreachable(err))
-			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.Handle("GET /metrics", metrics.Handler())
+	probes.Handle("GET /readyz", s.ready)
+	probes.Handle("GET /metrics", metrics.Handler())
 
 	sched := schedule.NewStore(st.rdb, schedule.StoreConfig{})
 	managers, err := revisit.ParseDirectory(cfg.AccountManagers)
@@ -136,21 +133,36 @@ func newHTTPServer(log *slog.Logger, metrics *obs.Metrics, mux *http.ServeMux) *
 // that uses it.
 func (s *server) close() { s.st.close() }
 
-// run listens (on ln, or PORT when it is nil), starts the workers, and
-// serves until ctx ends; then shuts down in order: not ready first, so load
-// balancers stop sending; then drain HTTP; then stop the workers, then the
-// background tasks. Redis is closed by close.
-func (s *server) run(ctx context.Context, ln net.Listener) error {
+// run listens (ln and adminLn may be nil: PORT and ITFIT_ADMIN_ADDR), starts
+// the workers, and serves until ctx ends; then shuts down in order: not
+// ready first, so load balancers stop sending; then drain HTTP (the public
+// listener, then the admin one, which answers probes until then); then stop
+// the workers, then the background tasks. Redis is closed by close.
+func (s *server) run(ctx context.Context, ln, adminLn net.Listener) error {
+	var err error
 	if ln == nil {
-		var err error
 		if ln, err = net.Listen("tcp", fmt.Sprintf(":%d", s.cfg.Port)); err != nil {
 			return fmt.Errorf("listen on PORT %d: %w", s.cfg.Port, err)
 		}
 	}
+	servers := []*http.Server{s.public}
+	listeners := []net.Listener{ln}
+	if s.admin != nil {
+		if adminLn == nil {
+			if adminLn, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
+				ln.Close()
+				return fmt.Errorf("listen on ITFIT_ADMIN_ADDR %s: %w", s.cfg.AdminAddr, err)
+			}
+		}
+		servers, listeners = append(servers, s.admin), append(listeners, adminLn)
+		s.log.Info("admin endpoints on their own listener", "addr", adminLn.Addr().String())
+	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "store", s.st.addr)
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- s.public.Serve(ln) }()
+	serveErr := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { serveErr <- srv.Serve(listeners[i]) }()
+	}
 	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
 	var wg sync.WaitGroup
@@ -161,23 +173,28 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 			}
 		})
 	}
-	s.ready.Store(true)
+	s.ready.up.Store(true)
 
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
+		for _, srv := range servers {
+			srv.Close()
+		}
 		stopWorkers()
 		wg.Wait()
 		return fmt.Errorf("http server: %w", err)
 	}
 
 	s.log.Info("shutting down: marked not ready", "drain_delay", s.cfg.DrainDelay.String())
-	s.ready.Store(false)
+	s.ready.up.Store(false)
 	time.Sleep(s.cfg.DrainDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := s.public.Shutdown(shutdownCtx); err != nil {
-		s.log.Warn("http drain incomplete", "err", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			s.log.Warn("http drain incomplete", "err", err)
+		}
 	}
 	stopWorkers()
 	wg.Wait()
@@ -186,6 +203,56 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("stopped")
 	return nil
+}
+
+// readiness serves /readyz: ready while the server runs and Redis
+// answers. The Redis check is cached for readyFor, and probes that come
+// meanwhile wait for the one in flight, so a flood of /readyz costs at
+// most one PING a second whatever its rate (and one log line a second
+// while Redis is away).
+type readiness struct {
+	up          atomic.Bool // false before run and from the moment shutdown begins
+	ping        func(ctx context.Context) error
+	unreachable func(error) string
+	log         *slog.Logger
+
+	mu      sync.Mutex
+	checked time.Time // zero: never
+	err     error
+}
+
+const readyFor = time.Second
+
+func newReadiness(st *storage, log *slog.Logger) *readiness {
+	return &readiness{ping: st.ping, unreachable: st.unreachable, log: log}
+}
+
+// redis returns the result of the last PING, pinging again once it is
+// older than readyFor. The PING does not end with the probe that made it:
+// others are waiting for its answer.
+func (rd *readiness) redis(ctx context.Context) error {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if rd.checked.IsZero() || time.Since(rd.checked) >= readyFor {
+		rd.err = rd.ping(context.WithoutCancel(ctx))
+		rd.checked = time.Now()
+		if rd.err != nil {
+			obs.Logger(ctx, rd.log).Warn("not ready", "err", rd.unreachable(rd.err))
+		}
+	}
+	return rd.err
+}
+
+func (rd *readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !rd.up.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if err := rd.redis(r.Context()); err != nil {
+		http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
 }
 
 // countNudges counts every delivery outcome of the revisit worker.
