@@ -108,7 +108,12 @@ func TestInstallFlow(t *testing.T) {
 	if inst.BotToken.Reveal() != token || inst.RefreshToken.Reveal() != refresh {
 		t.Error("stored tokens do not open to what Slack issued")
 	}
-	if inst.TeamName != `Acme <Ops> & "Co"` || inst.BotUserID != "UBOT" || inst.AppID != "A0APP" || inst.Installer != "UINSTALLER" ||
+	for f, v := range raw {
+		if strings.Contains(v, "UINSTALLER") {
+			t.Errorf("field %s keeps the installer's user ID, which nothing reads", f)
+		}
+	}
+	if inst.TeamName != `Acme <Ops> & "Co"` || inst.BotUserID != "UBOT" || inst.AppID != "A0APP" || inst.Installer != "" ||
 		len(inst.Scopes) != 4 || !inst.InstalledAt.Equal(e.clock.Now()) || !inst.ExpiresAt.Equal(e.clock.Now().Add(12*time.Hour)) {
 		t.Errorf("installation metadata: %+v", inst)
 	}
@@ -259,6 +264,10 @@ func TestOrgWideInstall(t *testing.T) {
 	rec := e.get(t, callbackURL(url.Values{"code": {"org"}, "state": {s}}), c)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "installed in Grid Org") {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	// The page named the org; the record keeps neither its name nor who installed.
+	if raw := e.rdb.HGet(ctx, e.prefix.SlackInstallation("E1", ""), "rec").Val(); raw == "" || strings.Contains(raw, "Grid Org") || strings.Contains(raw, "UADMIN") {
+		t.Errorf("org-wide record = %s", raw)
 	}
 	if got, err := e.store.TokenFor(ctx, "E1", "T7"); err != nil || got != "xoxb-ORG" {
 		t.Errorf("TokenFor(E1, T7) = %q, %v; want the org-wide token", got, err)

@@ -89,6 +89,11 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // Installation is itfit installed in one workspace.
 type Installation struct {
 	Workspace
+	// EnterpriseName and Installer come with Slack's answer at install
+	// time, for the result page and the install's log line; they are not
+	// stored (nothing reads them back), so a stored installation has them
+	// empty. TeamName is stored: a manager in the provider's workspace is
+	// told which client workspace a nudge is about by its name.
 	EnterpriseName string
 	TeamName       string
 	// OrgWide is an Enterprise Grid org-wide install (Team is empty).
@@ -132,21 +137,22 @@ func (i Installation) LogValue() slog.Value {
 
 // record is the stored form. Plain metadata stays readable (uninstall can
 // report what it deleted even if the tokens no longer open); the tokens
-// are sealed.
+// are sealed. It keeps what itfit reads back and no more: not the
+// installer's user ID nor the org's name (records written before kept
+// them as "installer" and "enterprise_name"; they are ignored when read,
+// and gone at the next write).
 type record struct {
-	Enterprise     string   `json:"enterprise_id,omitempty"`
-	EnterpriseName string   `json:"enterprise_name,omitempty"`
-	Team           string   `json:"team_id,omitempty"`
-	TeamName       string   `json:"team_name,omitempty"`
-	OrgWide        bool     `json:"org_wide,omitempty"`
-	AppID          string   `json:"app_id,omitempty"`
-	BotUserID      string   `json:"bot_user_id,omitempty"`
-	Scopes         []string `json:"scopes,omitempty"`
-	Installer      string   `json:"installer,omitempty"`
-	InstalledAt    int64    `json:"installed_at_ms,omitempty"`
-	Token          string   `json:"token"`
-	Refresh        string   `json:"refresh,omitempty"`
-	ExpiresAt      int64    `json:"expires_at_ms,omitempty"`
+	Enterprise  string   `json:"enterprise_id,omitempty"`
+	Team        string   `json:"team_id,omitempty"`
+	TeamName    string   `json:"team_name,omitempty"`
+	OrgWide     bool     `json:"org_wide,omitempty"`
+	AppID       string   `json:"app_id,omitempty"`
+	BotUserID   string   `json:"bot_user_id,omitempty"`
+	Scopes      []string `json:"scopes,omitempty"`
+	InstalledAt int64    `json:"installed_at_ms,omitempty"`
+	Token       string   `json:"token"`
+	Refresh     string   `json:"refresh,omitempty"`
+	ExpiresAt   int64    `json:"expires_at_ms,omitempty"`
 }
 
 // Hash fields of an installation key: the record and a version that every
@@ -179,11 +185,9 @@ func fromMilli(ms int64) time.Time {
 
 func toRecord(box *secretbox.Box, in Installation) (record, error) {
 	r := record{
-		Enterprise: in.Enterprise, EnterpriseName: in.EnterpriseName,
-		Team: in.Team, TeamName: in.TeamName, OrgWide: in.OrgWide,
+		Enterprise: in.Enterprise, Team: in.Team, TeamName: in.TeamName, OrgWide: in.OrgWide,
 		AppID: in.AppID, BotUserID: in.BotUserID, Scopes: in.Scopes,
-		Installer: in.Installer, InstalledAt: unixMilli(in.InstalledAt),
-		ExpiresAt: unixMilli(in.ExpiresAt),
+		InstalledAt: unixMilli(in.InstalledAt), ExpiresAt: unixMilli(in.ExpiresAt),
 	}
 	var err error
 	if r.Token, err = box.Seal([]byte(in.BotToken), sealContext("bot", in.Workspace)); err != nil {
@@ -200,10 +204,10 @@ func toRecord(box *secretbox.Box, in Installation) (record, error) {
 // metadata is the installation without its tokens.
 func (r record) metadata() Installation {
 	return Installation{
-		Workspace:      Workspace{Enterprise: r.Enterprise, Team: r.Team},
-		EnterpriseName: r.EnterpriseName, TeamName: r.TeamName, OrgWide: r.OrgWide,
+		Workspace: Workspace{Enterprise: r.Enterprise, Team: r.Team},
+		TeamName:  r.TeamName, OrgWide: r.OrgWide,
 		AppID: r.AppID, BotUserID: r.BotUserID, Scopes: r.Scopes,
-		Installer: r.Installer, InstalledAt: fromMilli(r.InstalledAt), ExpiresAt: fromMilli(r.ExpiresAt),
+		InstalledAt: fromMilli(r.InstalledAt), ExpiresAt: fromMilli(r.ExpiresAt),
 	}
 }
 
