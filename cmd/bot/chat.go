@@ -7,20 +7,25 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"strconv"
+
+	"golang.org/x/term"
 
 	"github.com/itfit/itfit/internal/adapters/terminal"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 )
 
-// chat runs the audit in the terminal. Logs go to stderr as text and only
-// from warnings up, so they do not mix with the conversation.
-func chat(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Writer) error {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelWarn)}))
+// runChat runs the audit in the terminal. Nothing is logged into the
+// conversation: a person at a terminal reads what the chat layer says, and
+// a log line between two questions is noise.
+func runChat(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Writer) error {
+	log := slog.New(slog.DiscardHandler)
 	a, err := loadAudit(cfg)
 	if err != nil {
 		return err
 	}
-	st, err := openStorage(cfg, slog.New(slog.DiscardHandler))
+	st, err := openStorage(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -31,11 +36,29 @@ func chat(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wr
 	if err := st.ping(ctx); err != nil {
 		return fmt.Errorf("%s; your answers are kept in Redis, so start it and run this again", st.unreachable(err))
 	}
-	k := conversation.Key{
+	d := deps{engine: newEngine(cfg, a, st), rdb: st.rdb}
+	if err := d.complete(log); err != nil {
+		return err
+	}
+	who := chat.Who{Key: conversation.Key{
 		UserKey:      conversation.UserKey{Platform: conversation.Terminal, Workspace: "local", User: conversation.UserID(localUser())},
 		Conversation: "terminal",
+	}}
+	return terminal.Chat(ctx, d.flows, who, stdin, stdout, terminal.Options{Width: width(stdout), Kept: !st.embedded})
+}
+
+// width is the terminal's width: the terminal's own when stdout is one,
+// else $COLUMNS, else 80.
+func width(out io.Writer) int {
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
 	}
-	return terminal.Chat(ctx, newEngine(cfg, a, st), k, stdin, stdout, log)
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 80
 }
 
 // localUser names the terminal's user: $USER first, so two people sharing

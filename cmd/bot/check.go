@@ -92,7 +92,7 @@ func check(ctx context.Context, cfg Config, out io.Writer, client *http.Client) 
 		checkTeams(cfg, client, probe, line)
 	}
 
-	if dir, err := revisit.ParseDirectory(cfg.AccountManagers); err != nil {
+	if dir, err := revisit.ParseDirectory(cfg.AccountManagers, platformRules()); err != nil {
 		line("FAIL", "managers", "ITFIT_ACCOUNT_MANAGERS: %v", err)
 	} else if len(dir) == 0 {
 		line("skip", "managers", "ITFIT_ACCOUNT_MANAGERS is empty: nudges go to managers clients pick with Share only")

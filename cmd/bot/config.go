@@ -79,7 +79,7 @@ func loadConfig() (Config, error) {
 	if err := c.Teams.Validate(); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
-	if _, err := revisit.ParseDirectory(c.AccountManagers); err != nil {
+	if _, err := revisit.ParseDirectory(c.AccountManagers, platformRules()); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	if c.RevisitAfter < 0 {

@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch cmd {
 	case "chat":
-		return chat(ctx, cfg, stdin, stdout, stderr)
+		return runChat(ctx, cfg, stdin, stdout, stderr)
 	case "check":
 		return check(ctx, cfg, stdout, nil)
 	case "serve":

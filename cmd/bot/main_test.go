@@ -58,11 +58,12 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 			for _, want := range []string{
 				"Question 1 of 10",
 				"Please type the number of an option.",
-				"Please answer with a number from 1 to 4.",
+				"Please answer with option numbers from 1 to 4",
 				"There is no option 9; choose from 1 to 4.",
-				"Going back one question.",
-				"“None” cannot be combined with other options",
-				"Recommendation: Fully managed IT (a likely fit)",
+				"You went back. Your earlier answer was: Overwhelmed, doing everything.",
+				"Option 4 cannot be combined with others",
+				"Recommendation: Fully managed IT",
+				"Fully managed IT is a likely fit.",
 				"Your one IT person is overwhelmed",
 				"What the provider would cover",
 				"Revisit this decision by",
@@ -84,8 +85,10 @@ func TestChatEndOfInputKeepsAnswers(t *testing.T) {
 	if err := run(context.Background(), []string{"chat"}, strings.NewReader("2\n"), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Your answers are saved") {
-		t.Errorf("EOF should end politely:\n%s", out.String())
+	// The embedded store keeps nothing: the goodbye says so, and how to
+	// keep answers.
+	if !strings.Contains(out.String(), "kept in memory only and are now gone; set REDIS_URL") {
+		t.Errorf("EOF should end politely and truthfully:\n%s", out.String())
 	}
 }
 

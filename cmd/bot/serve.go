@@ -100,12 +100,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	probes.Handle("GET /metrics", metrics.Handler())
 
 	sched := schedule.NewStore(st.rdb, schedule.StoreConfig{})
-	managers, err := revisit.ParseDirectory(cfg.AccountManagers)
+	rules := platformRules()
+	managers, err := revisit.ParseDirectory(cfg.AccountManagers, rules)
 	if err != nil {
 		return nil, err
 	}
 	revisits := revisit.New(st.rdb, sched, engine, revisit.Config{
-		After: cfg.RevisitAfter, Managers: managers, HistoryTTL: cfg.HistoryTTL, Logger: log,
+		After: cfg.RevisitAfter, Managers: managers, Platforms: rules, HistoryTTL: cfg.HistoryTTL, Logger: log,
 	})
 
 	workers, err := mountAdapters(cfg, log, deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg, revisits: revisits}, mux)

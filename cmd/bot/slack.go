@@ -12,16 +12,15 @@ import (
 	"github.com/itfit/itfit/internal/slackauth"
 )
 
-var _ slackapp.Reminders = (*revisit.Service)(nil)
+var _ slackapp.Workspaces = (*revisit.Service)(nil)
 
 // mountSlack adds the Slack Request URLs when a signing secret is set, and
 // returns the Socket Mode worker when an app-level token is. With
 // SLACK_CLIENT_ID and SLACK_CLIENT_SECRET it also mounts "Add to Slack"
 // (/slack/install, /slack/oauth/callback), and the adapter takes each
 // workspace's token from the installation store instead of SLACK_BOT_TOKEN.
-// The card's Remind and Share buttons, /itfit reminders and /itfit forget go
-// to the revisit service, which delivers Slack's nudges through the
-// adapter's notifier.
+// The chat layer answers every command and button; Slack's nudges go out
+// through the adapter's outbox, registered with the revisit service.
 func mountSlack(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]worker, error) {
 	if err := cfg.validateSlack(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -30,13 +29,19 @@ func mountSlack(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]wor
 	if !sc.Enabled() {
 		return nil, nil
 	}
+	if err := d.complete(log); err != nil {
+		return nil, err
+	}
 	opts := slackapp.Options{
-		Engine:     d.engine,
+		Flows:      d.flows,
 		Redis:      d.rdb,
+		Prefix:     d.engine.Prefix(),
 		Background: d.bg,
 		Metrics:    d.metrics,
 		Log:        log.With("adapter", "slack"),
-		Reminders:  reminders(d.revisits),
+	}
+	if d.revisits != nil {
+		opts.Workspaces = d.revisits
 	}
 	if sc.Distributed {
 		store, err := mountSlackInstall(ic, log, d, mux)
@@ -49,9 +54,7 @@ func mountSlack(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]wor
 	if err != nil {
 		return nil, err
 	}
-	if d.revisits != nil {
-		d.revisits.Register(conversation.Slack, app.Notifier())
-	}
+	d.notify(conversation.Slack, app.Outbox())
 	app.Mount(mux)
 	mode := "request URLs"
 	var workers []worker
@@ -87,13 +90,4 @@ func mountSlackInstall(ic slackauth.Config, log *slog.Logger, d deps, mux *http.
 	}
 	installer.Mount(mux)
 	return store, nil
-}
-
-// reminders keeps a nil service a nil interface, so that the adapter's
-// "not switched on" replies apply instead of a nil-pointer call.
-func reminders(s *revisit.Service) slackapp.Reminders {
-	if s == nil {
-		return nil
-	}
-	return s
 }

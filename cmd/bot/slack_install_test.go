@@ -158,7 +158,7 @@ func newDistributed(t *testing.T, managers func(team func(string) string) string
 	dir := revisit.Directory{}
 	if managers != nil {
 		var err error
-		if dir, err = revisit.ParseDirectory(managers(d.team)); err != nil {
+		if dir, err = revisit.ParseDirectory(managers(d.team), platformRules()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -166,7 +166,7 @@ func newDistributed(t *testing.T, managers func(team func(string) string) string
 	d.bg = background.New(log, 64, 30*time.Second)
 	d.engine = conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix})
 	d.sched = schedule.NewStore(rb.Client, schedule.StoreConfig{Prefix: rb.Prefix})
-	d.revisits = revisit.New(rb.Client, d.sched, d.engine, revisit.Config{Prefix: rb.Prefix, After: 30 * time.Second, Managers: dir, Now: d.clock})
+	d.revisits = revisit.New(rb.Client, d.sched, d.engine, revisit.Config{Prefix: rb.Prefix, After: 30 * time.Second, Managers: dir, Platforms: platformRules(), Now: d.clock})
 	mux := http.NewServeMux()
 	if _, err := mountSlack(cfg, log, deps{engine: d.engine, rdb: rb.Client, metrics: obs.NewMetrics(), bg: d.bg, revisits: d.revisits}, mux); err != nil {
 		t.Fatal(err)
@@ -715,7 +715,7 @@ func TestManagerInTheProviderWorkspaceSeesClientsByName(t *testing.T) {
 			t.Fatalf("a nudge in the provider's workspace mentions a client ID:\n%s", blocks)
 		}
 		named = named || strings.Contains(blocks, "*Ana U1 of xoxb-"+a+"* (*Team "+a+"*)")
-		byID = byID || strings.Contains(blocks, "a client in *Team "+a+"* (Slack user U404)")
+		byID = byID || strings.Contains(blocks, "*a client (Slack user U404)* (*Team "+a+"*)")
 	}
 	if !named || !byID {
 		t.Fatalf("nudges in P do not name the clients (by name %v, by ID %v):\n%s", named, byID, strings.Join(toP, "\n"))

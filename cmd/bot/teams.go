@@ -9,12 +9,8 @@ import (
 	"github.com/itfit/itfit/internal/adapters/teams"
 	"github.com/itfit/itfit/internal/botframework"
 	"github.com/itfit/itfit/internal/conversation"
-	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/erasure"
 )
-
-// The Teams handler asks the revisit service for everything its reminder
-// buttons and commands do.
-var _ teams.Reminders = (*revisit.Service)(nil)
 
 // mountTeams serves POST /api/messages when MICROSOFT_APP_ID is set.
 func mountTeams(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]worker, error) {
@@ -27,6 +23,9 @@ func mountTeams(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]wor
 func mountTeamsWith(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux, client *http.Client) ([]worker, error) {
 	if !cfg.Teams.Enabled() {
 		return nil, nil
+	}
+	if err := d.complete(log); err != nil {
+		return nil, err
 	}
 	tc := cfg.Teams
 	log = log.With("adapter", "teams")
@@ -54,28 +53,22 @@ func mountTeamsWith(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux, cl
 	if err != nil {
 		return nil, fmt.Errorf("teams: %w", err)
 	}
-	opts := teams.Options{
-		Engine:       d.engine,
+	h, err := teams.New(teams.Options{
+		Flows:        d.flows,
 		Validator:    validator,
 		Connector:    conn,
 		Redis:        d.rdb,
+		Prefix:       d.engine.Prefix(),
 		ReferenceTTL: cfg.HistoryTTL,
 		Background:   d.bg,
 		Metrics:      d.metrics,
 		Logger:       log,
-	}
-	// A nil *revisit.Service in the interface would not compare equal to
-	// nil, and the handler would call it instead of saying reminders are off.
-	if d.revisits != nil {
-		opts.Reminders = d.revisits
-	}
-	h, err := teams.New(opts)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if d.revisits != nil {
-		d.revisits.Register(conversation.Teams, h.Notifier())
-	}
+	d.erasers.Register("teams references", erasure.Other(h.References()))
+	d.notify(conversation.Teams, h.Outbox())
 	mux.Handle("POST /api/messages", h)
 	tenancy := "single-tenant"
 	if tc.TenantID == "" {

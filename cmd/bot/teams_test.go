@@ -150,11 +150,11 @@ func TestMountTeamsRegistersTheNudges(t *testing.T) {
 	bg := background.New(log, 8, 30*time.Second)
 	engine := conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix, Now: clock})
 	sched := schedule.NewStore(rb.Client, schedule.StoreConfig{Prefix: rb.Prefix})
-	managers, err := revisit.ParseDirectory("teams:" + tenant + "=" + manager)
+	managers, err := revisit.ParseDirectory("teams:"+tenant+"="+manager, platformRules())
 	if err != nil {
 		t.Fatal(err)
 	}
-	revisits := revisit.New(rb.Client, sched, engine, revisit.Config{Prefix: rb.Prefix, After: 10 * time.Second, Managers: managers, Now: clock})
+	revisits := revisit.New(rb.Client, sched, engine, revisit.Config{Prefix: rb.Prefix, After: 10 * time.Second, Managers: managers, Platforms: platformRules(), Now: clock})
 	d := deps{engine: engine, rdb: rb.Client, metrics: obs.NewMetrics(), bg: bg, revisits: revisits}
 	mux := http.NewServeMux()
 	if _, err := mountTeamsWith(cfg, log, d, mux, bf.Client()); err != nil {

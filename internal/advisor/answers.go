@@ -91,6 +91,19 @@ var (
 	ErrDuplicateOption = errors.New("an option was chosen twice")
 )
 
+// ExclusiveError is ErrExclusive naming the option that cannot be
+// combined with others.
+type ExclusiveError struct {
+	Option OptionID
+	Label  string
+}
+
+func (e *ExclusiveError) Error() string {
+	return fmt.Sprintf("%v: %q", ErrExclusive, e.Label)
+}
+
+func (e *ExclusiveError) Unwrap() error { return ErrExclusive }
+
 // CheckAnswer validates options against a question, independent of where
 // the user is in the audit. It returns the options in the audit's order so
 // that equal answers have one spelling.
@@ -117,7 +130,7 @@ func (a *Audit) CheckAnswer(qid QuestionID, opts []OptionID) ([]OptionID, error)
 		}
 		seen[i] = true
 		if q.Options[i].Exclusive && len(opts) > 1 {
-			return nil, fmt.Errorf("%w: %q", ErrExclusive, q.Options[i].Label)
+			return nil, &ExclusiveError{Option: q.Options[i].ID, Label: q.Options[i].Label}
 		}
 	}
 	out := make([]OptionID, 0, len(opts))

@@ -60,6 +60,11 @@ func New(rdb redis.UniversalClient, a *advisor.Audit, o Options) *Engine {
 // Audit is the audit this engine asks.
 func (e *Engine) Audit() *advisor.Audit { return e.audit }
 
+// Redis and Prefix are where the engine keeps its state, for stores that
+// keep theirs beside it (claims, in tests).
+func (e *Engine) Redis() redis.UniversalClient { return e.store.rdb }
+func (e *Engine) Prefix() keys.Prefix          { return e.store.keys }
+
 // Start begins an audit, or resumes the one in progress.
 func (e *Engine) Start(ctx context.Context, k Key) (Reply, error) {
 	r, err := e.begin(ctx, k, false)
@@ -141,7 +146,7 @@ func (e *Engine) Back(ctx context.Context, k Key, rev int64) (Reply, error) {
 }
 
 func (e *Engine) back(ctx context.Context, k Key, rev int64) (Reply, error) {
-	code, sess, err := e.store.Back(ctx, k, rev, e.now())
+	code, sess, undone, err := e.store.Back(ctx, k, rev, e.now())
 	if err != nil {
 		return Reply{}, err
 	}
@@ -151,7 +156,11 @@ func (e *Engine) back(ctx context.Context, k Key, rev int64) (Reply, error) {
 	case resRejected:
 		return e.reply(sess, Stale), nil
 	}
-	return e.reply(sess, WentBack), nil
+	r := e.reply(sess, WentBack)
+	if q, ok := e.audit.Question(undone.Question); ok {
+		r.Undone = &Echo{Question: q, Labels: q.Labels(undone.Options)}
+	}
+	return r, nil
 }
 
 // Cancel drops the audit in this conversation.
@@ -180,7 +189,7 @@ func (e *Engine) Status(ctx context.Context, k Key) (Reply, error) {
 
 // reply derives everything an adapter shows from the stored answers.
 func (e *Engine) reply(sess Session, ev Event) Reply {
-	r := Reply{Event: ev, Rev: sess.Rev}
+	r := Reply{Event: ev, Rev: sess.Rev, Answers: sess.Answers, UpdatedAt: sess.UpdatedAt}
 	if sess.Status == Done {
 		rec := e.audit.Recommend(sess.Answers, sess.UpdatedAt)
 		r.Result = &rec

@@ -122,12 +122,15 @@ end
 
 // KEYS: session, sessions index. ARGV: now, ttl ms, version, fresh,
 // conversation, index ttl ms. The index outlives any session started with
-// it, so answers need not refresh it.
+// it, so answers need not refresh it. A session of this audit version is
+// resumed unless fresh is set: one in progress at its question, a finished
+// one at its result (so a card that never reached the user is shown, rather
+// than the audit begun again).
 const luaStart = `
 local h = load(KEYS[1])
 redis.call("SADD", KEYS[2], ARGV[5])
 redis.call("PEXPIRE", KEYS[2], ARGV[6])
-if h.rev and h.st == "a" and h.v == ARGV[3] and ARGV[4] == "0" then
+if h.rev and (h.st == "a" or h.st == "d") and h.v == ARGV[3] and ARGV[4] == "0" then
   redis.call("PEXPIRE", KEYS[1], ARGV[2])
   return {2, redis.call("HGETALL", KEYS[1])}
 end
@@ -167,7 +170,9 @@ end
 return {1, f}
 `
 
-// KEYS: session. ARGV: rev, now, ttl ms.
+// KEYS: session. ARGV: rev, now, ttl ms. Like the answer script it
+// returns the session as it was, so that the caller knows which answer it
+// took back (the last in audit order) and applies the removal itself.
 const luaBack = `
 local h, f = load(KEYS[1])
 if not h.rev then return {-1} end
@@ -180,7 +185,7 @@ if not last then return {0, f} end
 redis.call("HDEL", KEYS[1], last)
 redis.call("HSET", KEYS[1], "rev", tonumber(h.rev) + 1, "t1", ARGV[2])
 redis.call("PEXPIRE", KEYS[1], ARGV[3])
-return {1, redis.call("HGETALL", KEYS[1])}
+return {1, f}
 `
 
 func (s *store) sessionKey(k Key) string {
@@ -243,12 +248,23 @@ func (s *store) Answer(ctx context.Context, k Key, rev int64, q advisor.Question
 	return code, sess, prev, nil
 }
 
-func (s *store) Back(ctx context.Context, k Key, rev int64, now time.Time) (int64, Session, error) {
+// Back takes back the last answer; on success it also returns that answer.
+func (s *store) Back(ctx context.Context, k Key, rev int64, now time.Time) (int64, Session, advisor.Answer, error) {
 	res, err := s.back.Run(ctx, s.rdb, []string{s.sessionKey(k)}, rev, now.Unix(), s.sessionTTL.Milliseconds()).Slice()
 	if err != nil {
-		return 0, Session{}, unavailable("go back", err)
+		return 0, Session{}, advisor.Answer{}, unavailable("go back", err)
 	}
-	return s.result(res)
+	code, sess, err := s.result(res)
+	if err != nil || code != resApplied || len(sess.Answers) == 0 {
+		return code, sess, advisor.Answer{}, err
+	}
+	// What the script removed, from the state it read: the last answer in
+	// audit order (parse sorts them so).
+	undone := sess.Answers[len(sess.Answers)-1]
+	sess.Answers = sess.Answers[:len(sess.Answers)-1]
+	sess.Rev++
+	sess.UpdatedAt = time.Unix(now.Unix(), 0).UTC()
+	return code, sess, undone, nil
 }
 
 func (s *store) Load(ctx context.Context, k Key) (Session, bool, error) {

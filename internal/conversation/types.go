@@ -105,6 +105,13 @@ type Reply struct {
 	// AuditChanged is set when a resumed audit was restarted because the
 	// operator replaced the questions since it began.
 	AuditChanged bool
+	// Undone is the answer Back took back (WentBack).
+	Undone *Echo
+	// Answers are the session's answers so far, in audit order, and
+	// UpdatedAt when it last changed: enough to tell a second press of the
+	// button that just advanced it from a press on an old message.
+	Answers   advisor.Answers
+	UpdatedAt time.Time
 }
 
 // Answer is a user's choice, naming the question and revision it answers.
@@ -117,22 +124,3 @@ type Answer struct {
 // ErrUnavailable wraps every storage failure; the user's answers are safe
 // and the operation can be tried again.
 var ErrUnavailable = errors.New("storage unavailable")
-
-// UserMessage turns an error from the engine into words for the user. The
-// detail belongs in the log, not in the chat.
-func UserMessage(err error) string {
-	switch {
-	case errors.Is(err, ErrUnavailable):
-		return "itfit is temporarily unavailable. Your answers so far are safe; please try again in a minute."
-	case errors.Is(err, advisor.ErrNoOption):
-		return "Please choose at least one option."
-	case errors.Is(err, advisor.ErrOneOption):
-		return "Please choose just one option."
-	case errors.Is(err, advisor.ErrExclusive):
-		return "“None” cannot be combined with other options; choose either."
-	case errors.Is(err, advisor.ErrUnknownOption), errors.Is(err, advisor.ErrUnknownQuestion), errors.Is(err, advisor.ErrDuplicateOption):
-		return "That answer is not one of the options for this question."
-	default:
-		return "Something went wrong on our side. Your answers so far are safe; please try again."
-	}
-}

@@ -139,6 +139,13 @@ func (p Prefix) Manager(platform, workspace, user string) string {
 	return p.userTag(platform, workspace, user) + ":manager"
 }
 
+// Claims is the sorted set of one user's claims: things done once for
+// them (a note about a stale button, a restart), scored by when each
+// expires (conversation.Claims).
+func (p Prefix) Claims(platform, workspace, user string) string {
+	return p.userTag(platform, workspace, user) + ":claims"
+}
+
 // Shares counts one user's "Share with my account manager" sends in the
 // current day; it expires a day after the first.
 func (p Prefix) Shares(platform, workspace, user string) string {

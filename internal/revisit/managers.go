@@ -2,6 +2,7 @@ package revisit
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/itfit/itfit/internal/conversation"
@@ -16,6 +17,23 @@ type Manager struct {
 	Target    string // a user ID, or a Slack channel ID
 }
 
+// Rules are what revisit cannot know about a platform's IDs. Each adapter
+// registers its own (slackapp.Rules, teams.Rules); revisit applies them
+// without knowing which platform it is.
+type Rules struct {
+	// Manager reads what follows "=" in an ITFIT_ACCOUNT_MANAGERS entry
+	// for a client workspace: where that client's manager is. Nil: in the
+	// client's own workspace, as written.
+	Manager func(client conversation.WorkspaceID, target string) (Manager, error)
+	// Covers is the glob (SCAN MATCH syntax, already escaped) of every
+	// workspace ID that an uninstall of ws concerns (Slack: an org-wide
+	// Grid install covers all of its workspaces). Nil: ws alone.
+	Covers func(ws conversation.WorkspaceID) string
+}
+
+// Platforms are the rules of every platform itfit serves.
+type Platforms map[conversation.Platform]Rules
+
 // Directory maps a client workspace to its account manager.
 type Directory map[workspaceRef]Manager
 
@@ -25,11 +43,11 @@ type workspaceRef struct {
 }
 
 // ParseDirectory reads ITFIT_ACCOUNT_MANAGERS: entries separated by commas,
-// each "platform:workspace=target" or "platform:workspace=workspace/target"
-// when the manager lives in another workspace, for example
+// each "platform:workspace=manager", where each platform's Rules read the
+// manager part, for example
 //
 //	slack:T0CLIENT=U0MANAGER,slack:T0OTHER=T0PROVIDER/C0ACCOUNTS,teams:0d9c…=29:1a2b…
-func ParseDirectory(s string) (Directory, error) {
+func ParseDirectory(s string, ps Platforms) (Directory, error) {
 	d := Directory{}
 	for _, entry := range strings.Split(s, ",") {
 		entry = strings.TrimSpace(entry)
@@ -42,14 +60,17 @@ func ParseDirectory(s string) (Directory, error) {
 			return nil, fmt.Errorf("ITFIT_ACCOUNT_MANAGERS entry %q: want platform:workspace=manager", entry)
 		}
 		p := conversation.Platform(platform)
-		if p != conversation.Slack && p != conversation.Teams {
-			return nil, fmt.Errorf("ITFIT_ACCOUNT_MANAGERS entry %q: platform must be slack or teams", entry)
+		rules, known := ps[p]
+		if !known {
+			return nil, fmt.Errorf("ITFIT_ACCOUNT_MANAGERS entry %q: platform must be one of %s", entry, ps.names())
 		}
 		m := Manager{Platform: p, Workspace: conversation.WorkspaceID(workspace), Target: target}
-		// A Teams user ID holds ':' but never '/'; a Slack cross-workspace
-		// target is "T…/U…".
-		if ws, t, ok := strings.Cut(target, "/"); ok && p == conversation.Slack {
-			m.Workspace, m.Target = conversation.WorkspaceID(ws), t
+		if rules.Manager != nil {
+			var err error
+			if m, err = rules.Manager(conversation.WorkspaceID(workspace), target); err != nil {
+				return nil, fmt.Errorf("ITFIT_ACCOUNT_MANAGERS entry %q: %w", entry, err)
+			}
+			m.Platform = p
 		}
 		ref := workspaceRef{p, conversation.WorkspaceID(workspace)}
 		if _, dup := d[ref]; dup {
@@ -58,6 +79,18 @@ func ParseDirectory(s string) (Directory, error) {
 		d[ref] = m
 	}
 	return d, nil
+}
+
+func (ps Platforms) names() string {
+	var names []string
+	for p := range ps {
+		names = append(names, string(p))
+	}
+	if len(names) == 0 {
+		return "(none configured)"
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 // For returns the manager configured for a client's workspace.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/schedule"
@@ -56,7 +57,6 @@ type Notifier interface {
 // Engine is what revisits need of the conversation engine.
 type Engine interface {
 	History(ctx context.Context, u conversation.UserKey) ([]conversation.Result, error)
-	Forget(ctx context.Context, u conversation.UserKey) (conversation.Erased, error)
 }
 
 // Errors safe to show a user.
@@ -76,8 +76,10 @@ type Config struct {
 	// After overrides the revisit interval (12 calendar months, delivered at
 	// 10:00 on a working day in the user's zone) with a plain duration, for
 	// tests and demos (ITFIT_REVISIT_AFTER).
-	After      time.Duration
-	Managers   Directory
+	After    time.Duration
+	Managers Directory
+	// Platforms are the platforms' own rules (see Rules).
+	Platforms  Platforms
 	HistoryTTL time.Duration // how long a shared-manager choice is kept
 	// SharesPerDay bounds how often one user may send their result to a
 	// manager in 24 hours (default 10), so a share button cannot be used to
@@ -119,6 +121,13 @@ func New(rdb redis.UniversalClient, sched *schedule.Store, e Engine, cfg Config)
 
 // Register makes a platform's notifier available. Call it before Run.
 func (s *Service) Register(p conversation.Platform, n Notifier) { s.notifiers[p] = n }
+
+// Delivers reports whether nudges reach people on a platform: a notifier
+// is registered for it.
+func (s *Service) Delivers(p conversation.Platform) bool {
+	_, ok := s.notifiers[p]
+	return ok
+}
 
 // payload is a scheduled nudge, kept small: it names people, never answers.
 type payload struct {
@@ -232,7 +241,7 @@ func (s *Service) managerFor(ctx context.Context, u conversation.UserKey) (Manag
 
 // ManagerOf is the account manager a user's nudges go to, if any: the one
 // they shared with, else the one configured for their workspace. Adapters
-// use it to check that whoever clicks "Invite them to retake" is that
+// use it to check that whoever clicks the invitation to retake is that
 // manager.
 func (s *Service) ManagerOf(ctx context.Context, u conversation.UserKey) (Manager, bool, error) {
 	return s.managerFor(ctx, u)
@@ -361,18 +370,17 @@ func (s *Service) Stop(ctx context.Context, u conversation.UserKey) (bool, error
 
 // StopWorkspace cancels every scheduled nudge of a workspace's users, their
 // managers' nudges included (those jobs are named after the client), and
-// returns how many it cancelled. The Slack adapter calls it when the app is
+// returns how many it cancelled. An adapter calls it when the app is
 // uninstalled from the workspace: nothing can be delivered there any more.
-// A Slack workspace ID ending in ':' is an Enterprise Grid org-wide install
-// ("E:"), which served every workspace of the organisation, so it stops all
-// of them. It walks the whole schedule: a rare operation, not a hot path.
+// The platform's Rules say which workspaces an uninstall covers. It walks
+// the whole schedule: a rare operation, not a hot path.
 func (s *Service) StopWorkspace(ctx context.Context, p conversation.Platform, ws conversation.WorkspaceID) (int, error) {
 	if p == "" || ws == "" {
 		return 0, errors.New("stop workspace: no platform or workspace")
 	}
 	match := globLiteral.Replace(string(ws))
-	if p == conversation.Slack && strings.HasSuffix(string(ws), ":") {
-		match += "*"
+	if r := s.cfg.Platforms[p]; r.Covers != nil {
+		match = r.Covers(ws)
 	}
 	n, err := s.sched.CancelMatching(ctx, "*/"+globLiteral.Replace(string(p))+"/"+match+"/*")
 	if err != nil {
@@ -381,53 +389,43 @@ func (s *Service) StopWorkspace(ctx context.Context, p conversation.Platform, ws
 	return n, nil
 }
 
+// GlobLiteral escapes glob characters, for Rules.Covers.
+func GlobLiteral(s string) string { return globLiteral.Replace(s) }
+
 // globLiteral keeps glob characters in an ID literal for a MATCH pattern.
 var globLiteral = strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`, `\`, `\\`)
 
-// Erased says what Forget removed, for telling the user.
-type Erased struct {
-	conversation.Erased
-	Reminders int
-	Other     int // conversation references, share choices, delivery claims
-}
-
-// Forget erases everything itfit holds about a user: sessions, results,
-// scheduled nudges, the manager they shared with, platform references.
-func (s *Service) Forget(ctx context.Context, u conversation.UserKey) (Erased, error) {
-	var er Erased
+// Erase deletes everything revisits hold about a user: their scheduled
+// nudges (the manager's too), the records of nudges already delivered,
+// the manager they shared with and their share count. It is this service's
+// part of forget (erasure.Registry); every key is known by name.
+func (s *Service) Erase(ctx context.Context, u conversation.UserKey) (erasure.Counts, error) {
+	var c erasure.Counts
 	for _, kind := range []Kind{ForUser, ForManager} {
 		id := jobID(kind, u)
 		ok, err := s.sched.Cancel(ctx, id)
 		if err != nil {
-			return er, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
+			return c, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
 		}
 		if ok {
-			er.Reminders++
+			c.Reminders++
 		}
 		// The records of nudges already delivered name the user too.
-		n, err := s.sweep(ctx, s.cfg.Prefix.ScheduleSentPattern(id))
+		n, err := redisconn.DeleteMatching(ctx, s.rdb, s.cfg.Prefix.ScheduleSentPattern(id))
 		if err != nil {
-			return er, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
+			return c, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
 		}
-		er.Other += n
+		c.Other += n
 	}
-	var err error
-	if er.Erased, err = s.engine.Forget(ctx, u); err != nil {
-		return er, err
-	}
-	// Whatever else sits under the user's hash tag (Teams references, the
-	// shared manager, Slack delivery claims) goes too. The tag pins these
-	// keys to one slot, so on a Cluster only that slot's node has any.
-	n, err := s.sweep(ctx, s.cfg.Prefix.UserPattern(string(u.Platform), string(u.Workspace), string(u.User)))
+	p := s.cfg.Prefix
+	n, err := s.rdb.Del(ctx,
+		p.Manager(string(u.Platform), string(u.Workspace), string(u.User)),
+		p.Shares(string(u.Platform), string(u.Workspace), string(u.User))).Result()
 	if err != nil {
-		return er, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
+		return c, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
 	}
-	er.Other += n
-	return er, nil
-}
-
-func (s *Service) sweep(ctx context.Context, pattern string) (int, error) {
-	return redisconn.DeleteMatching(ctx, s.rdb, pattern)
+	c.Other += int(n)
+	return c, nil
 }
 
 // Invite asks a client to retake the audit now (an account manager's

@@ -70,6 +70,8 @@ type apis struct {
 	// whether a workspace is installed.
 	fixed API
 	build func(token string) API
+	// socket builds Socket Mode's client, with the app-level token.
+	socket func() *slack.Client
 
 	mu      sync.Mutex
 	byToken map[string]API
@@ -393,25 +395,18 @@ func (c *client) publishHome(ctx context.Context, ws conversation.WorkspaceID, u
 	})
 }
 
-// respond posts an ephemeral reply to an interaction's or command's
-// response_url. Those URLs accept JSON without a token.
-func (c *client) respond(ctx context.Context, responseURL, text string) error {
-	return c.respondWith(ctx, responseURL, map[string]any{"text": text})
-}
-
-// respondMessage is respond with blocks (a list with buttons).
-func (c *client) respondMessage(ctx context.Context, responseURL string, m Message) error {
-	return c.respondWith(ctx, responseURL, map[string]any{"text": m.Text, "blocks": m.Blocks})
-}
-
-func (c *client) respondWith(ctx context.Context, responseURL string, msg map[string]any) error {
+// respondMessage posts an ephemeral reply to an interaction's or
+// command's response_url (which accepts JSON without a token), or with
+// replace set, replaces the ephemeral message the press was on.
+func (c *client) respondMessage(ctx context.Context, responseURL string, m Message, replace bool) error {
+	msg := map[string]any{"text": m.Text, "blocks": m.Blocks}
 	u, err := url.Parse(responseURL)
 	if err != nil || !c.allowURL(u) {
 		// The URL itself is a bearer credential for replies: not logged.
 		return errors.New("response_url refused: not a Slack URL")
 	}
 	msg["response_type"] = "ephemeral"
-	msg["replace_original"] = false
+	msg["replace_original"] = replace
 	body, err := json.Marshal(msg)
 	if err != nil {
 		return fmt.Errorf("encode response: %w", err)
@@ -419,12 +414,18 @@ func (c *client) respondWith(ctx context.Context, responseURL string, msg map[st
 	return c.retry(ctx, "response_url", func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 		if err != nil {
-			return err
+			return errors.New("response_url: cannot build the request")
 		}
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return err
+			// *url.Error spells out the URL, a reply credential: keep the
+			// host and the cause only.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				return fmt.Errorf("response_url %s at %s: %w", ue.Op, u.Host, ue.Err)
+			}
+			return fmt.Errorf("response_url at %s: %w", u.Host, err)
 		}
 		defer resp.Body.Close()
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
@@ -432,9 +433,21 @@ func (c *client) respondWith(ctx context.Context, responseURL string, msg map[st
 			return &slack.RateLimitedError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 		}
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
+			return fmt.Errorf("response_url at %s: status %d", u.Host, resp.StatusCode)
 		}
 		return nil
+	})
+}
+
+// ephemeral posts a message only user sees, in a channel (and thread).
+func (c *client) ephemeral(ctx context.Context, ws conversation.WorkspaceID, where mentionRef, user string, m Message) error {
+	opts := msgOptions(m)
+	if where.thread != "" {
+		opts = append(opts, slack.MsgOptionTS(where.thread))
+	}
+	return c.call(ctx, ws, "chat.postEphemeral", func(ctx context.Context, api API) error {
+		_, err := api.PostEphemeralContext(ctx, where.channel, user, opts...)
+		return err
 	})
 }
 

@@ -15,40 +15,26 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
-	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
-	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/slackauth"
 )
 
-// Engine is what the Slack adapter needs of the conversation engine.
-type Engine interface {
-	Start(ctx context.Context, k conversation.Key) (conversation.Reply, error)
-	Restart(ctx context.Context, k conversation.Key) (conversation.Reply, error)
-	Answer(ctx context.Context, k conversation.Key, a conversation.Answer) (conversation.Reply, error)
-	Back(ctx context.Context, k conversation.Key, rev int64) (conversation.Reply, error)
-	Status(ctx context.Context, k conversation.Key) (conversation.Reply, error)
-	History(ctx context.Context, u conversation.UserKey) ([]conversation.Result, error)
-	Audit() *advisor.Audit
+// Flows is what the adapter asks of the chat layer (*chat.Service).
+type Flows interface {
+	Quick(in chat.Input) ([]chat.Output, bool)
+	Rest(ctx context.Context, in chat.Input) []chat.Output
+	Home(ctx context.Context, who chat.Who) (chat.Message, error)
+	Views() *chat.Views
 }
 
-var _ Engine = (*conversation.Engine)(nil)
+var _ Flows = (*chat.Service)(nil)
 
-// Reminders schedules and manages revisits; nil when this deployment has
-// none. *revisit.Service is one.
-type Reminders interface {
-	Remind(ctx context.Context, k conversation.Key, tz string) (due time.Time, err error)
-	Share(ctx context.Context, k conversation.Key, manager conversation.UserID) error
-	List(ctx context.Context, u conversation.UserKey) ([]revisit.Reminder, error)
-	Snooze(ctx context.Context, u conversation.UserKey) (due time.Time, err error)
-	Stop(ctx context.Context, u conversation.UserKey) (stopped bool, err error)
-	Forget(ctx context.Context, u conversation.UserKey) (revisit.Erased, error)
-	// ManagerOf and Invite serve the manager's "Invite them to retake".
-	ManagerOf(ctx context.Context, u conversation.UserKey) (revisit.Manager, bool, error)
-	Invite(ctx context.Context, client conversation.Key) error
-	// StopWorkspace cancels a workspace's nudges when it uninstalls itfit.
+// Workspaces stops a workspace's nudges when it uninstalls itfit
+// (*revisit.Service); nil when there are none.
+type Workspaces interface {
 	StopWorkspace(ctx context.Context, p conversation.Platform, ws conversation.WorkspaceID) (int, error)
 }
 
@@ -57,16 +43,16 @@ type Runner interface {
 	Go(ctx context.Context, name string, f func(ctx context.Context))
 }
 
-// Options are what an App is built from. Engine, Redis and Background are
-// required; the rest have defaults.
+// Options are what an App is built from. Flows, Redis and Background are
+// required; the rest have defaults or are for tests.
 type Options struct {
-	Engine     Engine
-	Redis      redis.UniversalClient
-	Prefix     keys.Prefix // default keys.Default
+	Flows      Flows
+	Redis      redis.UniversalClient // event deduplication
+	Prefix     keys.Prefix           // default keys.Default
 	Background Runner
 	Metrics    *obs.Metrics
 	Log        *slog.Logger
-	Reminders  Reminders
+	Workspaces Workspaces
 
 	// Tokens gives each workspace's bot token: the installation store when
 	// workspaces install itfit through Add to Slack; by default the single
@@ -97,24 +83,41 @@ type Options struct {
 	DedupeTTL time.Duration
 }
 
-// App is the Slack adapter: HTTP handlers and a Socket Mode worker over one
-// set of translations into engine calls.
+// App is the Slack adapter: HTTP handlers and a Socket Mode worker that
+// verify Slack's deliveries, translate them into the chat layer's inputs,
+// and render and send its outputs.
 type App struct {
-	cfg       Config
-	engine    Engine
-	rdb       redis.UniversalClient
-	prefix    keys.Prefix
-	bg        Runner
-	log       *slog.Logger
-	reminders Reminders
-	slack     *client
-	socketAPI func() *slack.Client // Socket Mode's client, with the app-level token
-	install   string               // the Add to Slack link
-	installs  Installations
-	verifier  *Verifier
-	render    *renderCache
-	maxBody   int64
-	dedupeTTL time.Duration
+	cfg        Config
+	flows      Flows
+	views      *chat.Views
+	bg         Runner
+	log        *slog.Logger
+	slack      *client
+	installs   installs
+	workspaces Workspaces
+	dedupe     dedupe
+	verifier   *Verifier
+	render     *renderCache
+	maxBody    int64
+}
+
+// installs is the installation store and the link to install itfit.
+type installs struct {
+	store Installations // nil with a static token
+	url   string
+}
+
+// dedupe claims a delivery (an event_id, a Socket Mode envelope) with SET
+// NX and a TTL, so a delivery Slack makes twice, or two replicas receive,
+// has one effect.
+type dedupe struct {
+	rdb    redis.UniversalClient
+	prefix keys.Prefix
+	ttl    time.Duration
+}
+
+func (d dedupe) claim(ctx context.Context, key string) (bool, error) {
+	return d.rdb.SetNX(ctx, key, "1", d.ttl).Result()
 }
 
 // DefaultMaxBody bounds request bodies. A block_actions payload echoes the
@@ -124,8 +127,8 @@ const DefaultMaxBody = 128 << 10
 
 // New builds the adapter. It does not start anything.
 func New(cfg Config, o Options) (*App, error) {
-	if o.Engine == nil || o.Redis == nil || o.Background == nil {
-		return nil, errors.New("slack: Engine, Redis and Background are required")
+	if o.Flows == nil || o.Redis == nil || o.Background == nil {
+		return nil, errors.New("slack: Flows, Redis and Background are required")
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -162,25 +165,23 @@ func New(cfg Config, o Options) (*App, error) {
 	p := &apis{
 		tokens: o.Tokens, installs: o.Installations, fixed: o.API, byToken: map[string]API{},
 		build: func(token string) API { return slack.New(token, opts...) },
-	}
-	return &App{
-		cfg:       cfg,
-		engine:    o.Engine,
-		rdb:       o.Redis,
-		prefix:    o.Prefix,
-		bg:        o.Background,
-		log:       o.Log,
-		reminders: o.Reminders,
-		slack:     &client{apis: p, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, web: web, allowURL: o.AllowResponseURL},
-		socketAPI: func() *slack.Client {
+		socket: func() *slack.Client {
 			return slack.New("", slices.Concat(opts, []slack.Option{slack.OptionAppLevelToken(cfg.AppToken)})...)
 		},
-		install:   o.InstallURL,
-		installs:  o.Installations,
-		verifier:  NewVerifier(cfg.SigningSecret, o.Now),
-		render:    newRenderCache(),
-		maxBody:   o.MaxBody,
-		dedupeTTL: o.DedupeTTL,
+	}
+	return &App{
+		cfg:        cfg,
+		flows:      o.Flows,
+		views:      o.Flows.Views(),
+		bg:         o.Background,
+		log:        o.Log,
+		slack:      &client{apis: p, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, web: web, allowURL: o.AllowResponseURL},
+		installs:   installs{store: o.Installations, url: o.InstallURL},
+		workspaces: o.Workspaces,
+		dedupe:     dedupe{rdb: o.Redis, prefix: o.Prefix, ttl: o.DedupeTTL},
+		verifier:   NewVerifier(cfg.SigningSecret, o.Now),
+		render:     newRenderCache(),
+		maxBody:    o.MaxBody,
 	}, nil
 }
 
@@ -262,7 +263,7 @@ func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []
 			}
 			return
 		}
-		first, err := a.verifier.FirstDelivery(r.Context(), a.rdb, a.prefix, r.Header)
+		first, err := a.verifier.FirstDelivery(r.Context(), a.dedupe.rdb, a.dedupe.prefix, r.Header)
 		switch {
 		case err != nil:
 			log.Warn("slack request not checked for replay", "err", err)
@@ -292,13 +293,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// ephemeral is the body of an immediate reply to a slash command.
-type ephemeral struct {
-	ResponseType string        `json:"response_type"`
-	Text         string        `json:"text"`
-	Blocks       []slack.Block `json:"blocks,omitempty"`
-}
-
 func (a *App) serveCommand(w http.ResponseWriter, r *http.Request, body []byte) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -309,12 +303,12 @@ func (a *App) serveCommand(w http.ResponseWriter, r *http.Request, body []byte) 
 		Team: form.Get("team_id"), Enterprise: form.Get("enterprise_id"), User: form.Get("user_id"),
 		Channel: form.Get("channel_id"), Text: form.Get("text"), ResponseURL: form.Get("response_url"),
 	}
-	if c.Team == "" || c.User == "" {
-		http.Error(w, "missing team_id or user_id", http.StatusBadRequest)
+	if !c.valid() {
+		http.Error(w, "missing or malformed team_id, enterprise_id or user_id", http.StatusBadRequest)
 		return
 	}
 	ack := a.command(r.Context(), c, "")
-	if ack.Text == "" {
+	if ack == nil {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -389,111 +383,4 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - '0'
-}
-
-func (a *App) serveEvent(w http.ResponseWriter, r *http.Request, body []byte) {
-	var e envelope
-	if err := json.Unmarshal(body, &e); err != nil {
-		http.Error(w, "malformed JSON", http.StatusBadRequest)
-		return
-	}
-	if e.Type == "url_verification" {
-		writeJSON(w, map[string]string{"challenge": e.Challenge})
-		return
-	}
-	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
-		// A retry is handled like the first delivery: the event_id claim
-		// decides, so a retry of a delivery we never saw is not lost.
-		obs.Logger(r.Context(), a.log).Info("slack event redelivered", "event_id", e.EventID,
-			"retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
-	}
-	if err := a.event(r.Context(), e, ""); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-// later runs f after the acknowledgement. The work is for workspace n.ws:
-// if that workspace has no installation the user is told so (through the
-// response_url, the one way to reach them without a token) and nothing is
-// done or stored. n.ws is empty only for work that needs no installation
-// (an uninstall). A non-empty claim key is taken with SET NX first, so that
-// a delivery Slack makes twice (or two replicas receive) has one effect.
-func (a *App) later(ctx context.Context, name, claim string, n notify, f func(ctx context.Context, log *slog.Logger)) {
-	log := obs.Logger(ctx, a.log)
-	a.bg.Go(ctx, "slack "+name, func(ctx context.Context) {
-		if n.ws != "" && a.notInstalled(ctx, n.ws) {
-			log.Info("slack request from a workspace without an installation", "task", name, "workspace", n.ws)
-			if n.responseURL != "" {
-				if err := a.slack.respond(ctx, n.responseURL, a.notInstalledText()); err != nil {
-					log.Warn("could not reply through response_url", "err", err)
-				}
-			}
-			return
-		}
-		if claim != "" {
-			first, err := a.rdb.SetNX(ctx, claim, "1", a.dedupeTTL).Result()
-			switch {
-			case err != nil:
-				// Without Redis the engine will fail too and say so; the
-				// claim must not be what hides the user's reply.
-				log.Warn("slack delivery not deduplicated", "task", name, "err", err)
-			case !first:
-				log.Info("slack delivery already handled", "task", name)
-				return
-			}
-		}
-		f(ctx, log)
-	})
-}
-
-// notInstalled reports whether the store says the workspace has no
-// installation. Any other failure (Redis down) is not an answer: the work
-// goes ahead and reports its own error to the user.
-func (a *App) notInstalled(ctx context.Context, ws conversation.WorkspaceID) bool {
-	_, _, err := a.slack.apis.get(ctx, ws)
-	return errors.Is(err, slackauth.ErrNotInstalled)
-}
-
-// notInstalledText is the polite answer to a workspace without itfit.
-func (a *App) notInstalledText() string {
-	if a.install == "" {
-		return "itfit isn't installed in this workspace yet; ask whoever runs itfit for your company to add it."
-	}
-	return "itfit isn't installed in this workspace yet; an admin can add it at <" + a.install + "|" + a.install + ">."
-}
-
-func (a *App) eventClaim(ws conversation.WorkspaceID, id string) string {
-	return a.prefix.SlackEvent(string(ws), id)
-}
-
-func (a *App) claim(ctx context.Context, w who, id string) (bool, error) {
-	return a.rdb.SetNX(ctx, a.prefix.SlackClaim(string(w.ws), string(w.user), id), "1", a.dedupeTTL).Result()
-}
-
-func (a *App) release(ctx context.Context, w who, id string) {
-	a.rdb.Del(ctx, a.prefix.SlackClaim(string(w.ws), string(w.user), id))
-}
-
-// who is the verified sender of a request.
-type who struct {
-	ws   conversation.WorkspaceID
-	user conversation.UserID
-}
-
-// workspace names a workspace; on Enterprise Grid the org comes first, so
-// that a team ID reused across orgs cannot collide.
-func workspace(enterprise, team string) conversation.WorkspaceID {
-	if enterprise != "" {
-		return conversation.WorkspaceID(enterprise + ":" + team)
-	}
-	return conversation.WorkspaceID(team)
-}
-
-func (w who) key(dm string) conversation.Key {
-	return conversation.Key{
-		UserKey:      conversation.UserKey{Platform: conversation.Slack, Workspace: w.ws, User: w.user},
-		Conversation: conversation.ConversationID(dm),
-	}
 }

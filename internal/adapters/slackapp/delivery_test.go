@@ -3,9 +3,9 @@ package slackapp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +14,7 @@ import (
 	io_prometheus_client "github.com/prometheus/client_model/go"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
 )
@@ -54,7 +55,7 @@ func TestFailingWebAPITellsTheUser(t *testing.T) {
 	h.command("U1", "")
 	h.wait()
 	notes := h.sink.texts()
-	if len(notes) != 1 || notes[0] != conversation.UserMessage(context.DeadlineExceeded) {
+	if len(notes) != 1 || notes[0] != h.flows.Views().Failure(errors.New("any failure of ours")).Summary {
 		t.Fatalf("notes = %q", notes)
 	}
 	if v := metric(t, h, "conversations.open", "failed"); v != 1 {
@@ -164,7 +165,7 @@ func TestSocketModeRedeliveriesHaveOneEffect(t *testing.T) {
 	if len(acks) != 5 {
 		t.Fatalf("%d acks for 5 envelopes", len(acks))
 	}
-	if e, ok := acks[0].(ephemeral); !ok || !strings.Contains(e.Text, "direct messages") {
+	if e, ok := acks[0].(*ephemeral); !ok || !strings.Contains(e.Text, "direct messages") {
 		t.Fatalf("slash command ack = %#v", acks[0])
 	}
 }
@@ -175,6 +176,8 @@ type fakeReminders struct {
 	reminds []string
 	shares  []conversation.UserID
 }
+
+func (f *fakeReminders) Delivers(conversation.Platform) bool { return true }
 
 func (f *fakeReminders) Remind(_ context.Context, k conversation.Key, tz string) (time.Time, error) {
 	f.mu.Lock()
@@ -200,20 +203,13 @@ func (f *fakeReminders) Snooze(context.Context, conversation.UserKey) (time.Time
 
 func (f *fakeReminders) Stop(context.Context, conversation.UserKey) (bool, error) { return false, nil }
 
-func (f *fakeReminders) Forget(context.Context, conversation.UserKey) (revisit.Erased, error) {
-	return revisit.Erased{}, nil
-}
-
 func (f *fakeReminders) ManagerOf(context.Context, conversation.UserKey) (revisit.Manager, bool, error) {
 	return revisit.Manager{}, false, nil
 }
 
 func (f *fakeReminders) Invite(context.Context, conversation.Key) error { return nil }
-func (f *fakeReminders) StopWorkspace(context.Context, conversation.Platform, conversation.WorkspaceID) (int, error) {
-	return 0, nil
-}
 
-var _ Reminders = (*fakeReminders)(nil)
+var _ chat.Reminders = (*fakeReminders)(nil)
 
 func finish(t *testing.T, h *harness, user string) (apiCall, string) {
 	h.command(user, "")
@@ -228,23 +224,24 @@ func finish(t *testing.T, h *harness, user string) (apiCall, string) {
 	}
 }
 
-func TestCardButtonsWithoutRemindersSayHonestly(t *testing.T) {
+// Without reminders the card offers none: only Start over.
+func TestCardWithoutRemindersOffersNone(t *testing.T) {
 	h := newHarness(t)
-	card, ts := finish(t, h, "U1")
-	h.click("U1", card, ts, btn(t, card.blocks(t), actRemind), nil)
-	h.click("U1", card, ts, map[string]any{"action_id": actShare, "type": "users_select", "selected_user": "U9"}, nil)
+	card, _ := finish(t, h, "U1")
+	if element(t, card.blocks(t), actRemind) != nil || element(t, card.blocks(t), actShare) != nil || element(t, card.blocks(t), actRestart) == nil {
+		t.Fatalf("card actions without reminders: %s", card.Form.Get("blocks"))
+	}
+	// A Remind press from an older card, or a forged one, is told honestly.
+	h.click("U1", card, "1700000000.000999", map[string]any{"action_id": actRemind, "type": "button", "value": "remind"}, nil)
 	h.wait()
-	// The two clicks are handled concurrently: their notes come in either order.
-	notes := h.sink.texts()
-	slices.Sort(notes)
-	if len(notes) != 2 || !strings.Contains(notes[0], "not switched on") || !strings.Contains(notes[1], "not switched on") || !strings.Contains(notes[1], "<@U9>") {
+	if notes := h.sink.texts(); len(notes) != 1 || !strings.Contains(notes[0], "not switched on") {
 		t.Fatalf("notes = %q", notes)
 	}
 }
 
 func TestCardButtonsCallReminders(t *testing.T) {
 	rem := &fakeReminders{}
-	h := newHarness(t, func(o *Options) { o.Reminders = rem })
+	h := newHarness(t, withReminders(func(*harness) chat.Reminders { return rem }))
 	card, ts := finish(t, h, "U1")
 	h.click("U1", card, ts, btn(t, card.blocks(t), actRemind), nil)
 	h.click("U1", card, ts, map[string]any{"action_id": actShare, "type": "users_select", "selected_user": "U9"}, nil)
@@ -257,7 +254,7 @@ func TestCardButtonsCallReminders(t *testing.T) {
 		t.Fatalf("shares = %q", rem.shares)
 	}
 	notes := strings.Join(h.sink.texts(), "\n")
-	for _, want := range []string{"remind you here on <!date^", "Shared with <@U9>", "rather than yourself"} {
+	for _, want := range []string{"remind you on <!date^", "Sent: <@U9> has a copy", "That's you"} {
 		if !strings.Contains(notes, want) {
 			t.Fatalf("notes lack %q: %s", want, notes)
 		}

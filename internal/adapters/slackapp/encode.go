@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/slack-go/slack"
 
-	"github.com/itfit/itfit/internal/advisor"
-	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/chat"
 )
 
 // encodeBlocks is the JSON array of a message's blocks; "[]" for none, as
@@ -47,31 +45,20 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, q...)
 }
 
-// maxCached bounds each cache below; an operator replacing the audit leaves
+// maxCached bounds the cache below; an operator replacing the audit leaves
 // the old questions' entries behind, so a full cache is simply emptied.
 const maxCached = 4096
 
-// renderCache keeps the encoded blocks of the messages every answer sends,
-// which differ between users only by the session's revision: encoding Block
-// Kit through slack-go's types costs more than the rest of an answer's
-// rendering. A question's blocks are encoded once with a sentinel revision
-// that is replaced by the real one; they are cached only if rendering with
-// a second sentinel shows the sentinel stands for the revision alone.
+// renderCache keeps the encoded blocks of the messages every answer sends
+// (a question, an answered question), which differ between people only by
+// the session's revision: encoding Block Kit through slack-go's types costs
+// more than the rest of an answer's rendering. A message with a Key is
+// encoded once with a sentinel revision that is replaced by the real one;
+// it is cached only if rendering with a second sentinel shows that the
+// sentinel stands for the revision alone.
 type renderCache struct {
-	mu       sync.Mutex
-	question map[questionKey][]byte // nil value: not cacheable
-	answered map[answeredKey][]byte
-}
-
-// questionKey is what QuestionMessage renders besides the revision.
-type questionKey struct {
-	q          *advisor.Question
-	pos, total int
-}
-
-type answeredKey struct {
-	q      *advisor.Question
-	labels string
+	mu      sync.Mutex
+	encoded map[string][]byte // nil value: not cacheable
 }
 
 const (
@@ -85,64 +72,44 @@ var (
 )
 
 func newRenderCache() *renderCache {
-	return &renderCache{question: map[questionKey][]byte{}, answered: map[answeredKey][]byte{}}
+	return &renderCache{encoded: map[string][]byte{}}
 }
 
-// questionBlocks is encodeBlocks(QuestionMessage(r).Blocks).
-func (c *renderCache) questionBlocks(r conversation.Reply) ([]byte, error) {
-	k := questionKey{q: r.Question, pos: r.Position, total: r.Total}
+// blocks is encodeBlocks(Render(m).Blocks).
+func (c *renderCache) blocks(m chat.Message) ([]byte, error) {
 	c.mu.Lock()
-	tmpl, ok := c.question[k]
+	tmpl, ok := c.encoded[m.Key]
 	c.mu.Unlock()
 	if !ok {
-		tmpl = questionTemplate(r)
+		tmpl = template(m)
 		c.mu.Lock()
-		if len(c.question) >= maxCached {
-			clear(c.question)
+		if len(c.encoded) >= maxCached {
+			clear(c.encoded)
 		}
-		c.question[k] = tmpl
+		c.encoded[m.Key] = tmpl
 		c.mu.Unlock()
 	}
 	if tmpl == nil {
-		return encodeBlocks(QuestionMessage(r).Blocks)
+		return encodeBlocks(Render(m).Blocks)
 	}
-	return bytes.ReplaceAll(tmpl, sentinelText, strconv.AppendInt(nil, r.Rev, 10)), nil
+	if !bytes.Contains(tmpl, sentinelText) {
+		return tmpl, nil
+	}
+	return bytes.ReplaceAll(tmpl, sentinelText, strconv.AppendInt(nil, m.Rev, 10)), nil
 }
 
-// questionTemplate is the question's blocks with sentinelRev for the
-// revision, or nil when that substitution would not be exact.
-func questionTemplate(r conversation.Reply) []byte {
-	r.Rev = sentinelRev
-	a, err := encodeBlocks(QuestionMessage(r).Blocks)
+// template is m's blocks with sentinelRev for the revision, or nil when
+// that substitution would not be exact.
+func template(m chat.Message) []byte {
+	m.Rev = sentinelRev
+	a, err := encodeBlocks(Render(m).Blocks)
 	if err != nil {
 		return nil
 	}
-	r.Rev = sentinelRev2
-	b, err := encodeBlocks(QuestionMessage(r).Blocks)
+	m.Rev = sentinelRev2
+	b, err := encodeBlocks(Render(m).Blocks)
 	if err != nil || bytes.Contains(a, sentinelText2) || !bytes.Equal(bytes.ReplaceAll(a, sentinelText, sentinelText2), b) {
 		return nil
 	}
 	return a
-}
-
-// answeredBlocks is encodeBlocks(AnsweredMessage(e).Blocks).
-func (c *renderCache) answeredBlocks(e conversation.Echo) ([]byte, error) {
-	k := answeredKey{q: e.Question, labels: strings.Join(e.Labels, "\x00")}
-	c.mu.Lock()
-	b, ok := c.answered[k]
-	c.mu.Unlock()
-	if ok {
-		return b, nil
-	}
-	b, err := encodeBlocks(AnsweredMessage(e).Blocks)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.answered) >= maxCached {
-		clear(c.answered)
-	}
-	c.answered[k] = b
-	c.mu.Unlock()
-	return b, nil
 }

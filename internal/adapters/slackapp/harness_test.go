@@ -16,9 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/background"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/erasure"
+	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/redistest"
 )
@@ -30,6 +35,9 @@ type apiCall struct {
 	Method string
 	Form   url.Values
 	JSON   map[string]any
+	// Ephemeral marks a message only its user sees (an ephemeral reply):
+	// a click on it says so in its container, as Slack's does.
+	Ephemeral bool
 }
 
 // blocks decodes the blocks a chat.postMessage or chat.update carried.
@@ -175,16 +183,21 @@ func (s *sink) texts() []string {
 	return out
 }
 
-// harness runs the real HTTP handlers over a real engine on real Redis,
-// talking to the fake Web API.
+// harness runs the real HTTP handlers over the real chat layer and engine
+// on real Redis, talking to the fake Web API.
 type harness struct {
 	t       *testing.T
 	app     *App
+	flows   *chat.Service
 	srv     *httptest.Server
 	api     *fakeSlack
 	sink    *sink
 	bg      *background.Group
 	engine  *conversation.Engine
+	claims  *conversation.Claims
+	erasers *erasure.Registry
+	rdb     redis.UniversalClient
+	prefix  keys.Prefix
 	metrics *obs.Metrics
 	now     time.Time
 
@@ -195,16 +208,38 @@ type harness struct {
 
 var testNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
-func newHarness(t *testing.T, tweak ...func(*Options)) *harness {
+// withReminders gives the harness's chat layer reminders built on its
+// engine, Redis and prefix (and may register more erasers).
+type withReminders func(h *harness) chat.Reminders
+
+// newHarness builds the harness; opts are func(*Options) tweaks of the
+// adapter's options, or a withReminders.
+func newHarness(t *testing.T, opts ...any) *harness {
 	t.Helper()
 	rb := redistest.Real(t)
-	h := &harness{t: t, api: newFakeSlack(t), sink: newSink(t), now: testNow, metrics: obs.NewMetrics()}
+	h := &harness{t: t, api: newFakeSlack(t), sink: newSink(t), now: testNow, metrics: obs.NewMetrics(), rdb: rb.Client, prefix: rb.Prefix}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clock := func() time.Time { return h.now }
 	h.engine = conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix, Now: func() time.Time { return testNow }})
+	h.claims = conversation.NewClaims(rb.Client, rb.Prefix, 0, clock)
+	h.erasers = &erasure.Registry{}
 	h.bg = background.New(log, 64, 30*time.Second)
+	var reminders chat.Reminders
+	for _, o := range opts {
+		if f, ok := o.(withReminders); ok {
+			reminders = f(h)
+		}
+	}
+	h.erasers.Register("sessions", erasure.Sessions(h.engine))
+	h.erasers.Register("claims", erasure.Other(h.claims))
+	flows, err := chat.New(chat.Options{Engine: h.engine, Reminders: reminders, Eraser: h.erasers, Claims: h.claims, Log: log, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.flows = flows
 	o := Options{
-		Engine: h.engine, Redis: rb.Client, Prefix: rb.Prefix, Background: h.bg, Metrics: h.metrics, Log: log,
-		Now: func() time.Time { return h.now },
+		Flows: flows, Redis: rb.Client, Prefix: rb.Prefix, Background: h.bg, Metrics: h.metrics, Log: log,
+		Now: clock,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			h.mu.Lock()
 			h.sleeps = append(h.sleeps, d)
@@ -213,8 +248,13 @@ func newHarness(t *testing.T, tweak ...func(*Options)) *harness {
 		},
 		AllowResponseURL: func(u *url.URL) bool { return u.Host == strings.TrimPrefix(h.sink.srv.URL, "http://") },
 	}
-	for _, f := range tweak {
-		f(&o)
+	if ws, ok := reminders.(Workspaces); ok {
+		o.Workspaces = ws
+	}
+	for _, f := range opts {
+		if f, ok := f.(func(*Options)); ok {
+			f(&o)
+		}
 	}
 	cfg := Config{SigningSecret: testSecret, BotToken: "xoxb-test", APIURL: h.api.srv.URL + "/api"}
 	app, err := New(cfg, o)
@@ -230,6 +270,21 @@ func newHarness(t *testing.T, tweak ...func(*Options)) *harness {
 		h.srv.Close()
 	})
 	return h
+}
+
+// newFlows is the chat layer over an engine, with forget erasing its
+// sessions and claims.
+func newFlows(t testing.TB, e *conversation.Engine, rdb redis.UniversalClient, p keys.Prefix) *chat.Service {
+	t.Helper()
+	claims := conversation.NewClaims(rdb, p, 0, func() time.Time { return testNow })
+	reg := &erasure.Registry{}
+	reg.Register("sessions", erasure.Sessions(e))
+	reg.Register("claims", erasure.Other(claims))
+	s, err := chat.New(chat.Options{Engine: e, Eraser: reg, Claims: claims, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // wait lets every background task finish.
@@ -299,7 +354,7 @@ func (h *harness) clickBody(user string, msg apiCall, msgTS string, act map[stri
 		"user":       map[string]any{"id": user, "username": "ann", "name": "ann", "team_id": "T1"},
 		"team":       map[string]any{"id": "T1", "domain": "acme"},
 		"enterprise": nil, "is_enterprise_install": false,
-		"container": map[string]any{"type": "message", "message_ts": msgTS, "channel_id": channel, "is_ephemeral": false},
+		"container": map[string]any{"type": "message", "message_ts": msgTS, "channel_id": channel, "is_ephemeral": msg.Ephemeral},
 		"channel":   map[string]any{"id": channel, "name": "directmessage"},
 		"message":   map[string]any{"type": "message", "ts": msgTS, "text": msg.Form.Get("text"), "blocks": json.RawMessage(msg.Form.Get("blocks"))},
 		"state": map[string]any{"values": map[string]any{

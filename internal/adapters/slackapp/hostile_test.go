@@ -69,7 +69,8 @@ func TestHostileInputChangesNothing(t *testing.T) {
 			// click answered nothing, so no session may have been made.
 			t.Errorf("a session was created for the other workspace: %s = %s", k, v)
 		}
-		if before[k] != v && !strings.Contains(k, ":slack:claim:") && !strings.Contains(k, ":slack:event:") && !strings.Contains(k, ":slack:sig:") {
+		// The one note about a stale button is claimed once per message.
+		if before[k] != v && !strings.HasSuffix(k, ":claims") && !strings.Contains(k, ":slack:event:") && !strings.Contains(k, ":slack:sig:") {
 			t.Errorf("%s changed: %q -> %q", k, before[k], v)
 		}
 	}
@@ -88,20 +89,20 @@ func snapshot(t *testing.T, h *harness) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
-	for _, k := range redistest.Keys(t, h.app.rdb, h.app.prefix) {
-		typ := h.app.rdb.Type(ctx, k).Val()
+	for _, k := range redistest.Keys(t, h.rdb, h.prefix) {
+		typ := h.rdb.Type(ctx, k).Val()
 		var v any
 		switch typ {
 		case "hash":
-			v = h.app.rdb.HGetAll(ctx, k).Val()
+			v = h.rdb.HGetAll(ctx, k).Val()
 		case "list":
-			v = h.app.rdb.LRange(ctx, k, 0, -1).Val()
+			v = h.rdb.LRange(ctx, k, 0, -1).Val()
 		case "set":
-			v = h.app.rdb.SMembers(ctx, k).Val()
+			v = h.rdb.SMembers(ctx, k).Val()
 		case "zset":
-			v = h.app.rdb.ZRangeWithScores(ctx, k, 0, -1).Val()
+			v = h.rdb.ZRangeWithScores(ctx, k, 0, -1).Val()
 		default:
-			v = h.app.rdb.Get(ctx, k).Val()
+			v = h.rdb.Get(ctx, k).Val()
 		}
 		out[k] = fmt.Sprint(v)
 	}

@@ -39,8 +39,8 @@ func (a *App) uninstall(ctx context.Context, log *slog.Logger, enterprise, team 
 		log.Warn("slack uninstall event without a workspace ignored")
 		return
 	}
-	if a.installs != nil {
-		in, err := a.installs.Delete(ctx, enterprise, team)
+	if a.installs.store != nil {
+		in, err := a.installs.store.Delete(ctx, enterprise, team)
 		switch {
 		case errors.Is(err, slackauth.ErrNotInstalled):
 			log.Info("slack uninstall: no installation left to delete", "workspace", ws)
@@ -53,10 +53,10 @@ func (a *App) uninstall(ctx context.Context, log *slog.Logger, enterprise, team 
 		}
 	}
 	a.slack.apis.forget(ws)
-	if a.reminders == nil {
+	if a.workspaces == nil {
 		return
 	}
-	n, err := a.reminders.StopWorkspace(ctx, conversation.Slack, ws)
+	n, err := a.workspaces.StopWorkspace(ctx, conversation.Slack, ws)
 	if err != nil {
 		log.Error("slack uninstall: stop the workspace's nudges", "workspace", ws, "stopped", n, "err", err)
 		return

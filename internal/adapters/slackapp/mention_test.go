@@ -42,13 +42,15 @@ func TestMentionStartsTheAuditInTheDM(t *testing.T) {
 		t.Fatalf("note = %v", n)
 	}
 
-	// Answer one question, then "@itfit status" reports it in the DM.
+	// Answer one question, then "@itfit: status" reports it beside the
+	// mention, where only they see it.
 	h.answerCurrent("U1", 0)
 	h.wait()
-	h.post("/slack/events", "application/json", mentionEvent("EvM2", "U1", "<@UBOT>  Status please", ""), nil)
+	h.post("/slack/events", "application/json", mentionEvent("EvM2", "U1", "<@UBOT|itfit>:  Status", ""), nil)
 	h.wait()
-	if last, _ := h.posted(-1); last.Form.Get("channel") != "DU1" || !strings.Contains(last.Form.Get("text"), "question 2 of") {
-		t.Fatalf("status went to %v", last.Form)
+	notes = h.api.all("chat.postEphemeral")
+	if last := notes[len(notes)-1].Form; last.Get("channel") != "C1" || !strings.Contains(last.Get("text"), "question 2 of") {
+		t.Fatalf("status went to %v", last)
 	}
 
 	// "@itfit restart" starts again from question 1.
@@ -59,13 +61,19 @@ func TestMentionStartsTheAuditInTheDM(t *testing.T) {
 	}
 
 	before := len(h.api.all("chat.postMessage"))
-	// Another bot's mention, an unknown word, and help start nothing.
+	// Another bot's mention and help start nothing; an unknown word starts
+	// the person's own audit with a one-line hint.
 	h.post("/slack/events", "application/json", []byte(`{"team_id":"T1","type":"event_callback","event_id":"EvM4","event":{"type":"app_mention","user":"U2","bot_id":"B9","text":"<@UBOT>","channel":"C1","ts":"1.1"}}`), nil)
-	h.post("/slack/events", "application/json", mentionEvent("EvM5", "U2", "<@UBOT> <!channel> frobnicate", ""), nil)
-	h.post("/slack/events", "application/json", mentionEvent("EvM6", "U2", "<@UBOT> help", ""), nil)
+	h.post("/slack/events", "application/json", mentionEvent("EvM6", "U2", "<@UBOT>, help", ""), nil)
 	h.wait()
 	if after := len(h.api.all("chat.postMessage")); after != before {
-		t.Fatalf("%d messages posted for a bot's mention, an unknown word and help", after-before)
+		t.Fatalf("%d messages posted for a bot's mention and help", after-before)
+	}
+	h.post("/slack/events", "application/json", mentionEvent("EvM5", "U2", "<@UBOT> <!channel> frobnicate", ""), nil)
+	h.wait()
+	if last, _ := h.posted(-1); len(h.api.all("chat.postMessage")) != before+1 || last.Form.Get("channel") != "DU2" ||
+		!strings.HasPrefix(last.Form.Get("text"), "Question 1 of") {
+		t.Fatalf("an unknown word did not start U2's audit: %v", last.Form)
 	}
 	notes = h.api.all("chat.postEphemeral")
 	var unknown, help bool
@@ -74,9 +82,9 @@ func TestMentionStartsTheAuditInTheDM(t *testing.T) {
 		if n.Form.Get("user") != "U2" {
 			continue
 		}
-		if strings.Contains(text, "I don't know “&lt;!channel&gt;”") && !strings.Contains(text, "<!channel>") {
+		if strings.Contains(text, "I don't know “&lt;!channel&gt; frobnicate”") && !strings.Contains(text, "<!channel>") {
 			unknown = true
-		} else if strings.Contains(text, "`/itfit restart`") {
+		} else if strings.Contains(n.Form.Get("blocks"), "`/itfit restart`") {
 			help = true
 		}
 	}

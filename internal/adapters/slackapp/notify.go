@@ -9,28 +9,29 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
 	"github.com/itfit/itfit/internal/slackauth"
 )
 
-// Notifier delivers revisit nudges in Slack, each with the token of the
-// workspace it is delivered in: the client's for their own nudge, the
+// Outbox delivers the chat layer's nudges in Slack, each with the token of
+// the workspace it is delivered in: the client's for their own nudge, the
 // manager's (possibly the provider's workspace) for a manager's nudge or a
 // shared card. Unlike the interactive paths it never waits out a 429 but
 // hands Slack's Retry-After to the scheduler.
-type Notifier struct {
+type Outbox struct {
 	slack *client
 	log   *slog.Logger
 }
 
-var _ revisit.Notifier = (*Notifier)(nil)
+var _ chat.Outbox = (*Outbox)(nil)
 
-// Notifier returns the adapter's revisit notifier, for
-// revisit.Service.Register(conversation.Slack, …).
-func (a *App) Notifier() *Notifier {
-	return &Notifier{slack: a.slack.forNudges(), log: a.log}
+// Outbox returns the adapter's outbox, for chat.Service.Notifier, whose
+// notifier revisit.Service.Register(conversation.Slack, …) takes.
+func (a *App) Outbox() *Outbox {
+	return &Outbox{slack: a.slack.forNudges(), log: a.log}
 }
 
 // goneErrors are Slack's answers that mean the recipient or the bot is gone
@@ -69,9 +70,9 @@ func nudgeErr(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// NudgeUser sends the user's reminder (or their manager's invitation) to
-// their DM with the bot, opened afresh: a snoozed nudge knows no channel.
-func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conversation.Result, why revisit.Reason) error {
+// ToUser sends to the user's DM with the bot, opened afresh: a snoozed
+// nudge knows no channel.
+func (n *Outbox) ToUser(ctx context.Context, to conversation.Key, build func(chat.Who) chat.Message) error {
 	if !isSlackID(string(to.User)) {
 		return fmt.Errorf("slack nudge to a malformed user ID: %w", schedule.ErrGone)
 	}
@@ -79,54 +80,45 @@ func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conv
 	if err != nil {
 		return nudgeErr("open the user's DM", err)
 	}
-	if _, err := n.slack.post(ctx, to.Workspace, dm, NudgeMessage(last, why)); err != nil {
+	m := build(chat.Who{Key: conversation.Key{UserKey: to.UserKey, Conversation: conversation.ConversationID(dm)}, Surface: chat.SurfaceSlash})
+	if _, err := n.slack.post(ctx, to.Workspace, dm, Render(m)); err != nil {
 		return nudgeErr("post the user's nudge", err)
 	}
 	return nil
 }
 
-// NudgeManager tells the manager (a user, in a DM, or a channel) that the
-// client's revisit is due, with the Invite button.
-func (n *Notifier) NudgeManager(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
-	return n.toManager(ctx, m, "manager nudge", ManagerNudgeMessage(client.UserKey, n.clientLabel(ctx, m, client.UserKey), last))
-}
-
-// ShareResult sends the client's card to the manager now.
-func (n *Notifier) ShareResult(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
-	return n.toManager(ctx, m, "shared card", SharedCardMessage(n.clientLabel(ctx, m, client.UserKey), last))
-}
-
-// clientLabel is how a manager's message names the client, as mrkdwn. In
-// the client's own workspace that is a mention. A manager in another
-// workspace (the provider's) would see a mention of a user Slack cannot
-// resolve there, so the client is named in words: their Slack name, read
-// with the client workspace's token, and the workspace's name from its
-// installation. A lookup that fails degrades to IDs; it never holds up the
-// nudge.
-func (n *Notifier) clientLabel(ctx context.Context, m revisit.Manager, client conversation.UserKey) string {
+// Client is how a manager's message names the client. In the client's own
+// workspace that is a mention. A manager in another workspace (the
+// provider's) would see a mention of a user Slack cannot resolve there, so
+// the client is named: their Slack name, read with the client workspace's
+// token, and the workspace's name from its installation. A lookup that
+// fails degrades to IDs; it never holds up the nudge.
+func (n *Outbox) Client(ctx context.Context, m revisit.Manager, client conversation.UserKey) chat.ClientInfo {
 	if m.Workspace == client.Workspace || !isSlackID(string(client.User)) || !isWorkspaceID(string(client.Workspace)) {
-		return mention(string(client.User))
+		return chat.ClientInfo{Mention: true}
 	}
-	place := "workspace " + string(client.Workspace)
+	var info chat.ClientInfo
 	if ins := n.slack.apis.installs; ins != nil {
 		ent, team := splitWorkspace(client.Workspace)
 		in, err := ins.Get(ctx, ent, team)
 		switch {
 		case err != nil:
 			n.log.Warn("could not name the client's workspace for their manager", "workspace", client.Workspace, "err", err)
-		case in.TeamName != "":
-			place = "*" + esc(clamp(in.TeamName, 100)) + "*"
+		default:
+			info.Place = in.TeamName
 		}
 	}
 	name, err := n.slack.userName(ctx, client.Workspace, string(client.User))
 	if err != nil {
 		n.log.Warn("could not name the client for their manager", "workspace", client.Workspace, "user", client.User, "err", err)
-		return "a client in " + place + " (Slack user " + string(client.User) + ")"
 	}
-	return "*" + esc(clamp(name, 100)) + "* (" + place + ")"
+	info.Name = name
+	return info
 }
 
-func (n *Notifier) toManager(ctx context.Context, m revisit.Manager, what string, msg Message) error {
+// ToManager posts to the manager: a user in a DM, or a channel.
+func (n *Outbox) ToManager(ctx context.Context, m revisit.Manager, _ conversation.Key, msg chat.Message) error {
+	what := string(msg.Kind)
 	if m.Platform != conversation.Slack || !isSlackID(m.Target) || !isWorkspaceID(string(m.Workspace)) {
 		return fmt.Errorf("slack %s to %q: not a Slack user or channel: %w", what, m.Target, schedule.ErrGone)
 	}
@@ -138,7 +130,7 @@ func (n *Notifier) toManager(ctx context.Context, m revisit.Manager, what string
 		}
 		channel = dm
 	}
-	if _, err := n.slack.post(ctx, m.Workspace, channel, msg); err != nil {
+	if _, err := n.slack.post(ctx, m.Workspace, channel, Render(msg)); err != nil {
 		return nudgeErr("post the "+what, err)
 	}
 	return nil

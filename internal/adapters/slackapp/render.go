@@ -9,8 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/itfit/itfit/internal/advisor"
-	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/chat"
 )
 
 // Block Kit's limits (https://docs.slack.dev/reference/block-kit). The
@@ -25,10 +24,13 @@ const (
 	maxButtonText    = 75
 	maxOptionText    = 75
 	maxPlaceholder   = 150
-	maxContextText   = 2000 // per element (context text objects share the section rule loosely)
+	maxContextText   = 2000
 	maxComparisonRow = 20
 	maxListItems     = 12
 	maxMessageText   = 3000 // the top-level fallback text shown in notifications
+	maxConfirmTitle  = 100
+	maxConfirmText   = 300
+	maxConfirmButton = 30
 )
 
 // Message is what the adapter posts: blocks and the plain fallback text
@@ -87,257 +89,360 @@ func slackDate(t time.Time) string {
 	return "<!date^" + strconv.FormatInt(t.Unix(), 10) + "^{date_long}|" + t.UTC().Format("2 January 2006") + ">"
 }
 
-func button(actionID, value, text string) *slack.ButtonBlockElement {
-	return slack.NewButtonBlockElement(actionID, value, plain(text, maxButtonText))
-}
-
-func restartButton(value string) *slack.ButtonBlockElement {
-	b := button(actRestart, value, "Start over")
-	b.Confirm = slack.NewConfirmationBlockObject(
-		plain("Start over?", 100),
-		plain("Your answers so far will be dropped and the audit begins again.", 300),
-		plain("Start over", 30),
-		plain("Keep going", 30),
-	)
-	return b
-}
-
-// QuestionMessage renders the question a reply waits on: the prompt, the
-// options as buttons (checkboxes and Continue for "choose all that apply"),
-// progress, Back and Start over.
-func QuestionMessage(r conversation.Reply) Message {
-	q := r.Question
-	// Back and Start over name the question too, so the message they were
-	// clicked on can be closed with its prompt still showing.
-	here := choice{Rev: r.Rev, Question: q.ID}.String()
-	prompt := "*" + esc(q.Prompt) + "*"
-	if q.Help != "" {
-		prompt += "\n" + esc(q.Help)
-	}
-	blocks := make([]slack.Block, 0, 4)
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(prompt, maxSectionText), nil, nil))
-
-	nav := make([]slack.BlockElement, 0, 3)
-	if q.Kind == advisor.Multi {
-		opts := make([]*slack.OptionBlockObject, len(q.Options))
-		for i, o := range q.Options {
-			opts[i] = slack.NewOptionBlockObject(string(o.ID), plain(o.Label, maxOptionText), nil)
-		}
-		blocks = append(blocks, slack.NewActionBlock(blockChoices, slack.NewCheckboxGroupsBlockElement(actCheck, opts...)))
-		nav = append(nav, button(actContinue, here, "Continue").WithStyle(slack.StylePrimary))
-	} else {
-		els := make([]slack.BlockElement, len(q.Options))
-		for i, o := range q.Options {
-			els[i] = button(actAnswer+string(o.ID), choice{Rev: r.Rev, Question: q.ID, Option: o.ID}.String(), o.Label)
-		}
-		blocks = append(blocks, slack.NewActionBlock("itfit_options", els...))
-	}
-	if r.Position > 1 {
-		nav = append(nav, button(actBack, here, "Back"))
-	}
-	nav = append(nav, restartButton(here))
-	blocks = append(blocks,
-		slack.NewActionBlock("itfit_nav", nav...),
-		slack.NewContextBlock("", mrkdwn(progress(r), maxContextText)),
-	)
-	return Message{Text: questionText(r), Blocks: blocks}
-}
-
-// questionText is QuestionMessage's fallback text.
-func questionText(r conversation.Reply) string {
-	return clamp(fmt.Sprintf("Question %d of %d: %s", r.Position, r.Total, r.Question.Prompt), maxMessageText)
-}
-
-func progress(r conversation.Reply) string {
-	s := fmt.Sprintf("Question %d of %d", r.Position, r.Total)
-	if r.Question.Kind == advisor.Multi {
-		s += " · tick all that apply, then Continue"
-	}
-	return s
-}
-
-// AnsweredMessage replaces a question once it is answered: the prompt and
-// the answer, with no buttons left to click.
-func AnsweredMessage(e conversation.Echo) Message {
-	labels := make([]string, len(e.Labels))
-	for i, l := range e.Labels {
-		labels[i] = esc(l)
-	}
-	answer := strings.Join(labels, ", ")
-	return Message{
-		Text: answeredText(e),
-		Blocks: []slack.Block{
-			slack.NewSectionBlock(mrkdwn("*"+esc(e.Question.Prompt)+"*", maxSectionText), nil, nil),
-			slack.NewContextBlock("", mrkdwn(":white_check_mark: "+answer, maxContextText)),
-		},
-	}
-}
-
-// answeredText is AnsweredMessage's fallback text.
-func answeredText(e conversation.Echo) string {
-	return clamp(e.Question.Prompt+" "+strings.Join(e.Labels, ", "), maxMessageText)
-}
-
-// ClosedMessage replaces a question that was left by Back or Start over.
-func ClosedMessage(q *advisor.Question, note string) Message {
-	return Message{
-		Text: clamp(q.Prompt, maxMessageText),
-		Blocks: []slack.Block{
-			slack.NewSectionBlock(mrkdwn("*"+esc(q.Prompt)+"*", maxSectionText), nil, nil),
-			slack.NewContextBlock("", mrkdwn(note, maxContextText)),
-		},
-	}
-}
-
-// NoteMessage is a single line of text as a message.
-func NoteMessage(text string) Message {
-	return Message{Text: clamp(text, maxMessageText), Blocks: []slack.Block{
-		slack.NewSectionBlock(mrkdwn(esc(text), maxSectionText), nil, nil),
-	}}
-}
-
-func list(title string, items []string, numbered bool) string {
+// mrk spells a text in mrkdwn: words escaped, dates in the reader's zone,
+// people as mentions where they resolve.
+func mrk(t chat.Text) string {
 	var b strings.Builder
-	b.WriteString("*" + title + "*")
-	for i, it := range items {
-		if i == maxListItems {
-			fmt.Fprintf(&b, "\n…and %d more", len(items)-maxListItems)
-			break
-		}
-		if numbered {
-			fmt.Fprintf(&b, "\n%d. %s", i+1, esc(it))
-		} else {
-			b.WriteString("\n• " + esc(it))
+	for _, s := range t {
+		switch s.Kind {
+		case chat.Strong:
+			if s.S != "" {
+				b.WriteString("*" + esc(s.S) + "*")
+			}
+		case chat.Date:
+			b.WriteString(slackDate(s.T))
+		case chat.Person:
+			b.WriteString(person(s))
+		case chat.Command:
+			b.WriteString("`" + commandText(s) + "`")
+		case chat.Link:
+			b.WriteString("<" + esc(s.S) + "|" + esc(s.S) + ">")
+		default:
+			b.WriteString(esc(s.S))
 		}
 	}
 	return b.String()
 }
 
-func reasons(cs []advisor.Contribution) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Reason
+// flat spells a text without markup, for plain_text objects and the
+// fallback text.
+func flat(t chat.Text) string {
+	var b strings.Builder
+	for _, s := range t {
+		switch s.Kind {
+		case chat.Date:
+			b.WriteString(s.T.UTC().Format("2 January 2006"))
+		case chat.Command:
+			b.WriteString(commandText(s))
+		case chat.Person:
+			if s.S != "" {
+				b.WriteString(s.S)
+			} else {
+				b.WriteString(s.ID)
+			}
+		default:
+			b.WriteString(s.S)
+		}
+	}
+	return b.String()
+}
+
+func commandText(s chat.Span) string {
+	switch s.Place {
+	case "slash":
+		if s.S == "" {
+			return "/itfit"
+		}
+		return "/itfit " + s.S
+	case "mention":
+		return "@itfit " + s.S
+	}
+	return s.S
+}
+
+// person is a mention where it resolves (a plain ID only, so a stored
+// value cannot become a broadcast or a link), else the name and place.
+func person(s chat.Span) string {
+	if s.Mention && isSlackID(s.ID) {
+		return mention(s.ID)
+	}
+	out := "*" + esc(clamp(s.S, 100)) + "*"
+	if s.Place != "" {
+		out += " (*" + esc(clamp(s.Place, 100)) + "*)"
 	}
 	return out
 }
 
-// CardMessage renders the recommendation: verdict and strength, reasons,
-// what the provider covers and what the team keeps, the responsibility
-// matrix, the comparison, next steps, the revisit date, and the buttons.
-func CardMessage(r advisor.Recommendation) Message { return cardMessage(r, nil, true) }
-
-// RetakeCardMessage is the card of a retake: CardMessage with a "Since last
-// time" section under the summary, saying whether the verdict moved and
-// which answers changed. since may be nil (a first audit).
-func RetakeCardMessage(r advisor.Recommendation, since *advisor.Change) Message {
-	return cardMessage(r, since, true)
+// mention renders a Slack user or channel ID as a mention; anything that
+// is not a plain ID is refused.
+func mention(id string) string {
+	if !isSlackID(id) {
+		return "someone"
+	}
+	if strings.HasPrefix(id, "C") || strings.HasPrefix(id, "G") {
+		return "<#" + id + ">"
+	}
+	return "<@" + id + ">"
 }
 
-func cardMessage(r advisor.Recommendation, since *advisor.Change, buttons bool) Message {
-	blocks := make([]slack.Block, 0, 17+min(len(r.Comparison), maxComparisonRow))
-	add := func(b slack.Block) { blocks = append(blocks, b) }
-	section := func(text string) { add(slack.NewSectionBlock(mrkdwn(text, maxSectionText), nil, nil)) }
-
-	add(slack.NewHeaderBlock(plain("Recommendation: "+r.VerdictName, maxHeaderText)))
-	section("*" + esc(r.VerdictName) + "* is " + r.Strength.Text() + ".\n" + esc(r.Summary))
-	if since != nil {
-		section(sinceLast(since, r))
+// isSlackID keeps a mention from carrying anything but an ID.
+func isSlackID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
 	}
-	if r.Note != "" {
-		section(esc(r.Note))
-	}
-	if r.Tipping != "" {
-		section("*It is a close call.* " + esc(r.Tipping))
-	}
-	if len(r.Reasons) > 0 {
-		section(list("Why", reasons(r.Reasons), false))
-	}
-	if len(r.Counterpoints) > 0 {
-		section(list("Pulling the other way", reasons(r.Counterpoints), false))
-	}
-	add(slack.NewDividerBlock())
-	add(slack.NewSectionBlock(nil, []*slack.TextBlockObject{
-		mrkdwn(list("What the provider would cover", r.ProviderCovers, false), maxFieldText),
-		mrkdwn(list("What your team keeps", r.TeamKeeps, false), maxFieldText),
-	}, nil))
-	if len(r.Matrix) > 0 {
-		var b strings.Builder
-		b.WriteString("*Responsibility matrix* (agree it in writing before day one)")
-		for _, m := range r.Matrix {
-			b.WriteString("\n• " + esc(m.Name) + ": *" + m.Owner.Text() + "*")
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
 		}
-		section(b.String())
 	}
-	if len(r.Comparison) > 0 {
-		add(slack.NewDividerBlock())
-		section("*Co-managed vs fully managed*")
-		for i, c := range r.Comparison {
-			if i == maxComparisonRow {
-				add(slack.NewContextBlock("", mrkdwn(fmt.Sprintf("…and %d more rows", len(r.Comparison)-maxComparisonRow), maxContextText)))
+	return true
+}
+
+// Render turns a neutral message into Block Kit.
+func Render(m chat.Message) Message {
+	r := renderer{m: m}
+	r.render()
+	return Message{Text: fallback(m), Blocks: r.blocks}
+}
+
+// fallback is the text Slack shows in notifications: mrkdwn, so escaped
+// (an audit's "<!channel>" must not ping anyone); a note's own words, with
+// its dates and mentions, where the message is only a note.
+func fallback(m chat.Message) string {
+	if m.Kind == chat.KindNote && len(m.Lead) > 0 {
+		return clampMrkdwn(mrk(m.Lead), maxMessageText)
+	}
+	return clampMrkdwn(esc(m.Summary), maxMessageText)
+}
+
+type renderer struct {
+	m      chat.Message
+	blocks []slack.Block
+}
+
+func (r *renderer) add(b slack.Block) {
+	if len(r.blocks) < maxBlocks {
+		r.blocks = append(r.blocks, b)
+	}
+}
+
+func (r *renderer) section(text string) {
+	if text != "" {
+		r.add(slack.NewSectionBlock(mrkdwn(text, maxSectionText), nil, nil))
+	}
+}
+
+func (r *renderer) context(id, text string) {
+	if text != "" {
+		r.add(slack.NewContextBlock(id, mrkdwn(text, maxContextText)))
+	}
+}
+
+// blockID names a message's block by kind ("itfit_card"), as load tools
+// and Slack's own interaction payloads refer to it.
+func (r *renderer) blockID(part string) string {
+	if part == "" {
+		return "itfit_" + string(r.m.Kind)
+	}
+	return "itfit_" + part
+}
+
+func (r *renderer) render() {
+	m := r.m
+	if len(m.Notes) > 0 {
+		notes := make([]string, len(m.Notes))
+		for i, n := range m.Notes {
+			notes[i] = mrk(n)
+		}
+		id := "itfit_note"
+		if m.Kind == chat.KindShared {
+			id = "itfit_shared"
+		}
+		r.context(id, strings.Join(notes, "\n"))
+	}
+	lead := mrk(m.Lead)
+	switch m.Kind {
+	case chat.KindCard, chat.KindShared, chat.KindNudge, chat.KindHome, chat.KindManagerNudge, chat.KindReminders:
+		if m.Title != "" {
+			r.add(slack.NewHeaderBlock(plain(m.Title, maxHeaderText)))
+		}
+		r.section(lead)
+	case chat.KindAnswered:
+		r.section("*" + esc(m.Title) + "*")
+		r.context("", ":white_check_mark: "+lead)
+		return
+	case chat.KindClosed:
+		r.section("*" + esc(m.Title) + "*")
+		r.context("", lead)
+		return
+	default:
+		text := lead
+		if m.Title != "" {
+			text = "*" + esc(m.Title) + "*"
+			if lead != "" {
+				text += "\n" + lead
+			}
+		}
+		r.section(text)
+	}
+	// The Home tab's button sits under its status line, above the last
+	// result; everywhere else the actions close the message.
+	actionsAfter := len(m.Sections)
+	if m.Kind == chat.KindHome {
+		actionsAfter = min(1, actionsAfter)
+	}
+	for _, s := range m.Sections[:actionsAfter] {
+		r.renderSection(s)
+	}
+	if m.Ask != nil {
+		r.ask(m.Ask)
+	}
+	r.actions()
+	for _, s := range m.Sections[actionsAfter:] {
+		r.renderSection(s)
+	}
+	r.context("", mrk(m.Footer))
+}
+
+func (r *renderer) actions() {
+	m := r.m
+	if len(m.Actions) > 0 {
+		els := make([]slack.BlockElement, 0, len(m.Actions))
+		for _, a := range m.Actions {
+			els = append(els, r.element(a))
+		}
+		id := ""
+		if m.Kind == chat.KindQuestion {
+			id = "nav"
+		}
+		if m.Ask != nil && m.Ask.Submit != nil {
+			els = append([]slack.BlockElement{r.element(*m.Ask.Submit)}, els...)
+		}
+		r.add(slack.NewActionBlock(r.blockID(id), els...))
+	}
+}
+
+func (r *renderer) renderSection(s chat.Section) {
+	if s.Divider {
+		r.add(slack.NewDividerBlock())
+	}
+	switch {
+	case len(s.Columns) > 0:
+		fields := make([]*slack.TextBlockObject, 0, min(len(s.Columns), maxFields))
+		for i, c := range s.Columns {
+			if i == maxFields {
 				break
 			}
-			add(slack.NewSectionBlock(mrkdwn("*"+esc(c.Dimension)+"*", maxSectionText), []*slack.TextBlockObject{
-				mrkdwn("_Co-managed:_ "+esc(c.CoManaged), maxFieldText),
-				mrkdwn("_Fully managed:_ "+esc(c.FullyManaged), maxFieldText),
-			}, nil))
+			fields = append(fields, mrkdwn(list(c), maxFieldText))
+		}
+		r.add(slack.NewSectionBlock(nil, fields, nil))
+	case s.Table != nil:
+		r.section("*" + esc(s.Title) + "*")
+		head := s.Table.Head
+		for i, row := range s.Table.Rows {
+			if i == maxComparisonRow {
+				r.context("", fmt.Sprintf("… +%d", len(s.Table.Rows)-maxComparisonRow))
+				break
+			}
+			var fields []*slack.TextBlockObject
+			for j := 1; j < len(row) && j < len(head) && len(fields) < maxFields; j++ {
+				fields = append(fields, mrkdwn("_"+esc(head[j])+":_ "+esc(row[j]), maxFieldText))
+			}
+			r.add(slack.NewSectionBlock(mrkdwn("*"+esc(row[0])+"*", maxSectionText), fields, nil))
+		}
+	case len(s.Facts) > 0:
+		var b strings.Builder
+		if s.Title != "" {
+			b.WriteString("*" + esc(s.Title) + "*")
+		}
+		for _, f := range s.Facts {
+			if b.Len() > 0 {
+				b.WriteString("\n")
+			}
+			b.WriteString("• " + esc(f.Label) + ": " + mrk(f.Value))
+		}
+		r.section(b.String())
+	default:
+		text := list(s)
+		if s.Emphasis {
+			text = ">" + strings.ReplaceAll(text, "\n", "\n>")
+		}
+		r.section(text)
+	}
+}
+
+// list spells a section's title, text and items as mrkdwn.
+func list(s chat.Section) string {
+	var b strings.Builder
+	if s.Title != "" {
+		b.WriteString("*" + esc(s.Title) + "*")
+	}
+	if len(s.Text) > 0 {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(mrk(s.Text))
+	}
+	for i, it := range s.Items {
+		if i == maxListItems {
+			fmt.Fprintf(&b, "\n… +%d", len(s.Items)-maxListItems)
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		if s.Numbered {
+			fmt.Fprintf(&b, "%d. %s", i+1, mrk(it))
+		} else {
+			b.WriteString("• " + mrk(it))
 		}
 	}
-	if len(r.NextSteps) > 0 {
-		section(list("Next steps", r.NextSteps, true))
+	if len(s.Items) == 0 && len(s.Text) == 0 && s.Empty != "" {
+		b.WriteString("\n_" + esc(s.Empty) + "_")
 	}
-	add(slack.NewContextBlock("", mrkdwn(
-		"Revisit this decision by "+slackDate(r.RevisitOn)+": teams and businesses change. Completed "+slackDate(r.CompletedAt)+" · audit "+esc(r.AuditVersion),
-		maxContextText)))
-	if buttons {
-		share := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Share with my account manager", maxPlaceholder), actShare)
-		add(slack.NewActionBlock("itfit_card",
-			button(actRemind, "12m", "Remind me in 12 months").WithStyle(slack.StylePrimary),
-			share,
-			restartButton("card"),
-		))
-	}
-	return Message{
-		Text:   clamp("Recommendation: "+r.VerdictName+" ("+r.Strength.Text()+"). "+r.Summary, maxMessageText),
-		Blocks: blocks,
-	}
+	return b.String()
 }
 
-// HomeView renders the App Home tab: what itfit is, a button to start or
-// resume, and the user's last result with its date.
-func HomeView(a *advisor.Audit, inProgress *conversation.Reply, last *conversation.Result) slack.HomeTabViewRequest {
-	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(a.Title, maxHeaderText)),
-		slack.NewSectionBlock(mrkdwn(esc(a.Intro), maxSectionText), nil, nil),
+// ask renders a question's options: a button each, or checkboxes (whose
+// Continue goes first in the navigation row).
+func (r *renderer) ask(a *chat.Ask) {
+	if a.Multi {
+		opts := make([]*slack.OptionBlockObject, len(a.Options))
+		for i, o := range a.Options {
+			opts[i] = slack.NewOptionBlockObject(string(o.ID), plain(o.Label, maxOptionText), nil)
+		}
+		r.add(slack.NewActionBlock(blockChoices, slack.NewCheckboxGroupsBlockElement(actCheck, opts...)))
+		return
 	}
-	label, status := "Start the audit", "Your answers stay in your direct messages with itfit."
-	if inProgress != nil && inProgress.Question != nil {
-		label = "Resume the audit"
-		status = fmt.Sprintf("You have an audit in progress: question %d of %d.", inProgress.Position, inProgress.Total)
+	els := make([]slack.BlockElement, len(a.Options))
+	for i, o := range a.Options {
+		v := a.Here
+		v.Option = o.ID
+		els[i] = button(actAnswer+string(o.ID), encodeValue(r.m, chat.Action{Intent: chat.IntentAnswer, Value: v}), o.Label)
 	}
-	blocks = append(blocks,
-		slack.NewSectionBlock(mrkdwn(status, maxSectionText), nil, nil),
-		slack.NewActionBlock("itfit_home", button(actHomeStart, "home", label).WithStyle(slack.StylePrimary)),
-		slack.NewDividerBlock(),
-	)
-	if last == nil {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Your last result*\nNone yet: your recommendation appears here once you finish the audit.", maxSectionText), nil, nil))
-	} else {
-		r := last.Recommendation
-		blocks = append(blocks,
-			slack.NewSectionBlock(mrkdwn("*Your last result*\n*"+esc(r.VerdictName)+"*, "+r.Strength.Text()+".\n"+esc(r.Summary), maxSectionText), nil, nil),
-			slack.NewContextBlock("", mrkdwn("Completed "+slackDate(last.CompletedAt)+" · revisit by "+slackDate(r.RevisitOn), maxContextText)),
-		)
-	}
-	blocks = append(blocks, slack.NewContextBlock("", mrkdwn("“Remind me in 12 months” on your card schedules a revisit reminder. "+
-		"`/itfit reminders` lists, snoozes or stops them; `/itfit forget` erases everything itfit holds about you.", maxContextText)))
-	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
+	r.add(slack.NewActionBlock("itfit_options", els...))
 }
 
-// withNote puts a line of context above a message.
-func withNote(m Message, note string) Message {
-	blocks := make([]slack.Block, 0, len(m.Blocks)+1)
-	blocks = append(blocks, slack.NewContextBlock("itfit_note", mrkdwn(esc(note), maxContextText)))
-	m.Blocks = append(blocks, m.Blocks...)
-	m.Text = clamp(note+" "+m.Text, maxMessageText)
-	return m
+func button(actionID, value, text string) *slack.ButtonBlockElement {
+	return slack.NewButtonBlockElement(actionID, value, plain(text, maxButtonText))
+}
+
+// element renders one action: a button (with its confirmation dialog), or
+// a user picker.
+func (r *renderer) element(a chat.Action) slack.BlockElement {
+	if a.Pick != nil {
+		return slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain(a.Label, maxPlaceholder), actionID(a))
+	}
+	b := button(actionID(a), encodeValue(r.m, a), a.Label)
+	switch a.Style {
+	case chat.StylePrimary:
+		b = b.WithStyle(slack.StylePrimary)
+	case chat.StyleDanger:
+		b = b.WithStyle(slack.StyleDanger)
+	}
+	if c := a.Confirm; c != nil {
+		b.Confirm = slack.NewConfirmationBlockObject(
+			plain(c.Title, maxConfirmTitle), plain(c.Text, maxConfirmText),
+			plain(c.Yes, maxConfirmButton), plain(c.No, maxConfirmButton))
+		if a.Style == chat.StyleDanger {
+			b.Confirm.Style = slack.StyleDanger
+		}
+	}
+	return b
+}
+
+// HomeView renders the App Home tab.
+func HomeView(m chat.Message) slack.HomeTabViewRequest {
+	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: Render(m).Blocks}}
 }

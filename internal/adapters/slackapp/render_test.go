@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/chat/chattest"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/testkit"
 )
@@ -44,47 +46,14 @@ func golden(t *testing.T, name string, m Message) {
 	checkLimits(t, name, got)
 }
 
-var done = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+var done = chattest.Done
 
-func question(t *testing.T, a *advisor.Audit, id advisor.QuestionID, pos, total int) conversation.Reply {
-	q, ok := a.Question(id)
-	if !ok {
-		t.Fatalf("no question %s", id)
-	}
-	return conversation.Reply{Event: conversation.Advanced, Rev: 3, Question: q, Position: pos, Total: total}
-}
-
-// answersFor picks, for every question asked, the option with the given
-// index (clamped), so a test can steer towards a verdict.
-func answersFor(a *advisor.Audit, first advisor.OptionID, pick int) advisor.Answers {
-	as := advisor.Answers{{Question: a.Questions[0].ID, Options: []advisor.OptionID{first}}}
-	for {
-		q, ok := a.Next(as)
-		if !ok {
-			return as
-		}
-		o := q.Options[min(pick, len(q.Options)-1)]
-		as = append(as, advisor.Answer{Question: q.ID, Options: []advisor.OptionID{o.ID}})
-	}
-}
-
+// Every view of the chat layer, rendered as Block Kit, matches its golden
+// file and stays within Block Kit's limits.
 func TestGoldenMessages(t *testing.T) {
-	a := advisor.Default()
-	golden(t, "question_single", QuestionMessage(question(t, a, "it_staff", 1, 9)))
-	golden(t, "question_multi", QuestionMessage(question(t, a, "skills", 3, 9)))
-	q, _ := a.Question("skills")
-	golden(t, "answered", AnsweredMessage(conversation.Echo{Question: q, Labels: q.Labels([]advisor.OptionID{"security", "cloud"})}))
-
-	co := a.Recommend(answersFor(a, "four_plus", 0), done)
-	if co.Verdict != advisor.CoManaged || len(co.Matrix) == 0 {
-		t.Fatalf("want a co-managed result with a matrix, got %s (%d rows)", co.Verdict, len(co.Matrix))
+	for _, s := range chattest.Samples() {
+		golden(t, s.Name, Render(s.Msg))
 	}
-	golden(t, "card_comanaged", CardMessage(co))
-	full := a.Recommend(answersFor(a, "none", 0), done)
-	if full.Verdict != advisor.FullyManaged {
-		t.Fatalf("want fully managed, got %s", full.Verdict)
-	}
-	golden(t, "card_fully_managed", CardMessage(full))
 }
 
 // The longest card an audit file can produce still fits Block Kit.
@@ -111,8 +80,11 @@ func TestLongestCardStaysWithinBlockKitLimits(t *testing.T) {
 		ProviderCovers: many(60, 300), TeamKeeps: many(60, 300), Matrix: matrix, Comparison: cmp,
 		NextSteps: many(60, 500), CompletedAt: done, RevisitOn: done.AddDate(1, 0, 0),
 	}
-	m := withNote(CardMessage(r), long(4000))
-	b, err := json.Marshal(map[string]any{"text": m.Text, "blocks": m.Blocks})
+	v := chattest.Views()
+	who := chat.Who{Key: conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Slack, Workspace: "T1", User: "U1"}}}
+	m := v.Card(r, nil, who)
+	m.Notes = append(m.Notes, chat.Text{{S: long(4000)}})
+	b, err := json.Marshal(map[string]any{"text": Render(m).Text, "blocks": Render(m).Blocks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +96,7 @@ func TestLongestCardStaysWithinBlockKitLimits(t *testing.T) {
 	}
 	for _, kind := range []advisor.Kind{advisor.Multi, advisor.Single} {
 		q.Kind = kind
-		qm := QuestionMessage(conversation.Reply{Rev: 999999999999999999, Question: q, Position: 40, Total: 40})
+		qm := Render(v.Question(conversation.Reply{Rev: 999999999999999999, Question: q, Position: 40, Total: 40}, who))
 		b, _ := json.Marshal(map[string]any{"text": qm.Text, "blocks": qm.Blocks})
 		checkLimits(t, "longest question "+string(kind), b)
 	}
@@ -226,11 +198,22 @@ func checkLimits(t *testing.T, name string, msg []byte) {
 }
 
 func TestChoiceValuesRoundTrip(t *testing.T) {
-	c := choice{Rev: 12, Question: "it_staff", Option: "two_three"}
-	if got, ok := parseChoice(c.String(), true); !ok || got != c {
-		t.Fatalf("parse(%q) = %+v %v", c.String(), got, ok)
+	for _, c := range []choice{
+		{Rev: 12, Question: "it_staff", Option: "two_three", Pos: 1, Total: 10},
+		{Rev: 3, Question: "skills", Pos: 3, Total: 9},
+	} {
+		if got, ok := parseChoice(c.String(), c.Option != ""); !ok || got != c {
+			t.Fatalf("parse(%q) = %+v %v", c.String(), got, ok)
+		}
 	}
-	for _, v := range []string{"", "1", "-1:a:b", "1:A:b", "1:a:b:c", "1:a", "x:a:b", "1:a:" + strings.Repeat("b", 33)} {
+	// Values of buttons rendered before positions were added.
+	if got, ok := parseChoice("7:it_staff:none", true); !ok || got != (choice{Rev: 7, Question: "it_staff", Option: "none"}) {
+		t.Fatalf("old answer value: %+v %v", got, ok)
+	}
+	if got, ok := parseChoice("7:skills", false); !ok || got != (choice{Rev: 7, Question: "skills"}) {
+		t.Fatalf("old continue value: %+v %v", got, ok)
+	}
+	for _, v := range []string{"", "1", "-1:a:b", "1:A:b", "1:a:b:c", "1:a", "x:a:b", "1:a:" + strings.Repeat("b", 33), "1:a:b:1", "1:a:b:x:2", "1:a:b:-1:2", "1:a:b:1:2:3"} {
 		if _, ok := parseChoice(v, true); ok {
 			t.Errorf("parseChoice(%q) accepted", v)
 		}
@@ -241,10 +224,22 @@ func TestMrkdwnIsEscapedAndClampedSafely(t *testing.T) {
 	if got := clampMrkdwn(esc(strings.Repeat("&", 10)), 12); strings.Contains(got, "&am…") || utf8.RuneCountInString(got) > 12 {
 		t.Fatalf("clamp cut an entity: %q", got)
 	}
-	m := NoteMessage("<!channel> <@U1> & co")
+	m := Render(chat.Message{Kind: chat.KindNote, Lead: chat.Text{{S: "<!channel> <@U1> & co"}}})
 	b, _ := json.Marshal(m.Blocks)
 	if text := testkit.JSONStrings(t, b); strings.Contains(text, "<!channel>") || strings.Contains(text, "<@U1>") || !strings.Contains(text, "&lt;!channel&gt; &lt;@U1&gt; &amp; co") {
 		t.Fatalf("mentions not escaped: %s", text)
+	}
+}
+
+func TestMentionsOnlyEverNameAnID(t *testing.T) {
+	for in, want := range map[string]string{"U1": "<@U1>", "W2": "<@W2>", "C3": "<#C3>", "<!channel>": "someone", "u1": "someone", "": "someone"} {
+		if got := mention(in); got != want {
+			t.Errorf("mention(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// A person who is not mentionable is named, escaped.
+	if got := person(chat.Span{Kind: chat.Person, ID: "<!here>", Mention: true, S: "<b>Ana</b>"}); got != "*&lt;b&gt;Ana&lt;/b&gt;*" {
+		t.Errorf("person = %q", got)
 	}
 }
 
@@ -252,9 +247,10 @@ func BenchmarkRenderQuestion(b *testing.B) {
 	a := advisor.Default()
 	q, _ := a.Question("skills")
 	r := conversation.Reply{Rev: 3, Question: q, Position: 3, Total: 9}
+	v := chattest.Views()
 	b.ReportAllocs()
 	for b.Loop() {
-		m := QuestionMessage(r)
+		m := Render(v.Question(r, chat.Who{}))
 		if _, err := json.Marshal(m.Blocks); err != nil {
 			b.Fatal(err)
 		}
@@ -263,12 +259,16 @@ func BenchmarkRenderQuestion(b *testing.B) {
 
 func BenchmarkRenderCard(b *testing.B) {
 	a := advisor.Default()
-	rec := a.Recommend(answersFor(a, "four_plus", 0), done)
+	rec := a.Recommend(chattest.Situations(a)["comanaged"], done)
+	v := chattest.Views()
+	who := chat.Who{Key: conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Slack, Workspace: "T1", User: "U1"}}}
 	b.ReportAllocs()
 	for b.Loop() {
-		m := CardMessage(rec)
+		m := Render(v.Card(rec, nil, who))
 		if _, err := json.Marshal(m.Blocks); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
+
+var _ = time.Second

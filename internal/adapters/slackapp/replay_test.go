@@ -99,7 +99,7 @@ func TestReplayedRequestsHaveNoEffect(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &ack); code != http.StatusOK || err != nil {
 				t.Fatalf("forget: %d %s", code, body)
 			}
-			msg := apiCall{Form: url.Values{"channel": {"C1"}, "blocks": {body}}}
+			msg := apiCall{Form: url.Values{"channel": {"C1"}, "blocks": {body}}, Ephemeral: true}
 			c := r.capture("/slack/interactions", form,
 				[]byte(r.clickBody("U1", msg, "1700000000.999998", btn(t, ack.Blocks, actForget), nil)))
 			if code, _ := r.send(c, nil); code != http.StatusOK {

@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/redistest"
@@ -58,20 +59,22 @@ const revisitAfter = 30 * time.Second
 
 func newRig(t *testing.T, managers string) *rig {
 	t.Helper()
-	dir, err := revisit.ParseDirectory(managers)
+	platforms := revisit.Platforms{conversation.Slack: Rules()}
+	dir, err := revisit.ParseDirectory(managers, platforms)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &rig{clock: &clock{t: testNow}}
-	h := newHarness(t, func(o *Options) {
-		r.rdb, r.prefix = o.Redis, o.Prefix
-		r.sched = schedule.NewStore(o.Redis, schedule.StoreConfig{Prefix: o.Prefix})
-		r.svc = revisit.New(o.Redis, r.sched, o.Engine.(*conversation.Engine), revisit.Config{
-			Prefix: o.Prefix, After: revisitAfter, Managers: dir, Now: r.clock.Now,
+	h := newHarness(t, withReminders(func(h *harness) chat.Reminders {
+		r.rdb, r.prefix = h.rdb, h.prefix
+		r.sched = schedule.NewStore(h.rdb, schedule.StoreConfig{Prefix: h.prefix})
+		r.svc = revisit.New(h.rdb, r.sched, h.engine, revisit.Config{
+			Prefix: h.prefix, After: revisitAfter, Managers: dir, Platforms: platforms, Now: r.clock.Now,
 		})
-		o.Reminders = r.svc
-	})
-	r.svc.Register(conversation.Slack, h.app.Notifier())
+		h.erasers.Register("revisits", r.svc)
+		return r.svc
+	}))
+	r.svc.Register(conversation.Slack, h.flows.Notifier(conversation.Slack, h.app.Outbox()))
 	r.harness = h
 	return r
 }
@@ -146,7 +149,7 @@ func (r *rig) remindFromCard(user string) (apiCall, string) {
 	card, ts := finish(r.t, r.harness, user)
 	r.click(user, card, ts, btn(r.t, card.blocks(r.t), actRemind), nil)
 	r.wait()
-	if n := r.lastNote(); !strings.Contains(n, "remind you here on <!date^") {
+	if n := r.lastNote(); !strings.Contains(n, "remind you on <!date^") {
 		r.t.Fatalf("remind note = %q", n)
 	}
 	return card, ts
@@ -257,7 +260,7 @@ func TestShareSendsTheCardNowAndTheLaterNudgeToThatManager(t *testing.T) {
 	if !strings.Contains(blocksOf(shared[0].call), "Shared with you by <@U1>") || hasActions(sb) {
 		t.Fatalf("shared card = %s", blocksOf(shared[0].call))
 	}
-	if n := r.lastNote(); !strings.Contains(n, "Shared with <@U9>") {
+	if n := r.lastNote(); !strings.Contains(n, "Sent: <@U9> has a copy") {
 		t.Fatalf("share note = %q", n)
 	}
 
@@ -292,7 +295,7 @@ func TestSnoozeStopAndForgetThroughTheSignedEndpoints(t *testing.T) {
 			t.Fatalf("list lacks %q: %s", want, raw)
 		}
 	}
-	listMsg := apiCall{Form: url.Values{"channel": {"C1"}, "blocks": {string(raw)}}}
+	listMsg := apiCall{Form: url.Values{"channel": {"C1"}, "blocks": {string(raw)}}, Ephemeral: true}
 	var blocks []map[string]any
 	_ = json.Unmarshal(raw, &blocks)
 
@@ -338,7 +341,7 @@ func TestSnoozeStopAndForgetThroughTheSignedEndpoints(t *testing.T) {
 	if rs, _ := r.svc.List(t.Context(), dmKey("U1").UserKey); len(rs) != 2 {
 		t.Fatal("/itfit forget erased before the button was pressed")
 	}
-	r.click("U1", apiCall{Form: url.Values{"channel": {"C1"}, "blocks": {body}}}, "1700000000.999998", btn(t, ack.Blocks, actForget), nil)
+	r.click("U1", apiCall{Form: url.Values{"channel": {"C1"}, "blocks": {body}}, Ephemeral: true}, "1700000000.999998", btn(t, ack.Blocks, actForget), nil)
 	r.wait()
 	note := r.lastNote()
 	for _, want := range []string{"erased", "1 audit session", "1 past result", "2 scheduled reminders"} {
@@ -516,7 +519,7 @@ func TestManagerInviteOnlyFromTheManager(t *testing.T) {
 			}
 			r.click("U2", elsewhere, nudge.ts, invite, nil)
 			r.wait()
-			if n := r.lastNote(); !strings.Contains(n, "Only <@U1>'s account manager") {
+			if n := r.lastNote(); !strings.Contains(n, "Only the account manager of <@U1>") {
 				t.Fatalf("refusal = %q", n)
 			}
 			r.click("U2", nudge.call, nudge.ts, map[string]any{"action_id": actInvite, "value": "<!channel>", "type": "button"}, nil)
@@ -535,8 +538,16 @@ func TestManagerInviteOnlyFromTheManager(t *testing.T) {
 			if n := invitations(); n != 1 {
 				t.Fatalf("%d invitations, want 1", n)
 			}
-			if n := strings.Join(r.sink.texts(), "\n"); !strings.Contains(n, "Sent: <@U1> is invited") {
-				t.Fatalf("notes = %s", n)
+			// The nudge now says so, with no button left for anyone to press.
+			var settled bool
+			for _, u := range r.api.all("chat.update") {
+				if u.Form.Get("channel") == tc.nudgeChannel && u.Form.Get("ts") == nudge.ts &&
+					strings.Contains(blocksOf(u), "Invitation sent: <@U1>") && !hasActions(u.blocks(t)) {
+					settled = true
+				}
+			}
+			if !settled {
+				t.Fatalf("the manager's nudge was not settled: %+v", r.api.all("chat.update"))
 			}
 		})
 	}

@@ -20,7 +20,7 @@ func (a *App) RunSocketMode(ctx context.Context) error {
 	}
 	// The connection is opened with the app-level token alone; replies go
 	// through each workspace's own bot token like the HTTP paths.
-	smc := socketmode.New(a.socketAPI(), socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)))
+	smc := socketmode.New(a.slack.apis.socket(), socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)))
 	runErr := make(chan error, 1)
 	go func() { runErr <- smc.RunContext(ctx) }()
 	for {
@@ -80,7 +80,7 @@ func (a *App) envelope(ctx context.Context, req socketmode.Request, ack func(pay
 	if req.EnvelopeID == "" {
 		return // hello, disconnect: nothing to acknowledge
 	}
-	claim := a.prefix.SlackEvent("socket", req.EnvelopeID)
+	claim := a.dedupe.prefix.SlackEvent("socket", req.EnvelopeID)
 	ackNow := func(payload any) {
 		if err := ack(payload); err != nil {
 			log.Warn("slack socket mode: ack failed", "err", err)
@@ -94,7 +94,7 @@ func (a *App) envelope(ctx context.Context, req socketmode.Request, ack func(pay
 			log.Warn("slack socket mode: malformed event", "err", err)
 			return
 		}
-		if err := a.event(ctx, e, ""); err != nil {
+		if err := a.event(ctx, e); err != nil {
 			log.Warn("slack socket mode: event refused", "err", err)
 		}
 	case socketmode.RequestTypeInteractive:
@@ -109,12 +109,12 @@ func (a *App) envelope(ctx context.Context, req socketmode.Request, ack func(pay
 		}
 	case socketmode.RequestTypeSlashCommands:
 		var c command
-		if err := json.Unmarshal(req.Payload, &c); err != nil || c.Team == "" || c.User == "" {
+		if err := json.Unmarshal(req.Payload, &c); err != nil || !c.valid() {
 			ackNow(nil)
 			log.Warn("slack socket mode: malformed slash command")
 			return
 		}
-		if ack := a.command(ctx, c, claim); ack.Text != "" {
+		if ack := a.command(ctx, c, claim); ack != nil {
 			ackNow(ack)
 		} else {
 			ackNow(nil)

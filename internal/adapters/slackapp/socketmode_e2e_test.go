@@ -262,8 +262,10 @@ func newSocketRun(t *testing.T) *socketRun {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h.engine = conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix, Now: func() time.Time { return testNow }})
 	h.bg = background.New(log, 64, 30*time.Second)
+	h.flows = newFlows(t, h.engine, rb.Client, rb.Prefix)
+	h.rdb, h.prefix = rb.Client, rb.Prefix
 	o := Options{
-		Engine: h.engine, Redis: rb.Client, Prefix: rb.Prefix, Background: h.bg, Metrics: h.metrics, Log: log,
+		Flows: h.flows, Redis: rb.Client, Prefix: rb.Prefix, Background: h.bg, Metrics: h.metrics, Log: log,
 		Now:              func() time.Time { return h.now },
 		Sleep:            func(context.Context, time.Duration) error { return nil },
 		AllowResponseURL: func(u *url.URL) bool { return u.Host == strings.TrimPrefix(h.sink.srv.URL, "http://") },
@@ -365,7 +367,7 @@ func TestSocketModeEndToEnd(t *testing.T) {
 	cmd := slashPayload(r.sink.srv.URL + "/commands/T1/1/x")
 	a := r.deliver("slash_commands", "cmd-1", cmd, 0)
 	var eph ephemeral
-	if err := json.Unmarshal(a.Payload, &eph); err != nil || eph.ResponseType != "ephemeral" || eph.Text != noteDM {
+	if err := json.Unmarshal(a.Payload, &eph); err != nil || eph.ResponseType != "ephemeral" || !strings.Contains(eph.Text, "direct messages") {
 		t.Fatalf("/itfit ack = %s", a.raw)
 	}
 	r.wait() // a slash command's work is scheduled before its ack
@@ -511,7 +513,7 @@ func TestSocketModeRefusedAppToken(t *testing.T) {
 	bg := background.New(log, 4, 30*time.Second)
 	eng := conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix})
 	app, err := New(Config{AppToken: "xapp-1-wrong", BotToken: "xoxb-test", APIURL: s.srv.URL + "/api"},
-		Options{Engine: eng, Redis: rb.Client, Prefix: rb.Prefix, Background: bg, Log: log})
+		Options{Flows: newFlows(t, eng, rb.Client, rb.Prefix), Redis: rb.Client, Prefix: rb.Prefix, Background: bg, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

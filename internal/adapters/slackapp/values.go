@@ -5,26 +5,26 @@ import (
 	"strings"
 
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/conversation"
 )
 
 // Action IDs. An answer button's action_id ends with the option ID so that
 // it is unique within its message, as Slack requires.
 const (
-	actAnswer    = "itfit_answer:" // + option ID; value is rev:question:option
+	actAnswer    = "itfit_answer:" // + option ID
 	actCheck     = "itfit_check"   // the multi-select checkboxes; a click on them alone does nothing
 	actContinue  = "itfit_continue"
 	actBack      = "itfit_back"
 	actRestart   = "itfit_restart"
 	actRemind    = "itfit_remind"
 	actShare     = "itfit_share"
-	actHomeStart = "itfit_home_start"
-	actRetake    = "itfit_retake" // on a nudge: a fresh audit in the DM
-	actSnooze    = "itfit_snooze" // on a nudge or the reminders list
+	actHomeStart = "itfit_home_start" // a fresh start: the Home tab, an expired audit
+	actRetake    = "itfit_retake"
+	actSnooze    = "itfit_snooze"
 	actStop      = "itfit_stop"
-	actForget    = "itfit_forget" // /itfit forget's "Yes, erase everything"
-	// actInvite is the manager's button; its value is the client's user ID
-	// and nothing else (see App.invite for who may click it).
-	actInvite = "itfit_invite"
+	actForget    = "itfit_forget" // "Yes, erase everything"
+	actInvite    = "itfit_invite"
 	// shortcutStart is the callback_id of the global shortcut "Start an IT
 	// audit" (the manifest's features.shortcuts).
 	shortcutStart = "itfit_start"
@@ -33,41 +33,98 @@ const (
 	blockChoices = "itfit_choices"
 )
 
-// A button value says which question, at which revision, the click answers:
-// "7:it_staff:none" (never more than about 90 bytes, as IDs are at most 32).
-// It names no user or conversation: those always come from the verified
-// payload, so a forged value can at most answer the sender's own audit, and
-// the engine refuses any revision that is not current.
+// intents maps action IDs (but answers, which carry the option) to what a
+// press does.
+var intents = map[string]chat.Intent{
+	actContinue:  chat.IntentAnswer,
+	actBack:      chat.IntentBack,
+	actRestart:   chat.IntentRestart,
+	actRemind:    chat.IntentRemind,
+	actShare:     chat.IntentShare,
+	actHomeStart: chat.IntentStart,
+	actRetake:    chat.IntentRetake,
+	actSnooze:    chat.IntentSnooze,
+	actStop:      chat.IntentStop,
+	actForget:    chat.IntentErase,
+	actInvite:    chat.IntentInvite,
+}
+
+// actionID is an action's action_id. Continue, the multi-select's submit,
+// is an answer without an option.
+func actionID(a chat.Action) string {
+	if a.Intent == chat.IntentAnswer {
+		if a.Value.Option != "" {
+			return actAnswer + string(a.Value.Option)
+		}
+		return actContinue
+	}
+	if id, ok := actionIDs[a.Intent]; ok {
+		return id
+	}
+	return "itfit_" + string(a.Intent)
+}
+
+// actionIDs is intents the other way round (answers aside).
+var actionIDs = func() map[chat.Intent]string {
+	m := make(map[chat.Intent]string, len(intents))
+	for id, in := range intents {
+		if in != chat.IntentAnswer {
+			m[in] = id
+		}
+	}
+	return m
+}()
+
+// A button value on a question says which question, at which revision,
+// the click answers, and where the question stood:
+// "7:it_staff:none:1:10" (rev, question, option or "", position, total),
+// never more than about 100 bytes, as IDs are at most 32. Values from
+// before positions were added ("7:it_staff:none", "7:it_staff") still
+// parse. A value names no user or conversation: those always come from the
+// verified payload, so a forged value can at most answer the sender's own
+// audit, and the engine refuses any revision that is not current.
 type choice struct {
-	Rev      int64
-	Question advisor.QuestionID
-	Option   advisor.OptionID // empty for Continue
+	Rev        int64
+	Question   advisor.QuestionID
+	Option     advisor.OptionID
+	Pos, Total int
 }
 
 func (c choice) String() string {
-	s := strconv.FormatInt(c.Rev, 10) + ":" + string(c.Question)
-	if c.Option != "" {
-		s += ":" + string(c.Option)
-	}
-	return s
+	return strconv.FormatInt(c.Rev, 10) + ":" + string(c.Question) + ":" + string(c.Option) + ":" +
+		strconv.Itoa(c.Pos) + ":" + strconv.Itoa(c.Total)
 }
 
-// parseChoice reads a value; withOption says whether an option must follow.
+// parseChoice reads a value; withOption says whether an option must be in it.
 func parseChoice(v string, withOption bool) (choice, bool) {
 	parts := strings.Split(v, ":")
-	if (withOption && len(parts) != 3) || (!withOption && len(parts) != 2) {
+	var c choice
+	switch len(parts) {
+	case 2, 3, 5:
+	default:
 		return choice{}, false
 	}
 	rev, ok := parseRev(parts[0])
 	if !ok || !isID(parts[1]) {
 		return choice{}, false
 	}
-	c := choice{Rev: rev, Question: advisor.QuestionID(parts[1])}
-	if withOption {
+	c.Rev, c.Question = rev, advisor.QuestionID(parts[1])
+	if len(parts) >= 3 && parts[2] != "" {
 		if !isID(parts[2]) {
 			return choice{}, false
 		}
 		c.Option = advisor.OptionID(parts[2])
+	}
+	if withOption != (c.Option != "") {
+		return choice{}, false
+	}
+	if len(parts) == 5 {
+		pos, err1 := strconv.Atoi(parts[3])
+		total, err2 := strconv.Atoi(parts[4])
+		if err1 != nil || err2 != nil || pos < 0 || total < 0 || pos > 99 || total > 99 {
+			return choice{}, false
+		}
+		c.Pos, c.Total = pos, total
 	}
 	return c, true
 }
@@ -92,4 +149,114 @@ func isID(s string) bool {
 		}
 	}
 	return true
+}
+
+// encodeValue is an action's button value on message m.
+func encodeValue(m chat.Message, a chat.Action) string {
+	v := a.Value
+	switch a.Intent {
+	case chat.IntentAnswer, chat.IntentBack:
+		return choice{Rev: m.Rev, Question: v.Question, Option: v.Option, Pos: v.Pos, Total: v.Total}.String()
+	case chat.IntentRestart:
+		if v.Question == "" {
+			return "card"
+		}
+		return choice{Rev: m.Rev, Question: v.Question, Pos: v.Pos, Total: v.Total}.String()
+	case chat.IntentInvite:
+		return inviteValue(v.Client)
+	}
+	return string(a.Intent)
+}
+
+// inviteValue is the Invite button's value: the client's workspace and
+// user, "T1/U1" ("E1:T1/U1" on Grid), since the manager may click it in
+// another workspace (the provider's) than the client's.
+func inviteValue(client conversation.UserKey) string {
+	return string(client.Workspace) + "/" + string(client.User)
+}
+
+// parseInvite reads an Invite value. A bare user ID is from a nudge sent
+// before values named the workspace: it meant the clicker's own.
+func parseInvite(value string, clicker conversation.WorkspaceID) (conversation.UserKey, bool) {
+	ws, user, ok := strings.Cut(value, "/")
+	if !ok {
+		ws, user = string(clicker), value
+	}
+	if !isWorkspaceID(ws) || !isSlackID(user) || (user[0] != 'U' && user[0] != 'W') {
+		return conversation.UserKey{}, false
+	}
+	return conversation.UserKey{Platform: conversation.Slack, Workspace: conversation.WorkspaceID(ws), User: conversation.UserID(user)}, true
+}
+
+// isWorkspaceID matches what workspace() makes of Slack's IDs: "T…",
+// "E…:T…", or "E…:" for an org-wide install.
+func isWorkspaceID(s string) bool {
+	ent, team, grid := strings.Cut(s, ":")
+	if !grid {
+		return isSlackID(s)
+	}
+	return isSlackID(ent) && (team == "" || isSlackID(team))
+}
+
+// act reads a pressed element into the press the flows take; Problem is
+// set when the value is not one itfit rendered.
+func act(a action, values map[string]map[string]stateValue, clicker conversation.WorkspaceID, on string) chat.Act {
+	out := chat.Act{On: on}
+	bad := func() chat.Act {
+		out.Problem = chat.Problem{Kind: chat.UnknownButton}
+		return out
+	}
+	id := a.ActionID
+	switch {
+	case strings.HasPrefix(id, actAnswer):
+		c, ok := parseChoice(a.Value, true)
+		if !ok {
+			return bad()
+		}
+		out.Intent, out.Rev = chat.IntentAnswer, c.Rev
+		out.Value = chat.Value{Question: c.Question, Option: c.Option, Pos: c.Pos, Total: c.Total}
+		return out
+	case id == actContinue, id == actBack:
+		c, ok := parseChoice(a.Value, false)
+		if !ok {
+			return bad()
+		}
+		out.Intent, out.Rev = intents[id], c.Rev
+		out.Value = chat.Value{Question: c.Question, Pos: c.Pos, Total: c.Total}
+		if id == actContinue {
+			for _, o := range values[blockChoices][actCheck].SelectedOptions {
+				out.Picked = append(out.Picked, advisor.OptionID(o.Value))
+			}
+		}
+		return out
+	case id == actRestart:
+		out.Intent = chat.IntentRestart
+		if c, ok := parseChoice(a.Value, false); ok {
+			out.Rev, out.Value = c.Rev, chat.Value{Question: c.Question, Pos: c.Pos, Total: c.Total}
+		}
+		return out
+	case id == actShare:
+		out.Intent = chat.IntentShare
+		if a.SelectedUser != "" {
+			if !isSlackID(a.SelectedUser) {
+				out.Problem = chat.Problem{Kind: chat.UnknownPerson}
+				return out
+			}
+			out.Person = conversation.UserID(a.SelectedUser)
+		}
+		return out
+	case id == actInvite:
+		client, ok := parseInvite(a.Value, clicker)
+		if !ok {
+			return bad()
+		}
+		out.Intent = chat.IntentInvite
+		out.Value = chat.Value{Client: client}
+		return out
+	}
+	if in, ok := intents[id]; ok {
+		out.Intent = in
+		return out
+	}
+	return bad()
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
+	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 )
 
@@ -57,7 +59,7 @@ func (a *inbound) refreshesReference() bool {
 		Action string              `json:"itfit"`
 		User   conversation.UserID `json:"user"`
 	}
-	return json.Unmarshal(a.Value, &v) == nil && (v.Action == actRemind || v.Action == actShare) &&
+	return json.Unmarshal(a.Value, &v) == nil && (v.Action == string(chat.IntentRemind) || v.Action == string(chat.IntentShare)) &&
 		v.User != "" && (v.User == a.userID() || string(v.User) == a.From.ID)
 }
 
@@ -165,4 +167,118 @@ func (a *inbound) commandText() string {
 	}
 	s = strings.ReplaceAll(s, "&nbsp;", " ")
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
+
+// who is the person an activity comes from, as the chat layer knows them.
+func (a *inbound) who(k conversation.Key) chat.Who {
+	w := chat.Who{Key: k, Name: displayName(a.From.Name), Group: a.group(), Surface: chat.SurfaceChat}
+	if w.Group {
+		w.Surface = chat.SurfaceMention
+	}
+	if a.From.ID != "" && conversation.UserID(a.From.ID) != k.User {
+		w.Aliases = []conversation.UserID{conversation.UserID(a.From.ID)}
+	}
+	return w
+}
+
+// intents are the card actions the adapter accepts, by their "itfit" data.
+var intents = map[string]chat.Intent{}
+
+func init() {
+	for _, in := range []chat.Intent{chat.IntentAnswer, chat.IntentBack, chat.IntentRestart, chat.IntentRemind, chat.IntentShare,
+		chat.IntentStart, chat.IntentRetake, chat.IntentSnooze, chat.IntentStop, chat.IntentErase, chat.IntentInvite} {
+		intents[string(in)] = in
+	}
+}
+
+// input translates a message activity: a card's submit into a press, text
+// into a command word. ok is false for what the bot should not answer: a
+// message in a shared conversation that does not mention it.
+func (a *inbound) input(who chat.Who) (chat.Input, bool) {
+	in := chat.Input{Who: who, TZ: a.LocalTimezone}
+	if len(a.Value) > 0 && string(a.Value) != "null" {
+		p := a.press(who.Key)
+		in.Act = &p
+		return in, true
+	}
+	if who.Group && !a.mentionsBot() {
+		// In channels and group chats Teams only sends messages that mention
+		// the bot (without RSC permissions); if one arrives anyway, stay out.
+		return in, false
+	}
+	in.Word = a.commandText()
+	return in, true
+}
+
+// press reads a card submit. Whose audit it touches is the sender's;
+// the data only says which button it was.
+func (a *inbound) press(k conversation.Key) chat.Act {
+	p := chat.Act{On: a.ReplyToID}
+	var v submitValue
+	if err := json.Unmarshal(a.Value, &v); err != nil || v.Action == "" {
+		p.Problem = chat.Problem{Kind: chat.UnknownButton}
+		return p
+	}
+	in, ok := intents[v.Action]
+	if !ok || v.User == "" {
+		// Every button itfit puts on a card names whose card it is.
+		p.Problem = chat.Problem{Kind: chat.UnknownButton}
+		return p
+	}
+	p.Intent, p.Rev = in, v.Rev
+	p.Value = chat.Value{Question: v.Question, Option: v.Option, Pos: v.Pos, Total: v.Total, Owner: v.User}
+	p.Picked = splitOptions(v.Options)
+	switch in {
+	case chat.IntentInvite:
+		// A Teams manager is in their client's tenant: the presser's own.
+		p.Value.Client = conversation.UserKey{Platform: conversation.Teams, Workspace: k.Workspace, User: v.Client}
+		p.Value.ClientConv = v.Conv
+	case chat.IntentShare:
+		m := strings.ToLower(strings.TrimSpace(v.Manager))
+		switch {
+		case m == "":
+		case strings.Contains(m, ","):
+			p.Problem = chat.Problem{Kind: chat.SeveralPeople}
+		case !isEntraID(m):
+			p.Problem = chat.Problem{Kind: chat.UnknownPerson}
+		default:
+			p.Person = conversation.UserID(m)
+		}
+	}
+	return p
+}
+
+func splitOptions(s string) []advisor.OptionID {
+	var out []advisor.OptionID
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, advisor.OptionID(s[start:i]))
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// isEntraID reports whether s is a Microsoft Entra object ID: a GUID in
+// its 8-4-4-4-12 hexadecimal form, lower case.
+func isEntraID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -3,11 +3,11 @@ package teams
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 )
 
@@ -25,17 +25,6 @@ const (
 	// managerInput is the id of the people picker on the result card; Teams
 	// returns the chosen person's Microsoft Entra object ID under it.
 	managerInput = "manager"
-)
-
-// Card actions, carried in Action.Submit data as "itfit". They say what the
-// button does; everything about whose audit it is comes from the validated
-// activity, never from here.
-const (
-	actAnswer  = "answer"
-	actBack    = "back"
-	actRestart = "restart"
-	actRemind  = "remind"
-	actShare   = "share"
 )
 
 // Card is an Adaptive Card. One flat element type (rather than a type per
@@ -125,8 +114,8 @@ type Action struct {
 // the ID of the person the card was for, so that someone else pressing it
 // can be told to start their own; Pos and Total only label the card when it
 // is updated. None of it decides whose session is touched. Client and Conv
-// name the client on a manager's Invite button; the handler acts on them
-// only for the manager that client's nudge went to.
+// name the client on a manager's Invite button; the flows act on them only
+// for the manager that client's nudges go to.
 type SubmitData struct {
 	Action   string              `json:"itfit"`
 	Question advisor.QuestionID  `json:"question,omitempty"`
@@ -140,14 +129,6 @@ type SubmitData struct {
 	Conv   conversation.ConversationID `json:"conv,omitempty"`
 }
 
-// Asker is the person a card is for. Name is shown only in group chats and
-// channels, where several people may run audits side by side.
-type Asker struct {
-	ID    conversation.UserID
-	Name  string
-	Group bool
-}
-
 func newCard(body []Element, actions []Action) *Card {
 	return &Card{Type: "AdaptiveCard", Schema: cardSchema, Version: CardVersion, Body: body, Actions: actions, MSTeams: &MSTeams{Width: "Full"}}
 }
@@ -158,245 +139,352 @@ func heading(s string) Element {
 	return Element{Type: "TextBlock", Text: s, Weight: "Bolder", Wrap: true, Spacing: "Medium"}
 }
 
-func submit(title, style string, d SubmitData) Action {
-	return Action{Type: "Action.Submit", Title: title, Style: style, Data: &d}
+// md spells a text in the markdown Teams renders in a TextBlock: dates in
+// a long form, people by name, commands in bold.
+func md(t chat.Text) string {
+	var b strings.Builder
+	for _, s := range t {
+		switch s.Kind {
+		case chat.Strong:
+			if s.S != "" {
+				b.WriteString("**" + s.S + "**")
+			}
+		case chat.Date:
+			b.WriteString(s.T.UTC().Format(dateFormat))
+		case chat.Person:
+			b.WriteString(s.S)
+		case chat.Command:
+			if s.S != "" {
+				b.WriteString("**" + s.S + "**")
+			}
+		case chat.Link:
+			b.WriteString("[" + s.S + "](" + s.S + ")")
+		default:
+			b.WriteString(s.S)
+		}
+	}
+	return b.String()
 }
 
-// progress reads "Question 3 of 9", with the person's name in group chats.
-func progress(pos, total int, who Asker) Element {
-	s := "Question " + strconv.Itoa(pos) + " of " + strconv.Itoa(total)
-	if pos <= 0 || total <= 0 {
-		s = "Question"
+const dateFormat = "2 January 2006"
+
+// asText is a message that is only words (a note, the help) as the
+// markdown of a text reply, which Teams shows better than a card; false
+// for anything with buttons, facts, tables or columns.
+func asText(m chat.Message) (string, bool) {
+	if len(m.Actions) > 0 || m.Ask != nil {
+		return "", false
 	}
-	if who.Group && who.Name != "" {
-		s += " · for " + who.Name
+	var parts []string
+	add := func(s string) {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	for _, n := range m.Notes {
+		add(md(n))
+	}
+	if m.Title != "" {
+		add("**" + m.Title + "**")
+	}
+	add(md(m.Lead))
+	for _, s := range m.Sections {
+		if len(s.Facts) > 0 || s.Table != nil || len(s.Columns) > 0 {
+			return "", false
+		}
+		if s.Title != "" {
+			add("**" + s.Title + "**")
+		}
+		add(md(s.Text))
+		for i, it := range s.Items {
+			bullet := "- "
+			if s.Numbered {
+				bullet = strconv.Itoa(i+1) + ". "
+			}
+			add(bullet + md(it))
+		}
+	}
+	add(md(m.Footer))
+	return strings.Join(parts, "\n\n"), len(parts) > 0
+}
+
+// Render turns a neutral message into an Adaptive Card.
+func Render(m chat.Message) *Card {
+	r := &cardRenderer{m: m}
+	return r.render()
+}
+
+type cardRenderer struct {
+	m    chat.Message
+	body []Element
+}
+
+func (r *cardRenderer) add(e ...Element) { r.body = append(r.body, e...) }
+
+func (r *cardRenderer) render() *Card {
+	m := r.m
+	for _, n := range m.Notes {
+		r.add(Element{Type: "TextBlock", Text: md(n), Wrap: true, IsSubtle: true})
+	}
+	switch m.Kind {
+	case chat.KindQuestion:
+		r.add(r.small(md(m.Footer)))
+		r.add(Element{Type: "TextBlock", Text: m.Title, Size: "Medium", Weight: "Bolder", Wrap: true, Spacing: "Small"})
+		if len(m.Lead) > 0 {
+			r.add(Element{Type: "TextBlock", Text: md(m.Lead), IsSubtle: true, Wrap: true, Spacing: "Small"})
+		}
+	case chat.KindAnswered, chat.KindClosed:
+		if len(m.Footer) > 0 || m.Owner != "" {
+			r.add(r.small(md(m.Footer)))
+		}
+		r.add(Element{Type: "TextBlock", Text: m.Title, Weight: "Bolder", Wrap: true, Spacing: "Small"})
+		lead := md(m.Lead)
+		if m.Kind == chat.KindAnswered {
+			lead = "✓ " + lead
+		}
+		r.add(Element{Type: "TextBlock", Text: lead, Color: "Good", Wrap: true, Spacing: "Small"})
+		return newCard(r.body, nil)
+	case chat.KindCard, chat.KindShared:
+		r.add(Element{Type: "Container", Style: "emphasis", Items: []Element{
+			{Type: "TextBlock", Text: m.Title, Size: "Large", Weight: "Bolder", Wrap: true},
+			{Type: "TextBlock", Text: md(m.Lead), Color: toneColor(m.Tone), Wrap: true, Spacing: "Small"},
+		}})
+	default:
+		if m.Title != "" {
+			title := m.Title
+			if m.Owner != "" {
+				title += " · for " + m.Owner
+			}
+			r.add(Element{Type: "TextBlock", Text: title, Size: "Medium", Weight: "Bolder", Wrap: true})
+		}
+		if len(m.Lead) > 0 {
+			r.add(text(md(m.Lead)))
+		}
+	}
+	for _, s := range m.Sections {
+		r.section(s)
+	}
+	if m.Ask != nil {
+		r.ask(m.Ask)
+	}
+	var actions []Action
+	for _, a := range m.Actions {
+		actions = append(actions, r.action(a))
+	}
+	if len(m.Footer) > 0 && m.Kind != chat.KindQuestion {
+		r.add(Element{Type: "TextBlock", Text: md(m.Footer), IsSubtle: true, Wrap: true, Spacing: "Medium", Separator: true})
+	}
+	return newCard(r.body, actions)
+}
+
+// small is the subtle line over a question: its progress and, in a shared
+// conversation, whose it is.
+func (r *cardRenderer) small(s string) Element {
+	if s == "" {
+		s = "itfit"
+	}
+	if r.m.Owner != "" {
+		s += " · for " + r.m.Owner
 	}
 	return Element{Type: "TextBlock", Text: s, Size: "Small", IsSubtle: true, Wrap: true}
 }
 
-// QuestionCard asks the question in r: a button per option for a single
-// choice, a multi-select with Continue otherwise; Back (once there is
-// something to go back to) and Start over.
-func QuestionCard(r conversation.Reply, who Asker) *Card {
-	q := r.Question
-	base := SubmitData{Question: q.ID, Rev: r.Rev, User: who.ID, Pos: r.Position, Total: r.Total}
-	body := make([]Element, 0, 4+len(q.Options))
-	body = append(body, progress(r.Position, r.Total, who),
-		Element{Type: "TextBlock", Text: q.Prompt, Size: "Medium", Weight: "Bolder", Wrap: true, Spacing: "Small"})
-	if q.Help != "" {
-		body = append(body, Element{Type: "TextBlock", Text: q.Help, IsSubtle: true, Wrap: true, Spacing: "Small"})
+func toneColor(t chat.Tone) string {
+	switch t {
+	case chat.ToneGood:
+		return "Good"
+	case chat.ToneAccent:
+		return "Accent"
+	case chat.ToneWarning:
+		return "Warning"
+	case chat.ToneAttention:
+		return "Attention"
 	}
-	if q.Kind == advisor.Multi {
-		choices := make([]Choice, len(q.Options))
-		for i, o := range q.Options {
-			choices[i] = Choice{Title: o.Label, Value: string(o.ID)}
-		}
-		d := base
-		d.Action = actAnswer
-		body = append(body,
-			Element{Type: "Input.ChoiceSet", ID: optionsInput, Label: "Choose all that apply", Style: "expanded",
-				IsMultiSelect: true, IsRequired: true, ErrorMessage: "Choose at least one option.", Choices: choices},
-			Element{Type: "ActionSet", Actions: []Action{submit("Continue", "positive", d)}})
-	} else {
-		// One ActionSet per option stacks the buttons full width, so long
-		// labels are not squeezed side by side.
-		for _, o := range q.Options {
-			d := base
-			d.Action, d.Option = actAnswer, o.ID
-			body = append(body, Element{Type: "ActionSet", Spacing: "Small", Actions: []Action{submit(o.Label, "", d)}})
-		}
-	}
-	actions := make([]Action, 0, 2)
-	if r.Position > 1 {
-		d := base
-		d.Action = actBack
-		a := submit("Back", "", d)
-		a.AssociatedInputs = "none"
-		actions = append(actions, a)
-	}
-	restart := submit("Start over", "", SubmitData{Action: actRestart, Question: q.ID, User: who.ID, Pos: r.Position, Total: r.Total})
-	restart.AssociatedInputs = "none"
-	actions = append(actions, restart)
-	return newCard(body, actions)
+	return ""
 }
 
-// ClosedCard replaces a question card once it has been dealt with: the
-// question and what happened to it, with no live buttons.
-func ClosedCard(pos, total int, prompt, outcome string, who Asker) *Card {
-	return newCard([]Element{
-		progress(pos, total, who),
-		{Type: "TextBlock", Text: prompt, Weight: "Bolder", Wrap: true, Spacing: "Small"},
-		{Type: "TextBlock", Text: outcome, Color: "Good", Wrap: true, Spacing: "Small"},
-	}, nil)
-}
-
-// AnsweredCard is ClosedCard for an answer.
-func AnsweredCard(pos, total int, e conversation.Echo, who Asker) *Card {
-	return ClosedCard(pos, total, e.Question.Prompt, "✓ "+strings.Join(e.Labels, "; "), who)
-}
-
-// RecommendationCard is the result: the same content as the Slack card and
-// the terminal's, with Remind me and Start over.
-func RecommendationCard(r advisor.Recommendation, who Asker) *Card {
-	return RetakeCard(r, nil, who)
-}
-
-// RetakeCard is RecommendationCard for a retake: since, when set, adds what
-// changed since the previous result just below the verdict.
-func RetakeCard(r advisor.Recommendation, since *advisor.Change, who Asker) *Card {
-	body := make([]Element, 0, 32)
-	title := "Your itfit recommendation"
-	if who.Group && who.Name != "" {
-		title = "itfit recommendation for " + who.Name
+func (r *cardRenderer) section(s chat.Section) {
+	var els []Element
+	if s.Title != "" && s.Table == nil {
+		els = append(els, heading(s.Title))
 	}
-	body = append(body, Element{Type: "Container", Style: "emphasis", Items: []Element{
-		{Type: "TextBlock", Text: title, Size: "Small", IsSubtle: true, Wrap: true},
-		{Type: "TextBlock", Text: r.VerdictName, Size: "Large", Weight: "Bolder", Wrap: true, Spacing: "None"},
-		{Type: "TextBlock", Text: capitalize(r.Strength.Text()), Color: strengthColor(r.Strength), Weight: "Bolder", Wrap: true, Spacing: "None"},
-		text(r.Summary),
-	}})
-	if since != nil {
-		body = append(body, sinceLast(since, r)...)
-	}
-	if r.Note != "" {
-		body = append(body, text(r.Note))
-	}
-	if r.Tipping != "" {
-		body = append(body, text("It is a close call. "+r.Tipping))
-	}
-	body = appendList(body, "Why", contributions(r.Reasons), "• ")
-	if len(r.Counterpoints) > 0 {
-		body = appendList(body, "Pulling the other way", contributions(r.Counterpoints), "• ")
-	}
-	body = append(body, Element{Type: "ColumnSet", Spacing: "Medium", Columns: []Element{
-		column("stretch", "What the provider would cover", r.ProviderCovers),
-		column("stretch", "What your team keeps", r.TeamKeeps),
-	}})
-	if len(r.Matrix) > 0 {
-		facts := make([]Fact, len(r.Matrix))
-		for i, m := range r.Matrix {
-			facts[i] = Fact{Title: m.Name, Value: m.Owner.Text()}
-		}
-		body = append(body, heading("Responsibility matrix (agree it in writing before day one)"),
-			Element{Type: "FactSet", Facts: facts, Spacing: "Small"})
-	}
-	if len(r.Comparison) > 0 {
-		body = append(body, heading("Co-managed vs fully managed"), comparisonRow("", "Co-managed", "Fully managed", true))
-		for _, c := range r.Comparison {
-			body = append(body, comparisonRow(c.Dimension, c.CoManaged, c.FullyManaged, false))
-		}
-	}
-	steps := make([]string, len(r.NextSteps))
-	for i, s := range r.NextSteps {
-		steps[i] = strconv.Itoa(i+1) + ". " + s
-	}
-	body = appendList(body, "Next steps", steps, "")
-	body = append(body, Element{Type: "TextBlock", Text: "Revisit this decision by " + r.RevisitOn.Format("2 January 2006") + ": teams and businesses change.",
-		IsSubtle: true, Wrap: true, Spacing: "Medium", Separator: true})
-	return newCard(body, []Action{
-		submit("Remind me in 12 months", "positive", SubmitData{Action: actRemind, User: who.ID}),
-		shareAction(who),
-		submit("Start over", "", SubmitData{Action: actRestart, User: who.ID}),
-	})
-}
-
-// shareAction unfolds a people picker to send the result to an account
-// manager, who then also gets the yearly nudge. Teams searches the whole
-// organisation only in a 1:1 chat with a bot; in group chats and channels
-// it can search the conversation's members.
-func shareAction(who Asker) Action {
-	dataset := "graph.microsoft.com/users"
-	if who.Group {
-		dataset += "?scope=currentContext"
-	}
-	send := submit("Send my result", "positive", SubmitData{Action: actShare, User: who.ID})
-	return Action{Type: "Action.ShowCard", Title: "Share with my account manager", Card: &Card{
-		Type: "AdaptiveCard",
-		Body: []Element{
-			text("They get a copy of this result now, and a nudge when your yearly revisit is due."),
-			{Type: "Input.ChoiceSet", ID: managerInput, Label: "Your account manager",
-				Placeholder: "Search for a person", IsRequired: true, ErrorMessage: "Choose the person to send it to.",
-				Choices: []Choice{}, ChoicesData: &DataQuery{Type: "Data.Query", Dataset: dataset}},
-		},
-		Actions: []Action{send},
-	}}
-}
-
-func appendList(body []Element, title string, items []string, bullet string) []Element {
-	if len(items) == 0 {
-		return body
-	}
-	body = append(body, heading(title))
-	for _, it := range items {
-		e := text(bullet + it)
-		e.Spacing = "Small"
-		body = append(body, e)
-	}
-	return body
-}
-
-func column(width, title string, items []string) Element {
-	els := make([]Element, 0, len(items)+1)
-	els = append(els, Element{Type: "TextBlock", Text: title, Weight: "Bolder", Wrap: true})
-	for _, it := range items {
-		e := text("• " + it)
+	if len(s.Text) > 0 {
+		e := text(md(s.Text))
+		e.Color = toneColor(s.Tone)
 		e.Spacing = "Small"
 		els = append(els, e)
 	}
-	if len(items) == 0 {
-		els = append(els, Element{Type: "TextBlock", Text: "Nothing in particular", IsSubtle: true, Wrap: true, Spacing: "Small"})
+	for i, it := range s.Items {
+		bullet := "• "
+		if s.Numbered {
+			bullet = strconv.Itoa(i+1) + ". "
+		}
+		e := text(bullet + md(it))
+		e.Spacing = "Small"
+		els = append(els, e)
 	}
-	return Element{Type: "Column", Width: width, Items: els}
+	if len(s.Facts) > 0 {
+		facts := make([]Fact, len(s.Facts))
+		for i, f := range s.Facts {
+			facts[i] = Fact{Title: f.Label, Value: md(f.Value)}
+		}
+		els = append(els, Element{Type: "FactSet", Facts: facts, Spacing: "Small"})
+	}
+	if s.Table != nil {
+		els = append(els, heading(s.Title))
+		els = append(els, row(s.Table.Head, true))
+		for _, cells := range s.Table.Rows {
+			els = append(els, row(cells, false))
+		}
+	}
+	if len(s.Columns) > 0 {
+		cols := make([]Element, len(s.Columns))
+		for i, c := range s.Columns {
+			items := []Element{{Type: "TextBlock", Text: c.Title, Weight: "Bolder", Wrap: true}}
+			for _, it := range c.Items {
+				e := text("• " + md(it))
+				e.Spacing = "Small"
+				items = append(items, e)
+			}
+			if len(c.Items) == 0 && c.Empty != "" {
+				items = append(items, Element{Type: "TextBlock", Text: c.Empty, IsSubtle: true, Wrap: true, Spacing: "Small"})
+			}
+			cols[i] = Element{Type: "Column", Width: "stretch", Items: items}
+		}
+		els = append(els, Element{Type: "ColumnSet", Spacing: "Medium", Columns: cols})
+	}
+	if len(els) == 0 {
+		return
+	}
+	if s.Emphasis {
+		els = []Element{{Type: "Container", Style: "emphasis", Spacing: "Medium", Items: els}}
+	}
+	if s.Divider {
+		els[0].Separator = true
+	}
+	r.add(els...)
 }
 
-func comparisonRow(dim, co, full string, header bool) Element {
-	cell := func(width, s string, bold bool) Element {
-		e := Element{Type: "TextBlock", Text: s, Wrap: true, Size: "Small"}
-		if bold {
+// row is one row of a table: the first cell a label, the others wider.
+func row(cells []string, header bool) Element {
+	cols := make([]Element, len(cells))
+	for i, c := range cells {
+		e := Element{Type: "TextBlock", Text: c, Wrap: true, Size: "Small"}
+		if i == 0 || header {
 			e.Weight = "Bolder"
 		}
-		if s == "" {
+		if c == "" {
 			e.Text = " "
 		}
-		return Element{Type: "Column", Width: width, Items: []Element{e}}
+		width := "2"
+		if i == 0 {
+			width = "1"
+		}
+		cols[i] = Element{Type: "Column", Width: width, Items: []Element{e}}
 	}
-	return Element{Type: "ColumnSet", Spacing: "Small", Separator: !header, Columns: []Element{
-		cell("1", dim, true), cell("2", co, header), cell("2", full, header),
-	}}
+	return Element{Type: "ColumnSet", Spacing: "Small", Separator: !header, Columns: cols}
 }
 
-func contributions(cs []advisor.Contribution) []string {
-	out := make([]string, 0, len(cs))
-	for _, c := range cs {
-		if c.Reason != "" {
-			out = append(out, c.Reason)
+// ask renders a question's options: a button per option, stacked full
+// width (one ActionSet each, so long labels are not squeezed side by
+// side), or a multi-select with its Continue.
+func (r *cardRenderer) ask(a *chat.Ask) {
+	if a.Multi {
+		choices := make([]Choice, len(a.Options))
+		for i, o := range a.Options {
+			choices[i] = Choice{Title: o.Label, Value: string(o.ID)}
+		}
+		r.add(Element{Type: "Input.ChoiceSet", ID: optionsInput, Label: a.Pick, Style: "expanded",
+			IsMultiSelect: true, IsRequired: true, ErrorMessage: a.Required, Choices: choices})
+		if a.Submit != nil {
+			r.add(Element{Type: "ActionSet", Actions: []Action{r.action(*a.Submit)}})
+		}
+		return
+	}
+	for _, o := range a.Options {
+		v := a.Here
+		v.Option = o.ID
+		r.add(Element{Type: "ActionSet", Spacing: "Small", Actions: []Action{r.action(chat.Action{Intent: chat.IntentAnswer, Label: o.Label, Value: v})}})
+	}
+}
+
+// action renders one action: a submit, a confirmation unfolded before the
+// submit (Teams has no dialog), or a people picker with its send button.
+func (r *cardRenderer) action(a chat.Action) Action {
+	d := r.data(a)
+	submit := Action{Type: "Action.Submit", Title: a.Label, Style: style(a.Style), Data: &d}
+	if a.Intent != chat.IntentAnswer || r.m.Ask == nil {
+		// Back, Start over and the rest go through without the
+		// multi-select's "choose at least one" check.
+		if r.m.Ask != nil && r.m.Ask.Multi {
+			submit.AssociatedInputs = "none"
 		}
 	}
-	return out
+	switch {
+	case a.Pick != nil:
+		p := a.Pick
+		dataset := "graph.microsoft.com/users"
+		if !p.WholeOrganisation {
+			dataset += "?scope=currentContext"
+		}
+		send := Action{Type: "Action.Submit", Title: p.Send, Style: "positive", Data: &d}
+		return Action{Type: "Action.ShowCard", Title: a.Label, Card: &Card{
+			Type: "AdaptiveCard",
+			Body: []Element{
+				text(p.Hint),
+				{Type: "Input.ChoiceSet", ID: managerInput, Label: p.Label,
+					Placeholder: p.Placeholder, IsRequired: true, ErrorMessage: p.Required,
+					Choices: []Choice{}, ChoicesData: &DataQuery{Type: "Data.Query", Dataset: dataset}},
+			},
+			Actions: []Action{send},
+		}}
+	case a.Confirm != nil:
+		yes := submit
+		yes.Title = a.Confirm.Yes
+		return Action{Type: "Action.ShowCard", Title: a.Label, Card: &Card{
+			Type:    "AdaptiveCard",
+			Body:    []Element{{Type: "TextBlock", Text: a.Confirm.Title, Weight: "Bolder", Wrap: true}, text(a.Confirm.Text)},
+			Actions: []Action{yes},
+		}}
+	}
+	return submit
 }
 
-func strengthColor(s advisor.Strength) string {
+func style(s chat.Style) string {
 	switch s {
-	case advisor.Strong:
-		return "Good"
-	case advisor.Moderate:
-		return "Accent"
-	default:
-		return "Warning"
+	case chat.StylePrimary:
+		return "positive"
+	case chat.StyleDanger:
+		return "destructive"
 	}
+	return ""
 }
 
-func capitalize(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	if r == utf8.RuneError || r < 'a' || r > 'z' {
-		return s
+// data is what a press of a sends back.
+func (r *cardRenderer) data(a chat.Action) SubmitData {
+	v := a.Value
+	d := SubmitData{Action: string(a.Intent), Question: v.Question, Option: v.Option, User: v.Owner, Pos: v.Pos, Total: v.Total}
+	switch a.Intent {
+	case chat.IntentAnswer, chat.IntentBack:
+		d.Rev = r.m.Rev
+	case chat.IntentInvite:
+		d.Client, d.Conv = v.Client.User, v.ClientConv
 	}
-	return string(r-'a'+'A') + s[n:]
+	return d
 }
 
 // attachment wraps a card for an activity.
 func attachment(c *Card) schema.Attachment {
 	return schema.Attachment{ContentType: cardContentType, Content: c}
+}
+
+// activity is a message as Teams shows it: plain words as a text reply,
+// anything else as a card; the summary names it in notifications.
+func activity(m chat.Message) schema.Activity {
+	if s, ok := asText(m); ok {
+		return schema.Activity{Type: schema.Message, Text: s, TextFormat: schema.MARKDOWN}
+	}
+	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(Render(m))}}
 }
 
 // displayName makes a Teams display name safe to show in a card or message:

@@ -15,8 +15,9 @@ import (
 
 	"github.com/itfit/itfit/internal/adapters/teams"
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/chat/chattest"
 	"github.com/itfit/itfit/internal/conversation"
-	"github.com/itfit/itfit/internal/revisit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
@@ -59,45 +60,14 @@ func questionReply(t testing.TB, a *advisor.Audit, kind advisor.Kind) conversati
 	}
 }
 
-var (
-	alone = teams.Asker{ID: "aad-owner", Name: "Ana Ruiz"}
-	group = teams.Asker{ID: "aad-owner", Name: "Ana Ruiz", Group: true}
-)
-
+// goldenCards is every view of the chat layer as an Adaptive Card.
 func goldenCards(t testing.TB) map[string]*teams.Card {
 	t.Helper()
-	a := advisor.Default()
-	single := questionReply(t, a, advisor.Single)
-	multi := questionReply(t, a, advisor.Multi)
-	co := a.Recommend(answersLeaning(t, a, -1), completedAt)
-	full := a.Recommend(answersLeaning(t, a, +1), completedAt)
-	if co.Verdict != advisor.CoManaged || full.Verdict != advisor.FullyManaged {
-		t.Fatalf("fixtures: verdicts %s and %s", co.Verdict, full.Verdict)
+	out := map[string]*teams.Card{}
+	for _, s := range chattest.Samples() {
+		out[s.Name] = teams.Render(s.Msg)
 	}
-	echo := conversation.Echo{Question: multi.Question, Labels: multi.Question.Labels([]advisor.OptionID{multi.Question.Options[0].ID, multi.Question.Options[1].ID})}
-	coAnswers, fullAnswers := answersLeaning(t, a, -1), answersLeaning(t, a, +1)
-	retakeAt := completedAt.AddDate(1, 0, 0)
-	retake := a.Recommend(fullAnswers, retakeAt)
-	since := a.Compare(coAnswers, completedAt, fullAnswers, &retake)
-	same := a.Compare(coAnswers, completedAt, coAnswers, &co)
-	last := conversation.Result{CompletedAt: completedAt, Answers: coAnswers, Recommendation: co}
-	client := teams.Client{Key: conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Teams, Workspace: "tenant-1", User: "aad-client"}, Conversation: "a:1client"}, Name: "Ana Ruiz"}
-	reminders := []revisit.Reminder{{Kind: revisit.ForUser, Due: retakeAt}, {Kind: revisit.ForManager, Due: retakeAt}}
-	return map[string]*teams.Card{
-		"recommendation_since_moved": teams.RetakeCard(retake, since, alone),
-		"recommendation_since_same":  teams.RetakeCard(co, same, group),
-		"nudge_due":                  teams.NudgeCard(last, revisit.Due, alone),
-		"nudge_invited":              teams.NudgeCard(last, revisit.Invited, group),
-		"manager_nudge":              teams.ManagerNudgeCard(client, last, "29:1manager"),
-		"shared_result":              teams.SharedResultCard(client, last),
-		"reminders":                  teams.RemindersCard(reminders, alone),
-		"reminder_closed":            teams.ReminderClosedCard("Snoozed: I'll remind you again on 28 March 2026.", alone),
-		"question_single":            teams.QuestionCard(single, alone),
-		"question_multi":             teams.QuestionCard(multi, group),
-		"answered":                   teams.AnsweredCard(multi.Position, multi.Total, echo, group),
-		"recommendation_co":          teams.RecommendationCard(co, alone),
-		"recommendation_managed":     teams.RecommendationCard(full, group),
-	}
+	return out
 }
 
 func TestCardsGolden(t *testing.T) {
@@ -108,7 +78,7 @@ func TestCardsGolden(t *testing.T) {
 
 func TestQuestionCardsShape(t *testing.T) {
 	cards := goldenCards(t)
-	single, multi := cards["question_single"], cards["question_multi"]
+	single, multi := cards["question_single"], cards["question_multi_group"]
 	s, _ := json.Marshal(single)
 	if !strings.Contains(string(s), `"Question `) || strings.Contains(string(s), "Input.ChoiceSet") {
 		t.Errorf("single-choice card: want progress and buttons, no input: %s", s)
@@ -117,7 +87,7 @@ func TestQuestionCardsShape(t *testing.T) {
 	for _, e := range single.Body {
 		if e.Type == "ActionSet" {
 			for _, a := range e.Actions {
-				if a.Data == nil || a.Data.Action != "answer" || a.Data.Option == "" || a.Data.User != alone.ID || a.Data.Rev != 7 {
+				if a.Data == nil || a.Data.Action != "answer" || a.Data.Option == "" || a.Data.User != "U1" || a.Data.Rev != 3 {
 					t.Errorf("option button data = %+v", a.Data)
 				}
 				buttons++
@@ -134,11 +104,11 @@ func TestQuestionCardsShape(t *testing.T) {
 		}
 		return out
 	}
-	if got := strings.Join(titles(single), ","); got != "Back,Start over" {
+	if got := strings.Join(titles(single), ","); got != "Start over" {
 		t.Errorf("single card actions = %s", got)
 	}
 	m, _ := json.Marshal(multi)
-	for _, want := range []string{`"isMultiSelect":true`, `"style":"expanded"`, `"title":"Continue"`, `for Ana Ruiz`} {
+	for _, want := range []string{`"isMultiSelect":true`, `"style":"expanded"`, `"title":"Continue"`, `for Ana Lima`, `"associatedInputs":"none"`} {
 		if !strings.Contains(string(m), want) {
 			t.Errorf("multi card lacks %s: %s", want, m)
 		}
@@ -446,11 +416,14 @@ func nodeCheck(t *testing.T, dir string) {
 	t.Logf("adaptivecards parser: %s", bytes.TrimSpace(out))
 }
 
+var benchWho = chat.Who{Key: conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Teams, Workspace: "t1", User: "aad-owner"}}, Name: "Ana Ruiz", Group: true}
+
 func BenchmarkQuestionCard(b *testing.B) {
 	r := questionReply(b, advisor.Default(), advisor.Single)
+	v := chattest.Views()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := json.Marshal(teams.QuestionCard(r, alone)); err != nil {
+		if _, err := json.Marshal(teams.Render(v.Question(r, benchWho))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -459,9 +432,10 @@ func BenchmarkQuestionCard(b *testing.B) {
 func BenchmarkRecommendationCard(b *testing.B) {
 	a := advisor.Default()
 	rec := a.Recommend(answersLeaning(b, a, -1), completedAt)
+	v := chattest.Views()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := json.Marshal(teams.RecommendationCard(rec, group)); err != nil {
+		if _, err := json.Marshal(teams.Render(v.Card(rec, nil, benchWho))); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -15,7 +15,9 @@ import (
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/botframework"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/redistest"
 )
@@ -151,7 +153,15 @@ func FuzzHandler(f *testing.F) {
 	rb := redistest.Embedded(f)
 	engine := conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix})
 	victim := conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Teams, Workspace: "t1", User: "aad-victim"}, Conversation: "a:victim"}
-	h, err := New(Options{Engine: engine, Validator: acceptAll{}, Connector: &countingConnector{}, Redis: rb.Client, Prefix: rb.Prefix, Background: inlineRunner{}})
+	claims := conversation.NewClaims(rb.Client, rb.Prefix, 0, nil)
+	erasers := &erasure.Registry{}
+	erasers.Register("sessions", erasure.Sessions(engine))
+	erasers.Register("claims", erasure.Other(claims))
+	flows, err := chat.New(chat.Options{Engine: engine, Eraser: erasers, Claims: claims})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h, err := New(Options{Flows: flows, Validator: acceptAll{}, Connector: &countingConnector{}, Redis: rb.Client, Prefix: rb.Prefix, Background: inlineRunner{}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -38,6 +38,10 @@ type hostileCase struct {
 	note string
 	// ana: Ana's own bad press; she gets a note, never a card.
 	ana bool
+	// stale: Ana's press of a card that is no longer current: the first on
+	// a card (1) gets her current question under a note; another on the
+	// same card (-1) gets nothing.
+	stale int
 }
 
 // TestHostileInputChangesNothing sends, through POST /api/messages with
@@ -62,12 +66,12 @@ func TestHostileInputChangesNothing(t *testing.T) {
 	c1 := f.take()[0]
 	f.post(f.submit(ana, personal, c1.ResponseID, firstChoice(t, c1.Card)))
 	out := f.take()
-	if len(out) != 2 || out[1].Card == nil {
+	c2, ok := lastCard(out)
+	if len(out) != 2 || !ok {
 		t.Fatalf("Ana's second card: %+v", out)
 	}
-	c2 := out[1]
 	anaPress := firstChoice(t, c2.Card)
-	anaPrompt := c2.Card.Body[1].Text
+	anaPrompt := promptOf(c2.Card)
 	f.post(f.mention(ana, thread, "start"))
 	out = f.take()
 	if len(out) != 1 || out[0].Card == nil {
@@ -117,7 +121,11 @@ func TestHostileInputChangesNothing(t *testing.T) {
 	nested := strings.Repeat("[", 100000)
 	deep := []byte(strings.Replace(string(enc(bobPresses(map[string]any{"itfit": "x"}))), `{"itfit":"x"}`, nested+strings.Repeat("]", 100000), 1))
 	open := []byte(strings.Replace(string(enc(bobPresses(map[string]any{"itfit": "x"}))), `{"itfit":"x"}}`, nested, 1))
-	const someoneElse = "someone else's audit"
+	const (
+		someoneElse = "someone else's audit"
+		unknown     = "not one itfit recognises"
+		notManager  = "Only the account manager of"
+	)
 
 	cases := []hostileCase{
 		// Size and shape, refused before the token is even looked at.
@@ -167,14 +175,14 @@ func TestHostileInputChangesNothing(t *testing.T) {
 		{name: "bad type", body: enc(with(bobSays("hi"), func(a map[string]any) { a["type"] = "message" + hostileMark })), auth: tok, want: 200},
 
 		// Invalid UTF-8 in every field of a card value.
-		{name: "bad action", body: enc(bobPresses(set(anaPress, "itfit", hostileMark, "user", bob.aad))), auth: tok, want: 200, note: "don't know that button"},
+		{name: "bad action", body: enc(bobPresses(set(anaPress, "itfit", hostileMark, "user", bob.aad))), auth: tok, want: 200, note: unknown},
 		{name: "bad user", body: enc(bobPresses(set(anaPress, "user", ana.aad+hostileMark))), auth: tok, want: 200, note: someoneElse},
 		{name: "bad question", body: enc(anaPresses(set(anaPress, "question", hostileMark))), auth: tok, want: 200, ana: true},
 		{name: "bad option", body: enc(anaPresses(set(anaPress, "option", hostileMark))), auth: tok, want: 200, ana: true},
 		{name: "bad options", body: enc(anaPresses(set(anaPress, "option", "", "options", "none,"+hostileMark))), auth: tok, want: 200, ana: true},
 		{name: "bad rev", body: enc(anaPresses(set(anaPress, "rev", hostileMark))), auth: tok, want: 200, ana: true},
-		{name: "bad invite", body: enc(bobPresses(map[string]any{"itfit": "invite", "user": bob.aad, "client": hostileMark, "conv": hostileMark})), auth: tok, want: 200, note: "account manager it was meant for"},
-		{name: "bad value type", body: enc(bobPresses(map[string]any{"itfit": []any{hostileMark}})), auth: tok, want: 200, note: "couldn't read that button"},
+		{name: "bad invite", body: enc(bobPresses(map[string]any{"itfit": "invite", "user": bob.aad, "client": hostileMark, "conv": hostileMark})), auth: tok, want: 200, note: notManager},
+		{name: "bad value type", body: enc(bobPresses(map[string]any{"itfit": []any{hostileMark}})), auth: tok, want: 200, note: unknown},
 
 		// Unknown activity types, carrying Ana's card data: nothing.
 		{name: "invoke", body: enc(with(bobPresses(set(anaPress, "user", bob.aad)), func(a map[string]any) {
@@ -193,17 +201,19 @@ func TestHostileInputChangesNothing(t *testing.T) {
 		// not exist, or no longer applies: a note, and her audit stays put.
 		{name: "no such question", body: enc(anaPresses(set(anaPress, "question", "no_such_question"))), auth: tok, want: 200, ana: true},
 		{name: "no such option", body: enc(anaPresses(set(anaPress, "option", "no_such_option"))), auth: tok, want: 200, ana: true},
-		{name: "stale revision", body: enc(f.submit(ana, personal, c1.ResponseID, set(firstChoice(t, c1.Card), "option", lastChoice(t, c1.Card)["option"]))), auth: tok, want: 200, ana: true},
-		{name: "future revision", body: enc(anaPresses(set(anaPress, "rev", anaBefore.Rev+5))), auth: tok, want: 200, ana: true},
-		{name: "negative revision", body: enc(anaPresses(set(anaPress, "rev", -1))), auth: tok, want: 200, ana: true},
-		{name: "stale back", body: enc(anaPresses(set(button(t, c2.Card, "Back"), "rev", anaBefore.Rev-1))), auth: tok, want: 200, ana: true},
+		// A press that changed nothing shows where she really is: her
+		// current question, under a note, once per card pressed.
+		{name: "stale revision", body: enc(f.submit(ana, personal, c1.ResponseID, set(firstChoice(t, c1.Card), "option", lastChoice(t, c1.Card)["option"]))), auth: tok, want: 200, stale: 1},
+		{name: "future revision", body: enc(anaPresses(set(anaPress, "rev", anaBefore.Rev+5))), auth: tok, want: 200, stale: 1},
+		{name: "negative revision", body: enc(anaPresses(set(anaPress, "rev", -1))), auth: tok, want: 200, stale: -1},
+		{name: "stale back", body: enc(anaPresses(set(button(t, c2.Card, "Back"), "rev", anaBefore.Rev-1))), auth: tok, want: 200, stale: -1},
 
 		// Bob forging Ana's cards: her user ID (either form), revision and
 		// question, from his chat, from hers, from the thread.
 		{name: "Ana's answer from Bob's chat", body: enc(bobPresses(anaPress)), auth: tok, want: 200, note: someoneElse},
 		{name: "Ana's answer in Ana's chat", body: enc(f.submit(bob, personal, c2.ResponseID, anaPress)), auth: tok, want: 200, note: someoneElse},
 		{name: "Ana's Teams user ID", body: enc(bobPresses(set(anaPress, "user", ana.id))), auth: tok, want: 200, note: someoneElse},
-		{name: "no user", body: enc(bobPresses(set(anaPress, "user", ""))), auth: tok, want: 200, note: someoneElse},
+		{name: "no user", body: enc(bobPresses(set(anaPress, "user", ""))), auth: tok, want: 200, note: unknown},
 		{name: "Ana's Back", body: enc(bobPresses(button(t, c2.Card, "Back"))), auth: tok, want: 200, note: someoneElse},
 		{name: "Ana's Start over", body: enc(f.submit(bob, personal, c2.ResponseID, button(t, c2.Card, "Start over"))), auth: tok, want: 200, note: someoneElse},
 		{name: "Ana's thread card", body: enc(f.submit(bob, thread, ct.ResponseID, firstChoice(t, ct.Card))), auth: tok, want: 200, note: someoneElse},
@@ -211,7 +221,7 @@ func TestHostileInputChangesNothing(t *testing.T) {
 		{name: "Ana's Retake", body: enc(bobPresses(map[string]any{"itfit": "retake", "user": ana.aad})), auth: tok, want: 200, note: someoneElse},
 		{name: "Ana's Snooze", body: enc(bobPresses(map[string]any{"itfit": "snooze", "user": ana.aad})), auth: tok, want: 200, note: someoneElse},
 		{name: "Ana's Stop", body: enc(bobPresses(map[string]any{"itfit": "stop", "user": ana.aad})), auth: tok, want: 200, note: someoneElse},
-		{name: "invite for Ana", body: enc(bobPresses(map[string]any{"itfit": "invite", "user": bob.aad, "client": ana.aad, "conv": personal})), auth: tok, want: 200, note: "account manager it was meant for"},
+		{name: "invite for Ana", body: enc(bobPresses(map[string]any{"itfit": "invite", "user": bob.aad, "client": ana.aad, "conv": personal})), auth: tok, want: 200, note: notManager},
 		{name: "invite for Ana as her manager", body: enc(bobPresses(map[string]any{"itfit": "invite", "user": maria.id, "client": ana.aad, "conv": personal})), auth: tok, want: 200, note: someoneElse},
 
 		// Tenants that disagree: channelData says one, the conversation
@@ -261,6 +271,9 @@ func TestHostileInputChangesNothing(t *testing.T) {
 			if k == bobRef && c.typed {
 				continue
 			}
+			if c.stale > 0 && strings.HasSuffix(k, ":claims") {
+				continue // the one note per card is claimed
+			}
 			t.Errorf("%s: %s changed: %q -> %q", c.name, k, before[k], v)
 		}
 		for k := range before {
@@ -283,11 +296,20 @@ func TestHostileInputChangesNothing(t *testing.T) {
 			if s.Method != http.MethodPost {
 				t.Errorf("%s: a card was updated: %v", c.name, s)
 			}
-			if strings.Contains(string(s.Body), anaPrompt) {
+			if strings.Contains(string(s.Body), anaPrompt) && c.stale <= 0 {
 				t.Errorf("%s: Ana's current question was sent: %v", c.name, s)
 			}
 		}
 		switch {
+		case c.stale > 0:
+			if len(sends) != 1 || sends[0].Card == nil || sends[0].ConversationID != personal ||
+				!strings.Contains(cardText(sends[0].Card), "earlier point") || !strings.Contains(cardText(sends[0].Card), anaPrompt) {
+				t.Errorf("%s: want her current question under a note, got %v", c.name, sends)
+			}
+		case c.stale < 0:
+			if len(sends) != 0 {
+				t.Errorf("%s: a second stale press of the same card got %v", c.name, sends)
+			}
 		case c.note != "":
 			if len(sends) != 1 || sends[0].Card != nil || !strings.Contains(sends[0].Text, c.note) {
 				t.Errorf("%s: want only the note %q, got %v", c.name, c.note, sends)
@@ -368,20 +390,12 @@ func TestUserActsOnlyOnOwnSession(t *testing.T) {
 	f.post(f.activity(ana, personal, "hi"))
 	c1 := f.take()[0]
 	f.post(f.submit(ana, personal, c1.ResponseID, firstChoice(t, c1.Card)))
-	c2 := f.take()[1]
-	prompt := c2.Card.Body[1].Text
+	c2, _ := lastCard(f.take())
+	prompt := promptOf(c2.Card)
 	before, _ := f.engine.Status(ctx, key(ana, personal))
 	snap := hostileSnapshot(t, f)
 
-	var presses []map[string]any
-	for _, e := range c2.Card.Body {
-		for _, a := range e.Actions {
-			presses = append(presses, toMap(t, a.Data))
-		}
-	}
-	for _, a := range c2.Card.Actions {
-		presses = append(presses, toMap(t, a.Data))
-	}
+	presses := pressData(t, c2.Card)
 	if len(presses) < 3 {
 		t.Fatalf("card has %d buttons", len(presses))
 	}
@@ -426,7 +440,7 @@ func TestUserActsOnlyOnOwnSession(t *testing.T) {
 	// Ana's own press of the card Bob was pressing still counts.
 	f.post(f.submit(ana, personal, c2.ResponseID, firstChoice(t, c2.Card)))
 	out := f.take()
-	if len(out) != 2 || out[0].Method != http.MethodPut || out[0].ActivityID != c2.ResponseID {
+	if updates, _ := split(out); len(out) != 2 || len(updates) != 1 || updates[0].ActivityID != c2.ResponseID {
 		t.Fatalf("Ana's own answer: %v", out)
 	}
 	if r, _ := f.engine.Status(ctx, key(ana, personal)); r.Position != before.Position+1 {

@@ -10,40 +10,41 @@ import (
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
 	"github.com/itfit/itfit/internal/botframework"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
 )
 
-// Notifier sends revisit nudges and shared results to Teams as proactive
+// Outbox sends revisit nudges and shared results to Teams as proactive
 // messages, through the references saved from people's own activities: a
 // serviceUrl is only ever one that a validated token bound.
-type Notifier struct {
+type Outbox struct {
 	conn    Connector
 	refs    *References
 	metrics *obs.Metrics
 	log     *slog.Logger
 }
 
-var _ revisit.Notifier = (*Notifier)(nil)
+var _ chat.Outbox = (*Outbox)(nil)
 
-// Notifier returns the handler's notifier, sharing its connector and
-// reference store; register it with revisit.Service.Register.
-func (h *Handler) Notifier() *Notifier {
-	return &Notifier{conn: h.conn, refs: h.refs, metrics: h.metrics, log: h.log.With("component", "teams-notifier")}
+// Outbox returns the handler's outbox, sharing its connector and reference
+// store, for chat.Service.Notifier.
+func (h *Handler) Outbox() *Outbox {
+	return &Outbox{conn: h.conn, refs: h.refs, metrics: h.metrics, log: h.log.With("component", "teams-outbox")}
 }
 
-// NudgeUser sends the user the nudge card: to their personal chat with the
-// bot if they have one, else a 1:1 chat created for it, else (a bot added
-// only to a team the user cannot be messaged from) the conversation they
-// last used.
-func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conversation.Result, why revisit.Reason) error {
+// ToUser sends to the user's personal chat with the bot if they have one,
+// else a 1:1 chat created for it, else (a bot added only to a team the user
+// cannot be messaged from) the conversation they last used, where the
+// message says whose it is.
+func (n *Outbox) ToUser(ctx context.Context, to conversation.Key, build func(chat.Who) chat.Message) error {
 	ref, err := n.refs.Load(ctx, to.UserKey)
 	if err != nil {
 		return n.mapErr("nudge user", err)
 	}
-	who := Asker{ID: to.User, Name: ref.UserName}
+	who := chat.Who{Key: to, Name: ref.UserName, Surface: chat.SurfaceChat}
 	if ref.ConversationType != personalChat {
 		conv, err := n.createPersonal(ctx, ref.ServiceURL, ref.BotID, ref.TenantID, ref.UserID)
 		switch {
@@ -52,52 +53,35 @@ func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conv
 		case errors.Is(err, botframework.ErrForbidden), errors.Is(err, botframework.ErrNotFound):
 			// The app is not installed for the user personally; the
 			// conversation where they took the audit still reaches them.
-			who.Group = true
+			who.Group, who.Surface = true, chat.SurfaceMention
 			n.log.InfoContext(ctx, "teams: no 1:1 chat with the user; nudging in their last conversation", "err", err)
 		default:
 			return n.mapErr("nudge user", err)
 		}
 	}
-	act := cardActivity(NudgeCard(last, why, who))
-	act.Summary = "Time to revisit your IT decision"
-	if why == revisit.Invited {
-		act.Summary = "Your account manager invited you to retake the itfit audit"
+	who.Key.Conversation = conversation.ConversationID(ref.ConversationID)
+	return n.mapErr("nudge user", n.send(ctx, ref, activity(build(who))))
+}
+
+// Client names a client for their manager: the name Teams showed when
+// they last wrote to the bot. A missing name is not worth failing over.
+func (n *Outbox) Client(ctx context.Context, _ revisit.Manager, client conversation.UserKey) chat.ClientInfo {
+	if ref, err := n.refs.Load(ctx, client); err == nil {
+		return chat.ClientInfo{Name: ref.UserName}
 	}
-	return n.mapErr("nudge user", n.send(ctx, ref, act))
+	return chat.ClientInfo{}
 }
 
-// NudgeManager sends the account manager the client's last result with an
-// Invite button. The button names the client; the handler acts on it only
-// when the presser is that client's manager (Reminders.ManagerOf).
-func (n *Notifier) NudgeManager(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
-	c := n.client(ctx, client)
-	act := cardActivity(ManagerNudgeCard(c, last, conversation.UserID(m.Target)))
-	act.Summary = "Revisit due: " + c.label() + "'s IT decision"
-	return n.mapErr("nudge manager", n.toManager(ctx, m, client, act))
-}
-
-// ShareResult sends the manager the client's result now.
-func (n *Notifier) ShareResult(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
-	c := n.client(ctx, client)
-	act := cardActivity(SharedResultCard(c, last))
-	act.Summary = c.label() + " shared their itfit result with you"
-	return n.mapErr("share result", n.toManager(ctx, m, client, act))
-}
-
-// client names the client for a manager's card; a missing name is not
-// worth failing the nudge over.
-func (n *Notifier) client(ctx context.Context, k conversation.Key) Client {
-	c := Client{Key: k}
-	if ref, err := n.refs.Load(ctx, k.UserKey); err == nil {
-		c.Name = ref.UserName
-	}
-	return c
+// ToManager sends a message to an account manager, a Teams user in the
+// client's tenant.
+func (n *Outbox) ToManager(ctx context.Context, m revisit.Manager, client conversation.Key, msg chat.Message) error {
+	return n.mapErr(string(msg.Kind), n.toManager(ctx, m, client, activity(msg)))
 }
 
 // toManager reaches an account manager, a Teams user in the client's
 // tenant: their personal chat if they ever used the bot under that ID, else
 // a 1:1 chat created through the client's serviceUrl.
-func (n *Notifier) toManager(ctx context.Context, m revisit.Manager, client conversation.Key, act schema.Activity) error {
+func (n *Outbox) toManager(ctx context.Context, m revisit.Manager, client conversation.Key, act schema.Activity) error {
 	if m.Platform != conversation.Teams || m.Target == "" {
 		return fmt.Errorf("teams: manager %q on %q: %w", m.Target, m.Platform, schedule.ErrGone)
 	}
@@ -129,7 +113,7 @@ func (n *Notifier) toManager(ctx context.Context, m revisit.Manager, client conv
 
 // createPersonal opens (or finds: Teams returns the existing one) the 1:1
 // chat between the bot and a user.
-func (n *Notifier) createPersonal(ctx context.Context, serviceURL, botID, tenant, user string) (string, error) {
+func (n *Outbox) createPersonal(ctx context.Context, serviceURL, botID, tenant, user string) (string, error) {
 	res, err := n.conn.CreateConversation(ctx, serviceURL, schema.ConversationParameters{
 		Bot:         schema.ChannelAccount{ID: botID},
 		Members:     []schema.ChannelAccount{{ID: user}},
@@ -146,7 +130,7 @@ func (n *Notifier) createPersonal(ctx context.Context, serviceURL, botID, tenant
 	return res.ID, nil
 }
 
-func (n *Notifier) send(ctx context.Context, ref Reference, act schema.Activity) error {
+func (n *Outbox) send(ctx context.Context, ref Reference, act schema.Activity) error {
 	act.From = schema.ChannelAccount{ID: ref.BotID, Name: ref.BotName}
 	act.Recipient = schema.ChannelAccount{ID: ref.UserID, Name: ref.UserName}
 	act.Conversation = schema.ConversationAccount{ID: ref.ConversationID, ConversationType: ref.ConversationType, TenantID: ref.TenantID}
@@ -155,7 +139,7 @@ func (n *Notifier) send(ctx context.Context, ref Reference, act schema.Activity)
 	return err
 }
 
-func (n *Notifier) observe(call string, err error) {
+func (n *Outbox) observe(call string, err error) {
 	switch {
 	case err == nil:
 		n.metrics.PlatformCall("teams", call, "ok")
@@ -177,7 +161,7 @@ func isThrottled(err error) bool {
 // them by, drops the nudge; a 429's Retry-After becomes the retry delay.
 // The connector has already retried what it could within its own budget,
 // and hands back the last answer with its Retry-After.
-func (n *Notifier) mapErr(op string, err error) error {
+func (n *Outbox) mapErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}

@@ -117,3 +117,12 @@ func (s *References) Load(ctx context.Context, u conversation.UserKey) (Referenc
 	}
 	return Reference{}, ErrNoReference
 }
+
+// Erase deletes the user's references: forget's part for Teams.
+func (s *References) Erase(ctx context.Context, u conversation.UserKey) (int, error) {
+	n, err := s.rdb.Del(ctx, s.prefix.TeamsReferences(string(u.Workspace), string(u.User))).Result()
+	if err != nil {
+		return 0, fmt.Errorf("erase teams references: %w: %w", conversation.ErrUnavailable, err)
+	}
+	return int(n), nil
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
 )
@@ -51,13 +52,14 @@ func newRevisitFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) startRevisits(o revisitOptions) {
-	dir, err := revisit.ParseDirectory(o.managers)
+	platforms := revisit.Platforms{conversation.Teams: teams.Rules()}
+	dir, err := revisit.ParseDirectory(o.managers, platforms)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	f.sched = schedule.NewStore(f.rb.Client, schedule.StoreConfig{Prefix: f.prefix})
 	f.svc = revisit.New(f.rb.Client, f.sched, f.engine, revisit.Config{
-		Prefix: f.prefix, After: o.after, Managers: dir, Now: f.clk.Now, Logger: f.log,
+		Prefix: f.prefix, After: o.after, Managers: dir, Platforms: platforms, Now: f.clk.Now, Logger: f.log,
 	})
 }
 
@@ -97,11 +99,11 @@ func (f *fixture) complete(p person, choose func(*testing.T, *teams.Card) map[st
 	f.post(f.activity(p, personal, "hi"))
 	out := f.take()
 	for i := 0; ; i++ {
-		if len(out) == 0 || out[len(out)-1].Card == nil || i > 30 {
+		last, ok := lastCard(out)
+		if !ok || i > 30 {
 			f.t.Fatalf("audit did not complete: %+v", out)
 		}
-		last := out[len(out)-1]
-		if strings.Contains(cardText(last.Card), "Remind me in 12 months") {
+		if strings.Contains(cardText(last.Card), "Recommendation: ") {
 			return last
 		}
 		f.post(f.submit(p, personal, last.ResponseID, choose(f.t, last.Card)))
@@ -135,9 +137,19 @@ func lastChoice(t *testing.T, c *teams.Card) map[string]any {
 func button(t *testing.T, c *teams.Card, title string) map[string]any {
 	t.Helper()
 	for _, a := range c.Actions {
-		if a.Title == title {
-			return toMap(t, a.Data)
+		if a.Title != title {
+			continue
 		}
+		if a.Card != nil && a.Data == nil {
+			// A confirmation (or a picker) unfolds first: its own button
+			// sends the press.
+			for _, in := range a.Card.Actions {
+				if in.Data != nil {
+					return toMap(t, in.Data)
+				}
+			}
+		}
+		return toMap(t, a.Data)
 	}
 	t.Fatalf("no %q button on card: %s", title, cardText(c))
 	return nil
@@ -205,7 +217,7 @@ func TestRemindMeSendsOneUserNudgeAndOneManagerNudge(t *testing.T) {
 	if u.Path != "v3/conversations/"+personal+"/activities" {
 		t.Errorf("user nudge went to %s, want Ana's personal chat", u.Path)
 	}
-	for _, want := range []string{"Time to revisit your IT decision", "On 2 March 2026 your itfit audit concluded", "Snooze 1 month", "Stop reminders", `"user":"aad-ana"`} {
+	for _, want := range []string{"Time to revisit your IT decision", "On 2 March 2026 it concluded", "Snooze 1 month", "Stop reminders", `"user":"aad-ana"`} {
 		if !strings.Contains(cardText(u.Card), want) {
 			t.Errorf("user nudge lacks %q: %s", want, cardText(u.Card))
 		}
@@ -227,7 +239,7 @@ func TestRemindMeSendsOneUserNudgeAndOneManagerNudge(t *testing.T) {
 	if m.ConversationID != n.created[0].ResponseID {
 		t.Errorf("manager nudge went to %s, not the created chat %s", m.ConversationID, n.created[0].ResponseID)
 	}
-	for _, want := range []string{"Revisit due: Ana Ruiz's IT decision", `"user":"29:1maria"`, `"client":"aad-ana"`} {
+	for _, want := range []string{"A client's yearly IT revisit is due", `"value":"Ana Ruiz"`, `"user":"29:1maria"`, `"client":"aad-ana"`} {
 		if !strings.Contains(cardText(m.Card), want) {
 			t.Errorf("manager nudge lacks %q: %s", want, cardText(m.Card))
 		}
@@ -253,7 +265,7 @@ func TestManagerInviteReachesTheClient(t *testing.T) {
 	forgedValue["user"] = bob.aad
 	forged := inPersonal(f.submit(bob, personal, m.ResponseID, forgedValue), "a:1bob")
 	f.post(forged)
-	if out := f.take(); len(out) != 1 || !strings.Contains(out[0].Text, "account manager it was meant for") {
+	if out := f.take(); len(out) != 1 || !strings.Contains(out[0].Text, "Only the account manager of this client") {
 		t.Fatalf("forged invite: %+v", out)
 	}
 	// Ana pressing Maria's card is told it is not hers.
@@ -343,12 +355,23 @@ func TestSnoozeStopAndForgetFromTheNudge(t *testing.T) {
 	if list, _ := f.svc.List(ctx, ak); len(list) != 2 {
 		t.Fatalf("before forget: %+v", list)
 	}
+	// "forget" asks first: nothing goes until its button is pressed.
 	f.post(f.activity(ana, personal, "forget"))
 	out = f.take()
-	// Other records: her conversation reference, and the records of the
-	// three nudges delivered earlier (user, manager, then the snoozed one).
-	if len(out) != 1 || !strings.Contains(out[0].Text, "1 audit session, 1 result, 2 scheduled reminders and 4 other records") {
+	if len(out) != 1 || out[0].Card == nil || !strings.Contains(cardText(out[0].Card), "Erase everything itfit holds about you?") {
 		t.Fatalf("forget: %+v", out)
+	}
+	if list, _ := f.svc.List(ctx, ak); len(list) != 2 {
+		t.Fatalf("forget erased before the button was pressed: %+v", list)
+	}
+	f.post(f.submit(ana, personal, out[0].ResponseID, button(t, out[0].Card, "Yes, erase everything")))
+	out = f.take()
+	// Other records: her conversation reference, the records of the three
+	// nudges delivered earlier (user, manager, then the snoozed one), and
+	// her button records.
+	if len(out) != 1 || out[0].Method != http.MethodPut ||
+		!strings.Contains(cardText(out[0].Card), "1 audit session, 1 past result, 2 scheduled reminders and") || hasActions(out[0].Card) {
+		t.Fatalf("erase: %+v", out)
 	}
 	tag := strings.TrimSuffix(f.prefix.UserPattern("teams", tenant, ana.aad), "*")
 	var leftovers []string
@@ -460,20 +483,21 @@ func TestRetakeFromNudgeShowsSinceLastTime(t *testing.T) {
 
 	f.post(f.submit(ana, personal, nudge.ResponseID, button(t, nudge.Card, "Retake the audit")))
 	out := f.take()
-	if len(out) != 2 || out[0].Method != http.MethodPut || hasActions(out[0].Card) ||
-		!strings.Contains(cardText(out[1].Card), "Question 1 of") || !strings.Contains(out[1].Text, "what changed since last time") {
+	updates, posts := split(out)
+	if len(updates) != 1 || len(posts) != 1 || hasActions(updates[0].Card) ||
+		!strings.Contains(cardText(posts[0].Card), "Question 1 of") || !strings.Contains(cardText(posts[0].Card), "what changed since last time") {
 		t.Fatalf("retake: %+v", out)
 	}
-	card, cardID := out[1].Card, out[1].ResponseID
+	card, cardID := posts[0].Card, posts[0].ResponseID
 	for i := 0; !strings.Contains(cardText(card), "Remind me in 12 months"); i++ {
 		if i > 30 {
 			t.Fatal("the retake never ended")
 		}
 		f.post(f.submit(ana, personal, cardID, lastChoice(t, card)))
-		out = f.take()
-		card, cardID = out[len(out)-1].Card, out[len(out)-1].ResponseID
+		next, _ := lastCard(f.take())
+		card, cardID = next.Card, next.ResponseID
 	}
-	if !strings.Contains(cardText(card), "Since last time (2 March 2026)") {
+	if !strings.Contains(cardText(card), "Since last time") || !strings.Contains(cardText(card), "on 2 March 2026 it was") {
 		t.Fatalf("no since-last section: %s", cardText(card))
 	}
 	golden(t, "retake_after_nudge", card)

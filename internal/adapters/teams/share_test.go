@@ -11,6 +11,8 @@ import (
 
 	"github.com/itfit/itfit/internal/adapters/teams"
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/chat/chattest"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
 )
@@ -117,7 +119,7 @@ func TestShareWithAccountManagerPicked(t *testing.T) {
 		switch {
 		case s.Method == http.MethodPost && s.Path == "v3/conversations":
 			created = append(created, s)
-		case s.Card != nil && strings.Contains(cardText(s.Card), "Cleo Client shared their itfit result with you"):
+		case s.Card != nil && strings.Contains(cardText(s.Card), "Shared with you by Cleo Client"):
 			shared = append(shared, s)
 		case strings.Contains(s.Text, "Sent: your account manager has a copy of this result"):
 			told = append(told, s)
@@ -201,7 +203,8 @@ func TestSharePastTheDailyAllowanceIsRefused(t *testing.T) {
 // offers the channel's members.
 func TestShareInAChannelSearchesItsMembers(t *testing.T) {
 	a := advisor.Default()
-	c := teams.RecommendationCard(a.Recommend(answersLeaning(t, a, -1), completedAt), teams.Asker{ID: "aad-ana", Name: "Ana Ruiz", Group: true})
+	who := chat.Who{Key: conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Teams, Workspace: tenant, User: "aad-ana"}}, Name: "Ana Ruiz", Group: true}
+	c := teams.Render(chattest.Views().Card(a.Recommend(answersLeaning(t, a, -1), completedAt), nil, who))
 	raw, _ := json.Marshal(c)
 	if !strings.Contains(string(raw), `"dataset":"graph.microsoft.com/users?scope=currentContext"`) {
 		t.Fatalf("channel card's picker: %s", raw)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,22 +12,18 @@ import (
 	"github.com/infracloudio/msbotbuilder-go/schema"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/botframework"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/revisit"
 )
 
-// Engine is what the adapter needs of the conversation engine.
-type Engine interface {
-	Audit() *advisor.Audit
-	Start(ctx context.Context, k conversation.Key) (conversation.Reply, error)
-	Restart(ctx context.Context, k conversation.Key) (conversation.Reply, error)
-	Answer(ctx context.Context, k conversation.Key, a conversation.Answer) (conversation.Reply, error)
-	Back(ctx context.Context, k conversation.Key, rev int64) (conversation.Reply, error)
-	Status(ctx context.Context, k conversation.Key) (conversation.Reply, error)
+// Flows is what the adapter asks of the chat layer (*chat.Service).
+type Flows interface {
+	Handle(ctx context.Context, in chat.Input) []chat.Output
+	Views() *chat.Views
 }
 
 // TokenValidator checks the token the Bot Connector sends with an activity.
@@ -50,21 +45,8 @@ type Runner interface {
 	Go(ctx context.Context, name string, f func(ctx context.Context))
 }
 
-// Reminders schedules and manages revisits (*revisit.Service); nil when
-// this deployment has none.
-type Reminders interface {
-	Remind(ctx context.Context, k conversation.Key, tz string) (due time.Time, err error)
-	List(ctx context.Context, u conversation.UserKey) ([]revisit.Reminder, error)
-	Snooze(ctx context.Context, u conversation.UserKey) (due time.Time, err error)
-	Stop(ctx context.Context, u conversation.UserKey) (stopped bool, err error)
-	Forget(ctx context.Context, u conversation.UserKey) (revisit.Erased, error)
-	Invite(ctx context.Context, client conversation.Key) error
-	Share(ctx context.Context, k conversation.Key, manager conversation.UserID) error
-	ManagerOf(ctx context.Context, u conversation.UserKey) (m revisit.Manager, ok bool, err error)
-}
-
 var (
-	_ Engine         = (*conversation.Engine)(nil)
+	_ Flows          = (*chat.Service)(nil)
 	_ TokenValidator = (*botframework.Validator)(nil)
 	_ Connector      = (*botframework.Connector)(nil)
 )
@@ -73,10 +55,10 @@ var (
 // with every option chosen stays far below this.
 const DefaultMaxBody = 256 << 10
 
-// Options build a Handler. Engine, Validator, Connector, Redis and
+// Options build a Handler. Flows, Validator, Connector, Redis and
 // Background are required.
 type Options struct {
-	Engine    Engine
+	Flows     Flows
 	Validator TokenValidator
 	Connector Connector
 	// Redis holds the conversation references.
@@ -87,20 +69,20 @@ type Options struct {
 	ReferenceTTL time.Duration
 	Background   Runner
 	Metrics      *obs.Metrics
-	Reminders    Reminders
 	Logger       *slog.Logger
 	MaxBody      int64
 }
 
-// Handler serves POST /api/messages.
+// Handler serves POST /api/messages: it verifies the Bot Connector's
+// token, translates the activity into the chat layer's input, and renders
+// and sends its outputs.
 type Handler struct {
-	engine    Engine
+	flows     Flows
 	validator TokenValidator
 	conn      Connector
 	refs      *References
 	bg        Runner
 	metrics   *obs.Metrics
-	reminders Reminders
 	log       *slog.Logger
 	maxBody   int64
 }
@@ -109,14 +91,13 @@ var _ http.Handler = (*Handler)(nil)
 
 // New returns the handler.
 func New(o Options) (*Handler, error) {
-	if o.Engine == nil || o.Validator == nil || o.Connector == nil || o.Redis == nil || o.Background == nil {
-		return nil, errors.New("teams: engine, validator, connector, redis and background runner are required")
+	if o.Flows == nil || o.Validator == nil || o.Connector == nil || o.Redis == nil || o.Background == nil {
+		return nil, errors.New("teams: flows, validator, connector, redis and background runner are required")
 	}
 	h := &Handler{
-		engine: o.Engine, validator: o.Validator, conn: o.Connector,
+		flows: o.Flows, validator: o.Validator, conn: o.Connector,
 		refs: NewReferences(o.Redis, o.Prefix, o.ReferenceTTL),
-		bg:   o.Background, metrics: o.Metrics, reminders: o.Reminders,
-		log: o.Logger, maxBody: o.MaxBody,
+		bg:   o.Background, metrics: o.Metrics, log: o.Logger, maxBody: o.MaxBody,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -127,10 +108,17 @@ func New(o Options) (*Handler, error) {
 	return h, nil
 }
 
+// References is the store of conversation references, for forget.
+func (h *Handler) References() *References { return h.refs }
+
 // LoadReference returns how to reach a user proactively (see References).
 func (h *Handler) LoadReference(ctx context.Context, u conversation.UserKey) (Reference, error) {
 	return h.refs.Load(ctx, u)
 }
+
+// Rules are Teams' rules for revisits: a manager is named by their Teams
+// user ID in the client's tenant, and an uninstall covers its tenant only.
+func Rules() revisit.Rules { return revisit.Rules{} }
 
 // ServeHTTP checks the request and acknowledges it at once; the work and the
 // replies happen afterwards through the connector, so a slow connector never
@@ -191,17 +179,29 @@ func (h *Handler) turn(ctx context.Context, a *inbound, claims botframework.Clai
 		log.Warn("teams: activity without a valid tenant, user or conversation; ignored")
 		return
 	}
-	t := &turnCtx{h: h, a: a, k: k, serviceURL: claims.ServiceURL, log: log,
-		who: Asker{ID: k.User, Name: displayName(a.From.Name), Group: a.group()}}
-
+	t := &turnCtx{h: h, a: a, serviceURL: claims.ServiceURL, log: log}
+	who := a.who(k)
 	switch a.Type {
 	case schema.Message:
-		if a.refreshesReference() {
-			h.saveReference(ctx, t)
+		in, ok := a.input(who)
+		if !ok {
+			return
 		}
-		t.onMessage(ctx)
+		if a.refreshesReference() {
+			h.saveReference(ctx, t, who)
+		}
+		t.deliver(ctx, h.flows.Handle(ctx, in))
 	case schema.ConversationUpdate:
-		t.onConversationUpdate(ctx)
+		// Say hello once, when the bot itself is added to a personal chat.
+		if who.Group {
+			return
+		}
+		for _, m := range a.MembersAdded {
+			if m.ID == a.Recipient.ID {
+				t.send(ctx, activity(h.flows.Views().Help(who)))
+				return
+			}
+		}
 	default:
 		// Reactions, typing, invokes: nothing to do. Card buttons are
 		// Action.Submit, which arrive as messages.
@@ -209,19 +209,19 @@ func (h *Handler) turn(ctx context.Context, a *inbound, claims botframework.Clai
 	}
 }
 
-func (h *Handler) saveReference(ctx context.Context, t *turnCtx) {
+func (h *Handler) saveReference(ctx context.Context, t *turnCtx, who chat.Who) {
 	a := t.a
-	err := h.refs.Save(ctx, t.k.UserKey, Reference{
+	err := h.refs.Save(ctx, who.Key.UserKey, Reference{
 		ServiceURL:       t.serviceURL,
 		ChannelID:        a.ChannelID,
 		ConversationID:   a.Conversation.ID,
 		ConversationType: a.Conversation.ConversationType,
 		BotID:            a.Recipient.ID,
 		BotName:          a.Recipient.Name,
-		TenantID:         string(t.k.Workspace),
+		TenantID:         string(who.Key.Workspace),
 		UserID:           a.From.ID,
 		AADObjectID:      a.From.AadObjectID,
-		UserName:         t.who.Name,
+		UserName:         who.Name,
 		UpdatedAt:        time.Now().UTC(),
 	})
 	if err != nil {
@@ -234,287 +234,31 @@ func (h *Handler) saveReference(ctx context.Context, t *turnCtx) {
 type turnCtx struct {
 	h          *Handler
 	a          *inbound
-	k          conversation.Key
-	who        Asker
 	serviceURL string
 	log        *slog.Logger
 }
 
-const helpText = "I'm **itfit**: a two-minute audit that tells you whether co-managed or fully managed IT fits your company.\n\n" +
-	"Send me any message to start or pick up where you left off, **restart** to begin again, **status** to see where you are, " +
-	"**reminders** to see your revisit reminders, **forget** to erase everything I hold about you, **help** for this note."
-
-const helpTextGroup = "I'm **itfit**: a two-minute audit that tells you whether co-managed or fully managed IT fits your company. " +
-	"Everyone here gets their own audit.\n\n" +
-	"Mention me to start or pick up where you left off; mention me with **restart** to begin again, **status** to see where you are, " +
-	"**reminders** to see your revisit reminders, **forget** to erase everything I hold about you, **help** for this note."
-
-func (t *turnCtx) help() string {
-	if t.who.Group {
-		return helpTextGroup
-	}
-	return helpText
-}
-
-func (t *turnCtx) onConversationUpdate(ctx context.Context) {
-	// Say hello once, when the bot itself is added to a personal chat.
-	if t.who.Group {
-		return
-	}
-	for _, m := range t.a.MembersAdded {
-		if m.ID == t.a.Recipient.ID {
-			t.send(ctx, textActivity(t.help()))
-			return
+// deliver sends what the flows said to show: posts and notes as replies
+// (in the thread, in channels and group chats), replacements as an update
+// of the card pressed.
+func (t *turnCtx) deliver(ctx context.Context, outs []chat.Output) {
+	for _, o := range outs {
+		switch o.Op {
+		case chat.Replace:
+			t.replace(ctx, o.Msg)
+		default:
+			t.send(ctx, activity(o.Msg))
 		}
 	}
 }
 
-func (t *turnCtx) onMessage(ctx context.Context) {
-	if len(t.a.Value) > 0 && string(t.a.Value) != "null" {
-		t.onSubmit(ctx)
-		return
-	}
-	if t.who.Group && !t.a.mentionsBot() {
-		// In channels and group chats Teams only sends messages that mention
-		// the bot (without RSC permissions); if one arrives anyway, stay out.
-		return
-	}
-	var (
-		r   conversation.Reply
-		err error
-	)
-	switch t.a.commandText() {
-	case "help", "?":
-		t.send(ctx, textActivity(t.help()))
-		return
-	case "restart", "start over":
-		r, err = t.h.engine.Restart(ctx, t.k)
-	case "status":
-		r, err = t.h.engine.Status(ctx, t.k)
-		if err == nil {
-			t.status(ctx, r)
-			return
-		}
-	case "reminders":
-		t.listReminders(ctx)
-		return
-	case "forget":
-		t.forget(ctx)
-		return
-	default:
-		r, err = t.h.engine.Start(ctx, t.k)
-	}
-	if err != nil {
-		t.engineError(ctx, err)
-		return
-	}
-	note := ""
-	if r.Event == conversation.Started && !r.AuditChanged {
-		note = t.h.engine.Audit().Intro
-	}
-	t.present(ctx, r, note)
-}
-
-func (t *turnCtx) status(ctx context.Context, r conversation.Reply) {
-	switch {
-	case r.Event == conversation.NoSession:
-		t.send(ctx, textActivity("You have no audit in progress here. Send me any message to start one."))
-	case r.Result != nil:
-		t.send(ctx, textActivity("Your audit here is finished: "+r.Result.VerdictName+" ("+r.Result.Strength.Text()+"). Send **restart** to take it again."))
-	case r.Question != nil:
-		t.send(ctx, textActivity(fmt.Sprintf("You are on question %d of %d. Send me any message to see it again.", r.Position, r.Total)))
-	}
-}
-
-// present sends what the engine says comes next: a note if there is one,
-// then the question card or the recommendation.
-func (t *turnCtx) present(ctx context.Context, r conversation.Reply, note string) {
-	if r.AuditChanged {
-		note = joinNotes(note, "The questions have changed since you started, so the audit begins again.")
-	}
-	if r.Event == conversation.Resumed && r.Result == nil {
-		note = joinNotes(note, "Welcome back: picking up where you left off.")
-	}
-	if r.Event == conversation.Resumed && r.Result != nil {
-		note = joinNotes(note, "Here is your result from last time. Send **restart** to take the audit again.")
-	}
-	var act schema.Activity
-	switch {
-	case r.Result != nil:
-		act = cardActivity(RetakeCard(*r.Result, r.SinceLast, t.who))
-	case r.Question != nil:
-		act = cardActivity(QuestionCard(r, t.who))
-	default:
-		if note != "" {
-			t.send(ctx, textActivity(note))
-		}
-		return
-	}
-	act.Text = note
-	t.send(ctx, act)
-}
-
-func joinNotes(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + " " + b
-}
-
-// onSubmit handles a card button.
-func (t *turnCtx) onSubmit(ctx context.Context) {
-	var v submitValue
-	if err := json.Unmarshal(t.a.Value, &v); err != nil || v.Action == "" {
-		t.log.Warn("teams: unreadable card submit", "err", err)
-		t.send(ctx, textActivity("I couldn't read that button. Send me any message to see your current question."))
-		return
-	}
-	if !t.pressedByOwner(v.User) {
-		// Someone pressed a card that was asked of another person in the
-		// channel. Their own session is untouched, and so is the owner's.
-		t.send(ctx, textActivity("That card belongs to someone else's audit, "+firstName(t.who.Name)+
-			"so I left it alone. Mention me to start your own: everyone here gets their own."))
-		return
-	}
-	audit := t.h.engine.Audit()
-	var (
-		r   conversation.Reply
-		err error
-	)
-	switch v.Action {
-	case actAnswer:
-		a := conversation.Answer{Rev: v.Rev, Question: v.Question}
-		if v.Option != "" {
-			a.Options = []advisor.OptionID{v.Option}
-		} else {
-			a.Options = splitOptions(v.Options)
-		}
-		r, err = t.h.engine.Answer(ctx, t.k, a)
-	case actBack:
-		r, err = t.h.engine.Back(ctx, t.k, v.Rev)
-	case actRestart:
-		r, err = t.h.engine.Restart(ctx, t.k)
-	case actRemind:
-		t.remind(ctx)
-		return
-	case actRetake:
-		t.retake(ctx)
-		return
-	case actSnooze:
-		t.snooze(ctx)
-		return
-	case actStop:
-		t.stop(ctx)
-		return
-	case actInvite:
-		t.invite(ctx, v.SubmitData)
-		return
-	case actShare:
-		t.share(ctx, v.Manager)
-		return
-	default:
-		t.send(ctx, textActivity("I don't know that button. Send me any message to see your current question."))
-		return
-	}
-	if err != nil {
-		t.engineError(ctx, err)
-		return
-	}
-
-	prompt := ""
-	if q, ok := audit.Question(v.Question); ok {
-		prompt = q.Prompt
-	}
-	switch r.Event {
-	case conversation.Stale:
-		// A double click or an old card: the engine changed nothing, so
-		// neither do we; a short note, no second card.
-		msg := "That question was already answered, so nothing changed."
-		if r.Question != nil {
-			msg += fmt.Sprintf(" You are on question %d of %d; send me any message to see it again.", r.Position, r.Total)
-		} else if r.Result != nil {
-			msg += " Your audit is finished; send **restart** to take it again."
-		}
-		t.send(ctx, textActivity(msg))
-		return
-	case conversation.NoSession:
-		r, err = t.h.engine.Start(ctx, t.k)
-		if err != nil {
-			t.engineError(ctx, err)
-			return
-		}
-		t.closeCard(ctx, ClosedCard(v.Pos, v.Total, prompt, "This audit had expired.", t.who))
-		t.present(ctx, r, "That audit had expired, so here it is from the start.")
-		return
-	case conversation.Advanced, conversation.Completed:
-		if r.Answered != nil {
-			t.closeCard(ctx, AnsweredCard(v.Pos, v.Total, *r.Answered, t.who))
-		}
-	case conversation.WentBack:
-		t.closeCard(ctx, ClosedCard(v.Pos, v.Total, prompt, "↩ Went back to the previous question.", t.who))
-	case conversation.Started:
-		if v.Action == actRestart && prompt != "" {
-			t.closeCard(ctx, ClosedCard(v.Pos, v.Total, prompt, "Started over.", t.who))
-		}
-	}
-	t.present(ctx, r, "")
-}
-
-func firstName(name string) string {
-	if name == "" {
-		return ""
-	}
-	for i, r := range name {
-		if r == ' ' {
-			return name[:i] + ", "
-		}
-	}
-	return name + ", "
-}
-
-func splitOptions(s string) []advisor.OptionID {
-	var out []advisor.OptionID
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			if i > start {
-				out = append(out, advisor.OptionID(s[start:i]))
-			}
-			start = i + 1
-		}
-	}
-	return out
-}
-
-func (t *turnCtx) remind(ctx context.Context) {
-	if !t.remindersOn(ctx) {
-		return
-	}
-	due, err := t.h.reminders.Remind(ctx, t.k, t.a.LocalTimezone)
-	if err != nil {
-		t.log.Error("teams: schedule reminder", "err", err)
-		t.send(ctx, textActivity("I couldn't set the reminder just now. Your result is safe; please press the button again in a minute."))
-		return
-	}
-	t.send(ctx, textActivity("Done: I'll remind you on "+due.Format("2 January 2006")+" to revisit this decision."))
-}
-
-func (t *turnCtx) engineError(ctx context.Context, err error) {
-	if errors.Is(err, conversation.ErrUnavailable) {
-		t.log.Error("teams: audit step", "err", err)
-	} else {
-		t.log.Warn("teams: audit step refused", "err", err)
-	}
-	t.send(ctx, textActivity(conversation.UserMessage(err)))
-}
-
-// closeCard updates the card whose button was pressed (the submit's
+// replace updates the card whose button was pressed (the submit's
 // replyToId) so that it shows what happened and has no live buttons.
-func (t *turnCtx) closeCard(ctx context.Context, c *Card) {
+func (t *turnCtx) replace(ctx context.Context, m chat.Message) {
 	if t.a.ReplyToID == "" {
 		return
 	}
-	act := cardActivity(c)
+	act := schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(Render(m))}}
 	_, err := t.h.conn.UpdateActivity(ctx, t.serviceURL, t.a.Conversation.ID, t.a.ReplyToID, act)
 	t.observe("update_activity", err)
 }
@@ -527,7 +271,7 @@ func (t *turnCtx) send(ctx context.Context, act schema.Activity) {
 	act.Conversation = t.a.Conversation
 	var err error
 	call := "send_to_conversation"
-	if t.who.Group && t.a.ID != "" {
+	if t.a.group() && t.a.ID != "" {
 		call = "reply_to_activity"
 		_, err = t.h.conn.ReplyToActivity(ctx, t.serviceURL, t.a.Conversation.ID, t.a.ID, act)
 	} else {
@@ -538,7 +282,7 @@ func (t *turnCtx) send(ctx context.Context, act schema.Activity) {
 		!errors.Is(err, botframework.ErrTokenFetch) && !errors.Is(err, botframework.ErrTransient) {
 		// The card itself was refused (Teams answers 400 to a card it will
 		// not render); a plain note may still get through.
-		note := textActivity("Sorry, I couldn't show that card. Send me any message to try again.")
+		note := activity(t.h.flows.Views().CardRefused())
 		note.From, note.Recipient, note.Conversation = act.From, act.Recipient, act.Conversation
 		_, err := t.h.conn.SendToConversation(ctx, t.serviceURL, t.a.Conversation.ID, note)
 		t.observe("send_to_conversation", err)
@@ -552,12 +296,4 @@ func (t *turnCtx) observe(call string, err error) {
 	}
 	t.h.metrics.PlatformCall("teams", call, "failed")
 	t.log.Error("teams: connector call failed", "call", call, "err", err)
-}
-
-func textActivity(s string) schema.Activity {
-	return schema.Activity{Type: schema.Message, Text: s, TextFormat: schema.MARKDOWN}
-}
-
-func cardActivity(c *Card) schema.Activity {
-	return schema.Activity{Type: schema.Message, Attachments: []schema.Attachment{attachment(c)}}
 }

@@ -23,7 +23,9 @@ import (
 	"github.com/itfit/itfit/internal/background"
 	"github.com/itfit/itfit/internal/botframework"
 	"github.com/itfit/itfit/internal/botframework/bftest"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/redistest"
@@ -46,6 +48,7 @@ type fixture struct {
 	bg      *background.Group
 	engine  *conversation.Engine
 	handler *teams.Handler
+	flows   *chat.Service
 	prefix  keys.Prefix
 	rb      redistest.Backend
 	logs    *testkit.Buffer
@@ -63,6 +66,8 @@ type fakeReminders struct {
 	calls []string
 }
 
+func (f *fakeReminders) Delivers(conversation.Platform) bool { return true }
+
 func (f *fakeReminders) Remind(_ context.Context, k conversation.Key, tz string) (time.Time, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, string(k.User)+"|"+tz)
@@ -79,10 +84,7 @@ func (f *fakeReminders) Snooze(context.Context, conversation.UserKey) (time.Time
 	return time.Time{}, revisit.ErrNoResult
 }
 func (f *fakeReminders) Stop(context.Context, conversation.UserKey) (bool, error) { return false, nil }
-func (f *fakeReminders) Forget(context.Context, conversation.UserKey) (revisit.Erased, error) {
-	return revisit.Erased{}, nil
-}
-func (f *fakeReminders) Invite(context.Context, conversation.Key) error { return revisit.ErrNoResult }
+func (f *fakeReminders) Invite(context.Context, conversation.Key) error           { return revisit.ErrNoResult }
 func (f *fakeReminders) Share(context.Context, conversation.Key, conversation.UserID) error {
 	return revisit.ErrNoResult
 }
@@ -90,7 +92,7 @@ func (f *fakeReminders) ManagerOf(context.Context, conversation.UserKey) (revisi
 	return revisit.Manager{}, false, nil
 }
 
-func newFixture(t *testing.T, reminders teams.Reminders) *fixture {
+func newFixture(t *testing.T, reminders chat.Reminders) *fixture {
 	t.Helper()
 	return newFixtureWith(t, fixtureOptions{reminders: reminders})
 }
@@ -98,7 +100,7 @@ func newFixture(t *testing.T, reminders teams.Reminders) *fixture {
 // fixtureOptions: with revisits set, the fixture runs the real revisit
 // service and scheduler on an injected clock (see revisit_test.go).
 type fixtureOptions struct {
-	reminders teams.Reminders
+	reminders chat.Reminders
 	revisits  *revisitOptions
 }
 
@@ -114,7 +116,10 @@ func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 		now = f.clk.Now
 	}
 	f.engine = conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix, Now: now})
-	reminders := o.reminders
+	var reminders chat.Reminders
+	if o.reminders != nil {
+		reminders = o.reminders
+	}
 	if o.revisits != nil {
 		f.startRevisits(*o.revisits)
 		reminders = f.svc
@@ -132,19 +137,32 @@ func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 		t.Fatal(err)
 	}
 	f.bg = background.New(log, 16, 30*time.Second)
-	opts := teams.Options{
-		Engine: f.engine, Validator: v, Connector: conn, Redis: rb.Client, Prefix: rb.Prefix,
-		ReferenceTTL: 48 * time.Hour, Background: f.bg, Logger: log,
+	clock := time.Now
+	if f.clk != nil {
+		clock = f.clk.Now
 	}
-	if reminders != nil {
-		opts.Reminders = reminders
+	claims := conversation.NewClaims(rb.Client, rb.Prefix, 0, clock)
+	erasers := &erasure.Registry{}
+	if f.svc != nil {
+		erasers.Register("revisits", f.svc)
+	}
+	erasers.Register("sessions", erasure.Sessions(f.engine))
+	erasers.Register("claims", erasure.Other(claims))
+	f.flows, err = chat.New(chat.Options{Engine: f.engine, Reminders: reminders, Eraser: erasers, Claims: claims, Log: log, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := teams.Options{
+		Flows: f.flows, Validator: v, Connector: conn, Redis: rb.Client, Prefix: rb.Prefix,
+		ReferenceTTL: 48 * time.Hour, Background: f.bg, Logger: log,
 	}
 	f.handler, err = teams.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	erasers.Register("references", erasure.Other(f.handler.References()))
 	if f.svc != nil {
-		f.svc.Register(conversation.Teams, f.handler.Notifier())
+		f.svc.Register(conversation.Teams, f.flows.Notifier(conversation.Teams, f.handler.Outbox()))
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/messages", f.handler)
@@ -306,6 +324,63 @@ func (f *fixture) take() []sent {
 	return out
 }
 
+// split sorts what the bot sent into updates of pressed cards and new
+// messages, in order: the bot posts the next question before it closes the
+// card pressed, so the order between the two kinds is not the point.
+func split(out []sent) (updates, posts []sent) {
+	for _, s := range out {
+		if s.Method == http.MethodPut {
+			updates = append(updates, s)
+		} else {
+			posts = append(posts, s)
+		}
+	}
+	return updates, posts
+}
+
+// lastCard is the last new message with a card.
+func lastCard(out []sent) (sent, bool) {
+	for i := len(out) - 1; i >= 0; i-- {
+		if out[i].Method == http.MethodPost && out[i].Card != nil {
+			return out[i], true
+		}
+	}
+	return sent{}, false
+}
+
+// promptOf is a question card's prompt (its medium-size bold text).
+func promptOf(c *teams.Card) string {
+	for _, e := range c.Body {
+		if e.Type == "TextBlock" && e.Size == "Medium" {
+			return e.Text
+		}
+	}
+	return ""
+}
+
+// pressData is the data of every button on a card, those inside a shown
+// card (a confirmation) included.
+func pressData(t *testing.T, c *teams.Card) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	var walk func(as []teams.Action)
+	walk = func(as []teams.Action) {
+		for _, a := range as {
+			if a.Data != nil {
+				out = append(out, toMap(t, a.Data))
+			}
+			if a.Card != nil {
+				walk(a.Card.Actions)
+			}
+		}
+	}
+	for _, e := range c.Body {
+		walk(e.Actions)
+	}
+	walk(c.Actions)
+	return out
+}
+
 func cardText(c *teams.Card) string {
 	b, _ := json.Marshal(c)
 	return string(b)
@@ -375,10 +450,11 @@ func TestPersonalChatFromFirstQuestionToRecommendation(t *testing.T) {
 		}
 		f.post(f.submit(ana, personal, cardID, firstChoice(t, card)))
 		out = f.take()
-		if len(out) != 2 {
+		updates, posts := split(out)
+		if len(updates) != 1 || len(posts) != 1 {
 			t.Fatalf("after answer %d: want an update and a new card, got %d: %+v", questions, len(out), out)
 		}
-		upd, next := out[0], out[1]
+		upd, next := updates[0], posts[0]
 		if upd.Method != http.MethodPut || upd.ActivityID != cardID || upd.Card == nil || hasActions(upd.Card) || !strings.Contains(cardText(upd.Card), "✓") {
 			t.Fatalf("answered card not updated in place: %+v %s", upd.Request, cardText(upd.Card))
 		}
@@ -451,7 +527,8 @@ func TestPersonalCommands(t *testing.T) {
 		t.Fatalf("status: %+v", out)
 	}
 	f.post(f.activity(ana, personal, "anything"))
-	if out = f.take(); len(out) != 1 || !strings.Contains(cardText(out[0].Card), "Question 2 of") || !strings.Contains(out[0].Text, "Welcome back") {
+	if out = f.take(); len(out) != 1 || !strings.Contains(cardText(out[0].Card), "Question 2 of") || !strings.Contains(cardText(out[0].Card), "Welcome back") ||
+		!strings.Contains(cardText(out[0].Card), "I don't know “anything”") {
 		t.Fatalf("resume: %+v", out)
 	}
 	f.post(f.activity(ana, personal, " restart "))
@@ -511,7 +588,7 @@ func TestChannelMentionRepliesInThreadWithAuditPerUser(t *testing.T) {
 	// Bob answers his own card: it is updated in place in the thread.
 	f.post(f.submit(bob, thread, bobCardID, firstChoice(t, bobCard)))
 	out = f.take()
-	if len(out) != 2 || out[0].Method != http.MethodPut || out[0].ConversationID != thread || out[0].ActivityID != bobCardID {
+	if updates, _ := split(out); len(out) != 2 || len(updates) != 1 || updates[0].ConversationID != thread || updates[0].ActivityID != bobCardID {
 		t.Fatalf("Bob's answer: %+v", out)
 	}
 	if st, _ := f.engine.Status(context.Background(), key(bob, thread)); st.Position != 2 {
@@ -549,19 +626,21 @@ func TestDoubleSubmitAdvancesOnce(t *testing.T) {
 	if err := f.bg.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var cards, updates, notes int
+	// The second press of the button that just advanced the audit is left
+	// alone: its reply, the next question, is already on its way.
+	var cards, updates, others int
 	for _, s := range f.take() {
 		switch {
 		case s.Method == http.MethodPut:
 			updates++
 		case s.Card != nil:
 			cards++
-		case strings.Contains(s.Text, "already answered"):
-			notes++
+		default:
+			others++
 		}
 	}
-	if cards != 1 || updates != 1 || notes != 1 {
-		t.Errorf("cards=%d updates=%d notes=%d, want 1 each", cards, updates, notes)
+	if cards != 1 || updates != 1 || others != 0 {
+		t.Errorf("cards=%d updates=%d others=%d, want 1, 1 and 0", cards, updates, others)
 	}
 	if st, _ := f.engine.Status(context.Background(), key(ana, personal)); st.Position != 2 {
 		t.Errorf("advanced to question %d, want 2", st.Position)
@@ -573,20 +652,22 @@ func TestBackAndStartOverButtons(t *testing.T) {
 	f.post(f.activity(ana, personal, "hi"))
 	c1 := f.take()[0]
 	f.post(f.submit(ana, personal, c1.ResponseID, firstChoice(t, c1.Card)))
-	c2 := f.take()[1]
-	back := toMap(t, c2.Card.Actions[0].Data)
-	if c2.Card.Actions[0].Title != "Back" {
-		t.Fatalf("actions: %+v", c2.Card.Actions)
-	}
+	c2, _ := lastCard(f.take())
+	back := button(t, c2.Card, "Back")
 	f.post(f.submit(ana, personal, c2.ResponseID, back))
 	out := f.take()
-	if len(out) != 2 || out[0].ActivityID != c2.ResponseID || hasActions(out[0].Card) || !strings.Contains(cardText(out[1].Card), "Question 1 of") {
+	updates, posts := split(out)
+	if len(out) != 2 || len(updates) != 1 || updates[0].ActivityID != c2.ResponseID || hasActions(updates[0].Card) ||
+		!strings.Contains(cardText(posts[0].Card), "Question 1 of") || !strings.Contains(cardText(posts[0].Card), "Your earlier answer was") {
 		t.Fatalf("back: %+v", out)
 	}
-	restart := toMap(t, out[1].Card.Actions[len(out[1].Card.Actions)-1].Data)
-	f.post(f.submit(ana, personal, out[1].ResponseID, restart))
+	// Start over asks first (Teams has no dialog: the card unfolds).
+	q1 := posts[0]
+	restart := button(t, q1.Card, "Start over")
+	f.post(f.submit(ana, personal, q1.ResponseID, restart))
 	out = f.take()
-	if len(out) != 2 || !strings.Contains(cardText(out[0].Card), "Started over") || !strings.Contains(cardText(out[1].Card), "Question 1 of") {
+	updates, posts = split(out)
+	if len(out) != 2 || !strings.Contains(cardText(updates[0].Card), "started over") || !strings.Contains(cardText(posts[0].Card), "Question 1 of") {
 		t.Fatalf("start over: %+v", out)
 	}
 }
@@ -685,7 +766,7 @@ func TestBadBodies(t *testing.T) {
 	// A valid token for an activity whose card value is not ours: a note,
 	// never a state change.
 	f.post(f.submit(ana, personal, "sent-9", map[string]any{"itfit": 12}))
-	if out := f.take(); len(out) != 1 || !strings.Contains(out[0].Text, "couldn't read that button") {
+	if out := f.take(); len(out) != 1 || !strings.Contains(out[0].Text, "not one itfit recognises") {
 		t.Errorf("forged value: %+v", out)
 	}
 	if len(f.bf.Requests()) != 0 {

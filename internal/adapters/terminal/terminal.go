@@ -1,6 +1,7 @@
 // Package terminal runs the audit in a terminal: numbered options in, a
-// readable card out. It is the try-it-now adapter and the simplest example
-// of translating input into engine calls and replies into text.
+// readable card out. It is the try-it-now adapter and the smallest example
+// of one: it reads lines, translates them into the chat layer's inputs and
+// prints its outputs as wrapped text.
 package terminal
 
 import (
@@ -9,135 +10,112 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/itfit/itfit/internal/advisor"
-	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/chat"
 )
 
-// Engine is what the terminal needs of the conversation engine.
-type Engine interface {
-	Start(ctx context.Context, k conversation.Key) (conversation.Reply, error)
-	Restart(ctx context.Context, k conversation.Key) (conversation.Reply, error)
-	Answer(ctx context.Context, k conversation.Key, a conversation.Answer) (conversation.Reply, error)
-	Back(ctx context.Context, k conversation.Key, rev int64) (conversation.Reply, error)
-	Status(ctx context.Context, k conversation.Key) (conversation.Reply, error)
+// Flows is what the terminal asks of the chat layer (*chat.Service).
+type Flows interface {
+	Handle(ctx context.Context, in chat.Input) []chat.Output
+	Views() *chat.Views
 }
 
-var _ Engine = (*conversation.Engine)(nil)
+var _ Flows = (*chat.Service)(nil)
 
 // maxLine bounds one line of input; longer lines are refused, not truncated.
 const maxLine = 4096
 
-// Chat runs one audit over in and out until it is done, the user quits or
-// the input ends. Engine errors are shown as friendly messages and logged;
-// the session in storage is never lost.
-func Chat(ctx context.Context, e Engine, k conversation.Key, in io.Reader, out io.Writer, log *slog.Logger) error {
-	w := &writer{w: out}
+// Options tune a chat.
+type Options struct {
+	// Width is the terminal's width in columns; text is wrapped to it
+	// (default 80).
+	Width int
+	// Kept says whether the store outlives the process, which is what the
+	// goodbye tells the person.
+	Kept bool
+}
+
+// Chat runs one audit over in and out until the card is shown, the person
+// quits or the input ends. Every word it prints comes from the chat layer.
+func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Writer, o Options) error {
+	if o.Width <= 0 {
+		o.Width = 80
+	}
+	who.Surface = chat.SurfaceTerminal
+	t := &term{flows: f, views: f.Views(), who: who, w: &writer{w: out, width: o.Width}, kept: o.Kept}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 1024), maxLine)
 
-	r, err := e.Start(ctx, k)
-	for err != nil {
-		w.printf("%s\n", conversation.UserMessage(err))
-		log.Error("start audit", "err", err)
-		if !prompt(w, sc, "Press Enter to try again, or type quit: ") || isQuit(sc.Text()) {
-			return sc.Err()
+	t.show(f.Handle(ctx, chat.Input{Who: who}))
+	for t.current == nil {
+		// Nothing to answer yet: the start failed, and said why.
+		t.w.prompt(t.views.RetryPrompt())
+		if !sc.Scan() || isQuit(sc.Text()) {
+			return t.end(sc, false)
 		}
-		r, err = e.Start(ctx, k)
-	}
-	if r.Event == conversation.Resumed {
-		w.printf("Welcome back: picking up where you left off.\n")
-	} else {
-		w.printf("%s\n", intro)
-	}
-	if r.AuditChanged {
-		w.printf("The questions have changed since you started, so the audit begins again.\n")
+		t.show(f.Handle(ctx, chat.Input{Who: who}))
 	}
 	for {
-		if r.Result != nil {
-			w.printf("\n%s", Card(*r.Result))
-			return w.err
+		if t.current.Kind == chat.KindCard {
+			return t.w.err
 		}
-		if r.Question == nil {
-			return w.err
-		}
-		w.printf("\n%s", Question(r))
-		if !prompt(w, sc, "> ") {
-			if err := sc.Err(); err != nil {
-				if errors.Is(err, bufio.ErrTooLong) {
-					return fmt.Errorf("an input line is longer than %d bytes", maxLine)
-				}
-				return err
-			}
-			w.printf("\nBye. Your answers are saved; run the same command to carry on.\n")
-			return w.err
+		t.w.prompt("> ")
+		if !sc.Scan() {
+			return t.end(sc, true)
 		}
 		line := strings.TrimSpace(sc.Text())
-		var next conversation.Reply
-		switch strings.ToLower(line) {
-		case "quit", "exit", "q":
-			w.printf("Bye. Your answers are saved; run the same command to carry on.\n")
-			return w.err
-		case "help", "?":
-			w.printf("%s\n", help)
+		if isQuit(line) {
+			t.print(t.views.Bye(t.kept))
+			return t.w.err
+		}
+		input, ok := t.read(line)
+		if !ok {
 			continue
-		case "back", "b":
-			next, err = e.Back(ctx, k, r.Rev)
-		case "restart":
-			next, err = e.Restart(ctx, k)
-			if err == nil {
-				w.printf("Starting again from the first question.\n")
+		}
+		outs := f.Handle(ctx, input)
+		if c := confirmation(outs); c != nil {
+			// Asked to confirm (forget): y/N here, then the press.
+			t.show(outs)
+			t.w.prompt(c.Confirm.Title + " " + t.views.YesNo() + " ")
+			if !sc.Scan() {
+				return t.end(sc, true)
 			}
-		case "status":
-			w.printf("Question %d of %d.\n", r.Position, r.Total)
-			continue
-		default:
-			opts, msg := ParseChoice(r.Question, line)
-			if msg != "" {
-				w.printf("%s\n", msg)
+			if !t.views.Affirmative(sc.Text()) {
+				t.show([]chat.Output{{Op: chat.Note, Msg: *t.current}})
 				continue
 			}
-			next, err = e.Answer(ctx, k, conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: opts})
+			outs = f.Handle(ctx, chat.Input{Who: who, Act: &chat.Act{Intent: c.Intent, Value: c.Value}})
 		}
-		if err != nil {
-			log.Error("audit step", "err", err)
-			w.printf("%s\n", conversation.UserMessage(err))
-			continue
-		}
-		switch next.Event {
-		case conversation.Stale:
-			w.printf("That question was already answered; here is where you are.\n")
-		case conversation.NoSession:
-			w.printf("That audit has expired; starting again.\n")
-			next, err = e.Start(ctx, k)
-			if err != nil {
-				w.printf("%s\n", conversation.UserMessage(err))
-				continue
-			}
-		case conversation.WentBack:
-			w.printf("Going back one question.\n")
-		}
-		if next.AuditChanged {
-			w.printf("The questions have changed since you started, so the audit begins again.\n")
-		}
-		r = next
+		t.show(outs)
 	}
 }
 
-const intro = `itfit: co-managed or fully managed IT?
-A few questions about your IT team, the gaps nobody owns and how much control
-you want to keep. Type a number to answer; "help" lists the other commands.`
+// term is one terminal chat: what it shows and what the person answers.
+type term struct {
+	flows   Flows
+	views   *chat.Views
+	who     chat.Who
+	w       *writer
+	kept    bool
+	current *chat.Message // the question (or card) the person is at
+}
 
-const help = `Answer with the number of an option (for "choose all that apply", numbers
-separated by commas, e.g. 1,3). Other commands: back, restart, status, quit.`
-
-func prompt(w *writer, sc *bufio.Scanner, p string) bool {
-	w.printf("%s", p)
-	return sc.Scan()
+func (t *term) end(sc *bufio.Scanner, bye bool) error {
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("an input line is longer than %d bytes", maxLine)
+		}
+		return err
+	}
+	if bye {
+		t.w.printf("\n")
+		t.print(t.views.Bye(t.kept))
+	}
+	return t.w.err
 }
 
 func isQuit(s string) bool {
@@ -145,101 +123,108 @@ func isQuit(s string) bool {
 	return s == "quit" || s == "exit" || s == "q"
 }
 
-// ParseChoice reads "2" or "1,3" into option IDs. It returns a message for
-// the user instead when the input is not a valid choice.
-func ParseChoice(q *advisor.Question, line string) ([]advisor.OptionID, string) {
-	if line == "" {
-		return nil, "Please type the number of an option."
+// confirmation is an action among outs that asks to be confirmed.
+func confirmation(outs []chat.Output) *chat.Action {
+	for _, o := range outs {
+		for i := range o.Msg.Actions {
+			if a := &o.Msg.Actions[i]; a.Confirm != nil && a.Intent == chat.IntentErase {
+				return a
+			}
+		}
 	}
-	if !utf8.ValidString(line) {
-		return nil, "That input is not valid text; please type the number of an option."
+	return nil
+}
+
+// read translates a typed line: a command word, "back", or option numbers
+// for the current question.
+func (t *term) read(line string) (chat.Input, bool) {
+	in := chat.Input{Who: t.who}
+	m := t.current
+	switch strings.ToLower(line) {
+	case "back", "b":
+		in.Act = &chat.Act{Intent: chat.IntentBack, Rev: m.Rev, Value: m.Ask.Here}
+		return in, true
+	case "help", "?", "restart", "status", "forget":
+		in.Word = strings.ToLower(line)
+		return in, true
 	}
-	parts := strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' })
-	if q.Kind == advisor.Single && len(parts) > 1 {
-		return nil, "Please choose just one option."
+	opts, problem := parseChoice(m.Ask, line)
+	in.Act = &chat.Act{Intent: chat.IntentAnswer, Rev: m.Rev, Value: m.Ask.Here, Picked: opts, Problem: problem}
+	return in, true
+}
+
+// parseChoice reads "2" or "1,3" into the options of a question.
+func parseChoice(a *chat.Ask, line string) ([]advisor.OptionID, chat.Problem) {
+	switch {
+	case line == "":
+		return nil, chat.Problem{Kind: chat.EmptyAnswer}
+	case !utf8.ValidString(line):
+		return nil, chat.Problem{Kind: chat.InvalidText}
 	}
+	parts := strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
+	seen := map[int]bool{}
 	var opts []advisor.OptionID
 	for _, p := range parts {
 		n, err := strconv.Atoi(p)
 		if err != nil {
-			return nil, fmt.Sprintf("Please answer with a number from 1 to %d.", len(q.Options))
+			return nil, chat.Problem{Kind: chat.NotANumber, Max: len(a.Options)}
 		}
-		if n < 1 || n > len(q.Options) {
-			return nil, fmt.Sprintf("There is no option %d; choose from 1 to %d.", n, len(q.Options))
+		if n < 1 || n > len(a.Options) {
+			return nil, chat.Problem{Kind: chat.NoSuchOption, N: n, Max: len(a.Options)}
 		}
-		opts = append(opts, q.Options[n-1].ID)
+		if seen[n] {
+			return nil, chat.Problem{Kind: chat.RepeatedOption, N: n}
+		}
+		seen[n] = true
+		opts = append(opts, a.Options[n-1].ID)
 	}
-	return opts, ""
-}
-
-// Question renders a question with its numbered options.
-func Question(r conversation.Reply) string {
-	var b strings.Builder
-	q := r.Question
-	fmt.Fprintf(&b, "Question %d of %d\n%s\n", r.Position, r.Total, q.Prompt)
-	if q.Kind == advisor.Multi {
-		b.WriteString("(choose all that apply, e.g. 1,3)\n")
-	}
-	for i, o := range q.Options {
-		fmt.Fprintf(&b, "  %d. %s\n", i+1, o.Label)
-	}
-	return b.String()
-}
-
-// Card renders the recommendation as plain text.
-func Card(r advisor.Recommendation) string {
-	var b strings.Builder
-	rule := strings.Repeat("=", 64)
-	fmt.Fprintf(&b, "%s\nRecommendation: %s (%s)\n%s\n%s\n", rule, r.VerdictName, r.Strength.Text(), rule, r.Summary)
-	if r.Note != "" {
-		fmt.Fprintf(&b, "\n%s\n", r.Note)
-	}
-	if r.Tipping != "" {
-		fmt.Fprintf(&b, "\nIt is a close call. %s\n", r.Tipping)
-	}
-	section(&b, "Why", reasonTexts(r.Reasons))
-	if len(r.Counterpoints) > 0 {
-		section(&b, "Pulling the other way", reasonTexts(r.Counterpoints))
-	}
-	section(&b, "What the provider would cover", r.ProviderCovers)
-	section(&b, "What your team keeps", r.TeamKeeps)
-	if len(r.Matrix) > 0 {
-		b.WriteString("\nResponsibility matrix (agree it in writing before day one)\n")
-		for _, m := range r.Matrix {
-			fmt.Fprintf(&b, "  %-42s %s\n", m.Name, m.Owner.Text())
+	if len(opts) > 1 && a.Question != nil {
+		for n := range seen {
+			if o, ok := a.Question.Option(a.Options[n-1].ID); ok && o.Exclusive {
+				return nil, chat.Problem{Kind: chat.ExclusiveOption, N: n}
+			}
 		}
 	}
-	b.WriteString("\nCo-managed vs fully managed\n")
-	for _, c := range r.Comparison {
-		fmt.Fprintf(&b, "  %s\n    co-managed:    %s\n    fully managed: %s\n", c.Dimension, c.CoManaged, c.FullyManaged)
-	}
-	section(&b, "Next steps", r.NextSteps)
-	fmt.Fprintf(&b, "\nRevisit this decision by %s: teams and businesses change.\n", r.RevisitOn.Format("2 January 2006"))
-	return b.String()
+	return opts, chat.Problem{}
 }
 
-func section(b *strings.Builder, title string, items []string) {
-	if len(items) == 0 {
-		return
+// show prints outputs and remembers the question (or card) they lead to.
+// Replacements are left out: the person typed the answer they replace.
+// After a note alone (a mistake, a failure) the current question is shown
+// again, so it is on screen above the prompt. A fresh start offered (an
+// expired audit) is taken: a terminal has no button to offer it on.
+func (t *term) show(outs []chat.Output) {
+	posted := false
+	for _, o := range outs {
+		if o.Op == chat.Replace {
+			continue
+		}
+		t.print(o.Msg)
+		if o.Op == chat.Post && (o.Msg.Ask != nil || o.Msg.Kind == chat.KindCard) {
+			m := o.Msg
+			t.current, posted = &m, true
+		}
+		if o.Msg.Kind == chat.KindExpired {
+			t.show(t.flows.Handle(context.Background(), chat.Input{Who: t.who, Act: &chat.Act{Intent: chat.IntentStart}}))
+			return
+		}
 	}
-	fmt.Fprintf(b, "\n%s\n", title)
-	for _, it := range items {
-		fmt.Fprintf(b, "  - %s\n", it)
+	if !posted && t.current != nil && t.current.Kind == chat.KindQuestion && len(outs) > 0 {
+		again := *t.current
+		again.Notes = nil
+		t.print(again)
 	}
 }
 
-func reasonTexts(cs []advisor.Contribution) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Reason
-	}
-	return out
+func (t *term) print(m chat.Message) {
+	t.w.printf("%s", Render(m, t.w.width))
 }
 
 // writer keeps the first write error so the loop need not check each one.
 type writer struct {
-	w   io.Writer
-	err error
+	w     io.Writer
+	width int
+	err   error
 }
 
 func (w *writer) printf(format string, args ...any) {
@@ -247,3 +232,5 @@ func (w *writer) printf(format string, args ...any) {
 		_, w.err = fmt.Fprintf(w.w, format, args...)
 	}
 }
+
+func (w *writer) prompt(p string) { w.printf("%s", p) }

@@ -10,7 +10,9 @@ import (
 
 	"github.com/itfit/itfit/internal/adapters/terminal"
 	"github.com/itfit/itfit/internal/advisor"
+	ichat "github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/redistest"
 )
 
@@ -49,10 +51,25 @@ func key(user string) conversation.Key {
 	}
 }
 
-func chat(t *testing.T, e terminal.Engine, k conversation.Key, in io.Reader) (string, error) {
+// chat runs the terminal over the real chat layer and engine.
+func chat(t *testing.T, e *conversation.Engine, k conversation.Key, in io.Reader) (string, error) {
 	t.Helper()
+	return chatWidth(t, e, k, in, 80)
+}
+
+func chatWidth(t *testing.T, e *conversation.Engine, k conversation.Key, in io.Reader, width int) (string, error) {
+	t.Helper()
+	rdb := e.Redis()
+	claims := conversation.NewClaims(rdb, e.Prefix(), 0, nil)
+	reg := &erasure.Registry{}
+	reg.Register("sessions", erasure.Sessions(e))
+	reg.Register("claims", erasure.Other(claims))
+	flows, err := ichat.New(ichat.Options{Engine: e, Eraser: reg, Claims: claims, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
-	err := terminal.Chat(context.Background(), e, k, in, &out, slog.New(slog.DiscardHandler))
+	err = terminal.Chat(context.Background(), flows, ichat.Who{Key: k}, in, &out, terminal.Options{Width: width, Kept: true})
 	return out.String(), err
 }
 
@@ -78,8 +95,8 @@ func TestCommandsQuitAndResume(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantAll(t, out,
-				"itfit: co-managed or fully managed IT?",
-				"Other commands: back, restart, status, quit.",
+				advisor.Default().Intro[:40],
+				"back: the previous question again",
 				"Question 2 of ",
 				"Please choose just one option.",
 				"That input is not valid text",
@@ -152,7 +169,8 @@ func TestAnotherDeviceAndExpiry(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		if _, err := e.Answer(ctx, k, conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: []advisor.OptionID{r.Question.Options[0].ID}}); err != nil {
+		last := r.Question.Options[len(r.Question.Options)-1].ID // not what this terminal will type
+		if _, err := e.Answer(ctx, k, conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: []advisor.OptionID{last}}); err != nil {
 			t.Error(err)
 		}
 	}
@@ -165,9 +183,9 @@ func TestAnotherDeviceAndExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantAll(t, out,
-		"That question was already answered; here is where you are.",
+		"That question was already answered, so nothing changed. Here is where you are.",
 		"Question 3 of ",
-		"That audit has expired; starting again.",
+		"That audit has expired, so it begins again.",
 	)
 	if i, j := strings.Index(out, "expired"), strings.LastIndex(out, "Question 1 of 10"); j < i {
 		t.Fatalf("after expiry the audit should start at question 1:\n%s", out)

@@ -1,0 +1,445 @@
+package slackapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/slackauth"
+)
+
+// command is a slash command, from a form (HTTP) or JSON (Socket Mode).
+type command struct {
+	Team        string `json:"team_id"`
+	Enterprise  string `json:"enterprise_id"`
+	User        string `json:"user_id"`
+	Channel     string `json:"channel_id"`
+	Text        string `json:"text"`
+	ResponseURL string `json:"response_url"`
+}
+
+// valid reports whether the command names a workspace and a user as Slack
+// does: nothing keys a session on an ID Slack would never send.
+func (c command) valid() bool {
+	return isSlackID(c.Team) && isSlackID(c.User) && (c.Enterprise == "" || isSlackID(c.Enterprise))
+}
+
+// interaction is the part of a block_actions payload the adapter reads.
+type interaction struct {
+	Type string `json:"type"`
+	// CallbackID names a shortcut (type "shortcut").
+	CallbackID string `json:"callback_id"`
+	Team       struct {
+		ID           string `json:"id"`
+		EnterpriseID string `json:"enterprise_id"`
+	} `json:"team"`
+	Enterprise struct {
+		ID string `json:"id"`
+	} `json:"enterprise"`
+	User struct {
+		ID     string `json:"id"`
+		TeamID string `json:"team_id"`
+	} `json:"user"`
+	Channel struct {
+		ID string `json:"id"`
+	} `json:"channel"`
+	Container struct {
+		Type        string `json:"type"`
+		MessageTS   string `json:"message_ts"`
+		ChannelID   string `json:"channel_id"`
+		IsEphemeral bool   `json:"is_ephemeral"`
+	} `json:"container"`
+	ResponseURL string   `json:"response_url"`
+	Actions     []action `json:"actions"`
+	State       struct {
+		Values map[string]map[string]stateValue `json:"values"`
+	} `json:"state"`
+}
+
+type action struct {
+	ActionID     string `json:"action_id"`
+	BlockID      string `json:"block_id"`
+	Value        string `json:"value"`
+	SelectedUser string `json:"selected_user"`
+}
+
+type stateValue struct {
+	SelectedOptions []struct {
+		Value string `json:"value"`
+	} `json:"selected_options"`
+}
+
+// envelope is an Events API delivery.
+type envelope struct {
+	Type         string          `json:"type"`
+	Challenge    string          `json:"challenge"`
+	TeamID       string          `json:"team_id"`
+	EnterpriseID string          `json:"enterprise_id"`
+	EventID      string          `json:"event_id"`
+	Event        json.RawMessage `json:"event"`
+	// IsEnterpriseInstall and Authorizations say whether the installation
+	// the event was delivered for is an org-wide Grid install.
+	IsEnterpriseInstall bool `json:"is_enterprise_install"`
+	Authorizations      []struct {
+		IsEnterpriseInstall bool   `json:"is_enterprise_install"`
+		EnterpriseID        string `json:"enterprise_id"`
+		TeamID              string `json:"team_id"`
+	} `json:"authorizations"`
+}
+
+func (e envelope) orgWide() bool {
+	return e.IsEnterpriseInstall || (len(e.Authorizations) > 0 && e.Authorizations[0].IsEnterpriseInstall)
+}
+
+type innerEvent struct {
+	Type    string `json:"type"`
+	User    string `json:"user"`
+	Channel string `json:"channel"`
+	Tab     string `json:"tab"`
+	// app_mention: the message's text and thread; BotID is set when
+	// another bot (or itfit itself) wrote it.
+	Text     string `json:"text"`
+	TS       string `json:"ts"`
+	ThreadTS string `json:"thread_ts"`
+	BotID    string `json:"bot_id"`
+	// Tokens is what tokens_revoked names; itfit holds bot tokens only.
+	Tokens struct {
+		Bot []string `json:"bot"`
+	} `json:"tokens"`
+}
+
+// msgRef is the message a button was pressed on.
+type msgRef struct {
+	channel, ts string
+	ephemeral   bool
+}
+
+// mentionRef is where someone @mentioned itfit: a channel, and the thread
+// when the mention was a reply in one.
+type mentionRef struct {
+	channel, thread string
+}
+
+// route is where one input's outputs go: posts to the audit's conversation
+// (the DM), replacements to the message pressed, notes where the person
+// acted (the response_url, an ephemeral message beside their mention, or
+// else the DM).
+type route struct {
+	ws          conversation.WorkspaceID
+	user        string
+	dm          string
+	pressed     msgRef
+	responseURL string
+	mention     *mentionRef
+}
+
+// workspace names a workspace; on Enterprise Grid the org comes first, so
+// that a team ID reused across orgs cannot collide. An org-wide install is
+// the enterprise alone ("E1:").
+func workspace(enterprise, team string) conversation.WorkspaceID {
+	if enterprise != "" {
+		return conversation.WorkspaceID(enterprise + ":" + team)
+	}
+	return conversation.WorkspaceID(team)
+}
+
+func userKey(ws conversation.WorkspaceID, user string) conversation.UserKey {
+	return conversation.UserKey{Platform: conversation.Slack, Workspace: ws, User: conversation.UserID(user)}
+}
+
+// word is the command in a slash command's text or a mention: lower case,
+// single-spaced.
+func word(text string) string {
+	return strings.ToLower(strings.Join(strings.Fields(text), " "))
+}
+
+// mentionPattern is a user mention as Slack writes it in a message's text,
+// <@U123> or <@U123|label>, with any punctuation that follows it.
+var mentionPattern = regexp.MustCompile(`<@[A-Z0-9]+(?:\|[^>]*)?>[\s:,;.!?-]*`)
+
+// mentionWord is the command in an @mention's text: what follows the
+// first mention, without mentions and the punctuation after them, so
+// "<@U123>: help" and "hey <@U123|itfit>, status" read "help" and "status".
+func mentionWord(text string) string {
+	if loc := mentionPattern.FindStringIndex(text); loc != nil {
+		text = text[loc[0]:]
+	}
+	return word(mentionPattern.ReplaceAllString(text, " "))
+}
+
+// command answers a slash command at once (the acknowledgement, nil for
+// an empty one) and schedules the rest. It never waits on the Web API, and
+// on Redis only for the workspace's installation (cached in memory,
+// bounded by installCheck). claim, when set, deduplicates a Socket Mode
+// redelivery.
+func (a *App) command(ctx context.Context, c command, claim string) *ephemeral {
+	ws := workspace(c.Enterprise, c.Team)
+	if a.commandNotInstalled(ctx, ws) {
+		return ephemeralOf(Render(a.views.NotInstalled(a.installs.url)))
+	}
+	in := chat.Input{
+		Who:  chat.Who{Key: conversation.Key{UserKey: userKey(ws, c.User)}, Surface: chat.SurfaceSlash, Elsewhere: true},
+		Word: word(c.Text),
+	}
+	quick, more := a.flows.Quick(in)
+	rt := route{ws: ws, user: c.User, responseURL: c.ResponseURL}
+	if more {
+		a.later(ctx, "command", claim, rt, func(ctx context.Context, log *slog.Logger) {
+			if a.inDM(ctx, log, &in, &rt) {
+				a.deliver(ctx, log, rt, a.flows.Rest(ctx, in))
+			}
+		})
+	}
+	for _, o := range quick {
+		if o.Op == chat.Note {
+			return ephemeralOf(Render(o.Msg))
+		}
+	}
+	return nil
+}
+
+// ephemeral is the body of an immediate reply to a slash command.
+type ephemeral struct {
+	ResponseType string `json:"response_type"`
+	Text         string `json:"text"`
+	Blocks       any    `json:"blocks,omitempty"`
+}
+
+func ephemeralOf(m Message) *ephemeral {
+	return &ephemeral{ResponseType: "ephemeral", Text: m.Text, Blocks: m.Blocks}
+}
+
+// inDM opens the person's DM with itfit, where their audit lives, and
+// points the input and its route there.
+func (a *App) inDM(ctx context.Context, log *slog.Logger, in *chat.Input, rt *route) bool {
+	dm, err := a.slack.openDM(ctx, rt.ws, rt.user)
+	if err != nil {
+		a.failed(ctx, log, *rt, "open DM", err)
+		return false
+	}
+	in.Who.Key.Conversation = conversation.ConversationID(dm)
+	rt.dm = dm
+	return true
+}
+
+// interact checks a block_actions payload (or a shortcut) and schedules
+// its work. An error means the payload is unusable (400); nothing was
+// scheduled.
+func (a *App) interact(ctx context.Context, p interaction, claim string) error {
+	if p.Type != "block_actions" && p.Type != "shortcut" {
+		return nil // nothing else is wired in the manifest; accept and ignore
+	}
+	team := p.Team.ID
+	if team == "" {
+		team = p.User.TeamID
+	}
+	ent := p.Enterprise.ID
+	if ent == "" {
+		ent = p.Team.EnterpriseID
+	}
+	if !isSlackID(p.User.ID) || !isSlackID(team) || (ent != "" && !isSlackID(ent)) {
+		return errors.New("payload has no user or team, or a malformed one")
+	}
+	// The user and workspace come from the verified payload, never from a
+	// button's value: a crafted click can only ever reach its sender's audit.
+	ws := workspace(ent, team)
+	rt := route{ws: ws, user: p.User.ID, responseURL: p.ResponseURL}
+	who := chat.Who{Key: conversation.Key{UserKey: userKey(ws, p.User.ID)}, Surface: chat.SurfaceSlash}
+	if p.Type == "shortcut" {
+		if p.CallbackID != shortcutStart {
+			return nil // a shortcut this app does not define: ignore it
+		}
+		// "Start an IT audit" from the shortcuts menu: as /itfit, in the DM.
+		in := chat.Input{Who: who}
+		a.later(ctx, "shortcut", claim, rt, func(ctx context.Context, log *slog.Logger) {
+			if a.inDM(ctx, log, &in, &rt) {
+				a.deliver(ctx, log, rt, a.flows.Rest(ctx, in))
+			}
+		})
+		return nil
+	}
+	if len(p.Actions) == 0 {
+		return errors.New("payload has no action")
+	}
+	if p.Actions[0].ActionID == actCheck {
+		return nil // ticking a box changes nothing until Continue
+	}
+	channel := p.Channel.ID
+	if channel == "" {
+		channel = p.Container.ChannelID
+	}
+	rt.pressed = msgRef{channel: channel, ts: p.Container.MessageTS, ephemeral: p.Container.IsEphemeral}
+	rt.dm = channel
+	on := ""
+	if channel != "" && p.Container.MessageTS != "" {
+		on = channel + ":" + p.Container.MessageTS
+	}
+	press := act(p.Actions[0], p.State.Values, ws, on)
+	who.Key.Conversation = conversation.ConversationID(channel)
+	who.Place = channel
+	in := chat.Input{Who: who, Act: &press}
+	a.later(ctx, "action", claim, rt, func(ctx context.Context, log *slog.Logger) {
+		log = log.With("action", p.Actions[0].ActionID)
+		switch {
+		case press.Intent == chat.IntentStart || (channel == "" && press.Intent != chat.IntentSnooze &&
+			press.Intent != chat.IntentStop && press.Intent != chat.IntentErase):
+			// From the Home tab (no channel): the audit lives in the DM.
+			if !a.inDM(ctx, log, &in, &rt) {
+				return
+			}
+		case press.Intent == chat.IntentRemind:
+			tz, err := a.slack.userTZ(ctx, ws, p.User.ID)
+			if err != nil {
+				// The reminder still matters more than the hour it arrives at.
+				log.Warn("no time zone for the reminder; using UTC", "err", err)
+			}
+			in.TZ = tz
+		}
+		a.deliver(ctx, log, rt, a.flows.Rest(ctx, in))
+	})
+	return nil
+}
+
+func (a *App) serveEvent(w http.ResponseWriter, r *http.Request, body []byte) {
+	var e envelope
+	if err := json.Unmarshal(body, &e); err != nil {
+		http.Error(w, "malformed JSON", http.StatusBadRequest)
+		return
+	}
+	if e.Type == "url_verification" {
+		writeJSON(w, map[string]string{"challenge": e.Challenge})
+		return
+	}
+	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
+		// A retry is handled like the first delivery: the event_id claim
+		// decides, so a retry of a delivery we never saw is not lost.
+		obs.Logger(r.Context(), a.log).Info("slack event redelivered", "event_id", e.EventID,
+			"retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
+	}
+	if err := a.event(r.Context(), e); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// event checks an Events API delivery and schedules its work. Org-wide
+// installs deliver some events (app_uninstalled, tokens_revoked) with the
+// enterprise and no team.
+func (a *App) event(ctx context.Context, e envelope) error {
+	if e.Type != "event_callback" {
+		return nil
+	}
+	if e.EventID == "" || (e.TeamID == "" && e.EnterpriseID == "") ||
+		(e.TeamID != "" && !isSlackID(e.TeamID)) || (e.EnterpriseID != "" && !isSlackID(e.EnterpriseID)) {
+		return errors.New("event without event_id, or without a well-formed team_id or enterprise_id")
+	}
+	var ev innerEvent
+	if err := json.Unmarshal(e.Event, &ev); err != nil {
+		return errors.New("malformed event")
+	}
+	ws := workspace(e.EnterpriseID, e.TeamID)
+	claim := a.dedupe.prefix.SlackEvent(string(ws), e.EventID)
+	switch ev.Type {
+	case "app_home_opened":
+		if ev.Tab != "home" || ev.User == "" || e.TeamID == "" {
+			return nil
+		}
+		who := chat.Who{Key: conversation.Key{UserKey: userKey(ws, ev.User), Conversation: conversation.ConversationID(ev.Channel)}, Surface: chat.SurfaceSlash}
+		a.later(ctx, "app home", claim, route{ws: ws}, func(ctx context.Context, log *slog.Logger) {
+			a.home(ctx, log, who)
+		})
+	case "app_mention":
+		if ev.User == "" || ev.BotID != "" || !isSlackID(ev.User) || !isSlackID(ev.Channel) || e.TeamID == "" {
+			return nil // bots, and mentions without a person or channel, get nothing
+		}
+		where := &mentionRef{channel: ev.Channel, thread: ev.ThreadTS}
+		in := chat.Input{
+			Who:  chat.Who{Key: conversation.Key{UserKey: userKey(ws, ev.User)}, Surface: chat.SurfaceSlash, Elsewhere: true},
+			Word: mentionWord(ev.Text),
+		}
+		rt := route{ws: ws, user: ev.User, mention: where}
+		a.later(ctx, "mention", claim, rt, func(ctx context.Context, log *slog.Logger) {
+			quick, more := a.flows.Quick(in)
+			a.deliver(ctx, log, rt, quick)
+			if more && a.inDM(ctx, log, &in, &rt) {
+				a.deliver(ctx, log, rt, a.flows.Rest(ctx, in))
+			}
+		})
+	case "tokens_revoked":
+		if len(ev.Tokens.Bot) == 0 {
+			return nil // users' tokens only: itfit keeps none
+		}
+		fallthrough
+	case "app_uninstalled":
+		// No claim: removing twice is harmless, and a redelivery after a
+		// failed attempt must be able to finish the job.
+		ent, team, orgWide := e.EnterpriseID, e.TeamID, e.orgWide() || e.TeamID == ""
+		a.later(ctx, "uninstall", "", route{}, func(ctx context.Context, log *slog.Logger) {
+			a.uninstall(ctx, log.With("event", ev.Type), ent, team, orgWide)
+		})
+	}
+	return nil
+}
+
+// home publishes the App Home tab.
+func (a *App) home(ctx context.Context, log *slog.Logger, who chat.Who) {
+	m, err := a.flows.Home(ctx, who)
+	if err != nil {
+		// Publishing without the facts would mislead; keep the old view.
+		log.Error("app home", "err", err)
+		return
+	}
+	if err := a.slack.publishHome(ctx, who.Key.Workspace, string(who.Key.User), HomeView(m)); err != nil {
+		log.Error("app home: publish", "err", err)
+	}
+}
+
+// later runs f after the acknowledgement. If the route's workspace has no
+// installation the person is told so (through the response_url, the one
+// way to reach them without a token) and nothing is done or stored; rt.ws
+// is empty only for work that needs no installation (an uninstall). A
+// non-empty claim key is taken first, so that a delivery Slack makes twice
+// (or two replicas receive) has one effect.
+func (a *App) later(ctx context.Context, name, claim string, rt route, f func(ctx context.Context, log *slog.Logger)) {
+	log := obs.Logger(ctx, a.log)
+	a.bg.Go(ctx, "slack "+name, func(ctx context.Context) {
+		if rt.ws != "" && a.notInstalled(ctx, rt.ws) {
+			log.Info("slack request from a workspace without an installation", "task", name, "workspace", rt.ws)
+			if rt.responseURL != "" {
+				if err := a.slack.respondMessage(ctx, rt.responseURL, Render(a.views.NotInstalled(a.installs.url)), false); err != nil {
+					log.Warn("could not reply through response_url", "err", err)
+				}
+			}
+			return
+		}
+		if claim != "" {
+			first, err := a.dedupe.claim(ctx, claim)
+			switch {
+			case err != nil:
+				// Without Redis the flows will fail too and say so; the
+				// claim must not be what hides the reply.
+				log.Warn("slack delivery not deduplicated", "task", name, "err", err)
+			case !first:
+				log.Info("slack delivery already handled", "task", name)
+				return
+			}
+		}
+		f(ctx, log)
+	})
+}
+
+// notInstalled reports whether the store says the workspace has no
+// installation. Any other failure (Redis down) is not an answer: the work
+// goes ahead and reports its own error to the person.
+func (a *App) notInstalled(ctx context.Context, ws conversation.WorkspaceID) bool {
+	_, _, err := a.slack.apis.get(ctx, ws)
+	return errors.Is(err, slackauth.ErrNotInstalled)
+}

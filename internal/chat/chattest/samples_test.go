@@ -1,0 +1,35 @@
+package chattest_test
+
+import (
+	"testing"
+
+	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/chat/chattest"
+)
+
+// The situations really are what their names say, so the golden files
+// show each strength of verdict.
+func TestSituations(t *testing.T) {
+	a := advisor.Default()
+	want := map[string]struct {
+		v advisor.Verdict
+		s advisor.Strength
+	}{
+		"comanaged":     {advisor.CoManaged, advisor.Strong},
+		"fully_managed": {advisor.FullyManaged, advisor.Strong},
+		"decisive":      {advisor.FullyManaged, advisor.Strong},
+		"close":         {advisor.FullyManaged, advisor.Close},
+	}
+	for name, as := range chattest.Situations(a) {
+		r := a.Recommend(as, chattest.Done)
+		if w := want[name]; r.Verdict != w.v || r.Strength != w.s {
+			t.Errorf("%s: %s %s (score %d), want %s %s", name, r.Verdict, r.Strength, r.Score, w.v, w.s)
+		}
+		if name == "decisive" && r.Note == "" {
+			t.Errorf("decisive: no note saying why")
+		}
+	}
+	if n := len(chattest.Samples()); n < 25 {
+		t.Errorf("%d samples", n)
+	}
+}
