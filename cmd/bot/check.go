@@ -107,6 +107,9 @@ func check(ctx context.Context, cfg Config, out io.Writer, client *http.Client) 
 }
 
 func checkRedis(url string, probe func(func(context.Context) error) error, line func(status, what, format string, args ...any)) {
+	// The FAIL line says what went wrong; go-redis's own lines on stderr
+	// would only repeat it in another format.
+	redisconn.Silence()
 	rdb, err := redisconn.Open(url)
 	if err != nil {
 		line("FAIL", "redis", "REDIS_URL: %v", err)
