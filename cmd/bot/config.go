@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -67,10 +68,21 @@ func (c Config) validateSlack() error {
 func loadConfig() (Config, error) {
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
+		return Config{}, fmt.Errorf("configuration: %w", explainParseError(err))
 	}
 	if c.Port < 0 || c.Port > 65535 {
-		return Config{}, fmt.Errorf("configuration: PORT %d is not a TCP port", c.Port)
+		return Config{}, fmt.Errorf("configuration: PORT: got %d, want a TCP port from 0 to 65535", c.Port)
+	}
+	if c.PprofAddr != "" {
+		if err := checkLoopback(c.PprofAddr); err != nil {
+			return Config{}, fmt.Errorf("configuration: %w", err)
+		}
+	}
+	if c.DrainDelay < 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_DRAIN_DELAY: got %s, want zero or more, such as 3s", c.DrainDelay)
+	}
+	if c.ShutdownTimeout <= 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_SHUTDOWN_TIMEOUT: got %s, want a positive duration such as 20s", c.ShutdownTimeout)
 	}
 	if err := c.validateSlack(); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
@@ -82,12 +94,38 @@ func loadConfig() (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	if c.RevisitAfter < 0 {
-		return Config{}, fmt.Errorf("configuration: ITFIT_REVISIT_AFTER must not be negative")
+		return Config{}, fmt.Errorf("configuration: ITFIT_REVISIT_AFTER: got %s, want a positive duration such as 720h (unset: 12 months)", c.RevisitAfter)
 	}
-	if c.SessionTTL <= 0 || c.HistoryTTL <= 0 {
-		return Config{}, fmt.Errorf("configuration: ITFIT_SESSION_TTL and ITFIT_HISTORY_TTL must be positive")
+	if c.SessionTTL <= 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_SESSION_TTL: got %s, want a positive duration such as 168h", c.SessionTTL)
+	}
+	if c.HistoryTTL <= 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_HISTORY_TTL: got %s, want a positive duration such as 17520h", c.HistoryTTL)
 	}
 	return c, nil
+}
+
+// explainParseError words envconfig's "envconfig.Process: assigning PORT to
+// Port: converting 'abc' to type int" for the person who set the variable:
+// which variable, what it got and what it takes. Only non-string settings
+// can fail to parse, and none of them is a secret, so the value is shown.
+func explainParseError(err error) error {
+	var pe *envconfig.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	want := "a value of type " + pe.TypeName
+	switch pe.TypeName {
+	case "int", "int64", "uint", "uint64":
+		want = "a whole number"
+	case "time.Duration":
+		want = "a duration with its unit, such as 90s, 15m or 168h"
+	case "slog.Level":
+		want = "debug, info, warn or error"
+	case "bool":
+		want = "true or false"
+	}
+	return fmt.Errorf("%s: got %q, want %s", pe.KeyName, pe.Value, want)
 }
 
 // printHelp lists the commands and every variable with its default.

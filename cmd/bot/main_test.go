@@ -130,6 +130,40 @@ func TestBadConfigurationIsNamed(t *testing.T) {
 	}
 }
 
+// TestConfigurationErrorsSpeakToPeople: a bad setting is reported with the
+// variable, what it got and what it takes, not in envconfig's words; a
+// non-loopback ITFIT_PPROF_ADDR stops serve before it listens.
+func TestConfigurationErrorsSpeakToPeople(t *testing.T) {
+	tests := []struct{ env, val, want string }{
+		{"PORT", "abc", `configuration: PORT: got "abc", want a whole number`},
+		{"PORT", "70000", "configuration: PORT: got 70000, want a TCP port from 0 to 65535"},
+		{"LOG_LEVEL", "verbose", `configuration: LOG_LEVEL: got "verbose", want debug, info, warn or error`},
+		{"ITFIT_SESSION_TTL", "7days", `configuration: ITFIT_SESSION_TTL: got "7days", want a duration with its unit, such as 90s, 15m or 168h`},
+		{"ITFIT_HISTORY_TTL", "0s", "configuration: ITFIT_HISTORY_TTL: got 0s, want a positive duration"},
+		{"ITFIT_DRAIN_DELAY", "-1s", "configuration: ITFIT_DRAIN_DELAY: got -1s, want zero or more"},
+		{"ITFIT_SHUTDOWN_TIMEOUT", "0s", "configuration: ITFIT_SHUTDOWN_TIMEOUT: got 0s, want a positive duration"},
+		{"ITFIT_REVISIT_AFTER", "-24h", "configuration: ITFIT_REVISIT_AFTER: got -24h0m0s, want a positive duration"},
+		{"ITFIT_PPROF_ADDR", "0.0.0.0:0", `configuration: ITFIT_PPROF_ADDR: got "0.0.0.0:0", want a loopback host:port`},
+		{"ITFIT_PPROF_ADDR", "6060", `configuration: ITFIT_PPROF_ADDR: got "6060", want a loopback host:port`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env+"="+tt.val, func(t *testing.T) {
+			t.Setenv("REDIS_URL", "")
+			t.Setenv(tt.env, tt.val)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var logs bytes.Buffer
+			err := run(ctx, []string{"serve"}, strings.NewReader(""), io.Discard, &logs)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("bot serve with %s=%s: %v, want %q", tt.env, tt.val, err, tt.want)
+			}
+			if strings.Contains(err.Error(), "envconfig") || strings.Contains(logs.String(), "listening") {
+				t.Errorf("error %q, log %q: want people's words and no listener", err, logs.String())
+			}
+		})
+	}
+}
+
 // TestServeHealthReadyAndShutdown runs `bot serve` on a loopback port: ready
 // while Redis answers, not ready while it does not, and an orderly stop.
 func TestServeHealthReadyAndShutdown(t *testing.T) {
