@@ -6,8 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -25,7 +25,7 @@ type Config struct {
 	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	AuditFile       string        `envconfig:"ITFIT_AUDIT_FILE" desc:"a YAML audit replacing the built-in one"`
 	SessionTTL      time.Duration `envconfig:"ITFIT_SESSION_TTL" default:"168h" desc:"abandoned audits expire after this long"`
-	HistoryTTL      time.Duration `envconfig:"ITFIT_HISTORY_TTL" default:"17520h" desc:"completed results are kept this long (2 years)"`
+	HistoryTTL      time.Duration `envconfig:"ITFIT_HISTORY_TTL" default:"17520h" desc:"completed results are kept this long; 17520h is 2 years"`
 	RevisitAfter    time.Duration `envconfig:"ITFIT_REVISIT_AFTER" desc:"a Go duration replacing the 12-month revisit interval (demos and tests)"`
 	AccountManagers string        `envconfig:"ITFIT_ACCOUNT_MANAGERS" desc:"who nudges whom: slack:TCLIENT=UMANAGER (or =TPROVIDER/UMANAGER or /CCHANNEL), teams:TENANT=USER, comma-separated"`
 	ShutdownTimeout time.Duration `envconfig:"ITFIT_SHUTDOWN_TIMEOUT" default:"20s" desc:"how long shutdown waits for requests in flight"`
@@ -128,30 +128,89 @@ func explainParseError(err error) error {
 	return fmt.Errorf("%s: got %q, want %s", pe.KeyName, pe.Value, want)
 }
 
-// printHelp lists the commands and every variable with its default.
+// helpWidth is the width `bot help` is laid out for: every line fits an
+// 80-column terminal.
+const helpWidth = 80
+
+// setting is one variable as `bot help` lists it.
+type setting struct{ key, def, desc string }
+
+// settings lists every variable of Config, in order, from its tags.
+func settings() ([]setting, error) {
+	var b strings.Builder
+	err := envconfig.Usagef("", &Config{}, &b, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
+	if err != nil {
+		return nil, err
+	}
+	var out []setting
+	for l := range strings.SplitSeq(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		f := strings.SplitN(l, "\t", 3)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("help: cannot read %q", l)
+		}
+		out = append(out, setting{f[0], f[1], f[2]})
+	}
+	return out, nil
+}
+
+// meaning is a setting's description with its default, as help prints it.
+func (s setting) meaning() string {
+	if s.def == "" {
+		return s.desc
+	}
+	return s.desc + " (default " + s.def + ")"
+}
+
+// printHelp lists the commands and every variable with its default, laid
+// out for 80 columns: the name on its own line, the meaning wrapped under
+// it (a table with a defaults column was 239 columns wide).
 func printHelp(w io.Writer) error {
-	fmt.Fprint(w, `itfit: co-managed or fully managed IT? A chat bot that runs the audit.
+	list, err := settings()
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(`itfit: co-managed or fully managed IT? A chat bot that runs the audit.
 
 Usage:
   bot chat      run the audit in this terminal
   bot serve     run the HTTP server for Slack and Teams
-  bot check     try Redis, Slack and Teams with this configuration; non-zero on failure
+  bot check     try Redis, Slack and Teams with this configuration; non-zero
+                on failure (--config-only: the settings alone, no network)
   bot version   print the version
   bot help      print this help
 
 Environment:
 `)
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
-	err := envconfig.Usagef("", &Config{}, tw, `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_description .}}
-{{end}}`)
-	if err != nil {
-		return err
+	for _, s := range list {
+		b.WriteString("  " + s.key + "\n")
+		for _, l := range wrap(s.meaning(), helpWidth-6) {
+			b.WriteString("      " + l + "\n")
+		}
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(w, strings.TrimSpace(`
-Secrets are read from the environment only and never logged.`))
+	b.WriteString("\nSecrets are read from the environment only and never logged.\n")
+	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// wrap breaks text into lines of at most width characters, between words;
+// a word longer than width gets a line of its own.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/redistest"
@@ -105,6 +106,52 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	for _, v := range []string{"PORT", "REDIS_URL", "ITFIT_SESSION_TTL", "168h", "SLACK_SIGNING_SECRET", "MICROSOFT_APP_ID", "ITFIT_AUDIT_FILE"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("help lacks %s", v)
+		}
+	}
+}
+
+// TestHelpFitsEightyColumns: `bot help` lists every variable of Config,
+// each meaning (with its default) whole under its name, wrapped between
+// words, and no line is wider than 80 columns.
+func TestHelpFitsEightyColumns(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	for i, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("line %d is %d columns: %q", i+1, n, l)
+		}
+	}
+	list, err := settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) < 25 {
+		t.Fatalf("only %d settings found in Config", len(list))
+	}
+	// What is printed under each name, joined again.
+	printed := map[string]string{}
+	name := ""
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "      ") && name != "":
+			printed[name] = strings.TrimSpace(printed[name] + " " + strings.TrimSpace(l))
+		case strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") && !strings.Contains(strings.TrimSpace(l), " "):
+			name = strings.TrimSpace(l)
+		default:
+			name = ""
+		}
+	}
+	for _, s := range list {
+		if got := printed[s.key]; got != strings.Join(strings.Fields(s.meaning()), " ") {
+			t.Errorf("%s: help prints %q, want %q", s.key, got, s.meaning())
+		}
+	}
+	for _, want := range []string{"(default 3000)", "(default 168h)", "(default\n      https://login.botframework.com/v1/.well-known/openidconfiguration)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q", want)
 		}
 	}
 }
