@@ -7,4 +7,9 @@
 // dependencies. Run it with scripts/check-deploy, or:
 //
 //	cd charts/check && HELM=$(../../scripts/helm) go test ./...
+//
+// It also runs the bot's own `bot check --config-only` on the environment
+// rendered from every ../itfit/ci/*-values.yaml, with the binary named by
+// $BOT (scripts/check-deploy passes its static build), else one built from
+// ../../cmd/bot.
 package check

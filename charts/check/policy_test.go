@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -132,16 +133,27 @@ func checkBotContainer(t *testing.T, d *appsv1.Deployment) {
 		t.Fatalf("%s: %d containers, want 1", d.Name, len(ps.Containers))
 	}
 	c := ps.Containers[0]
-	if len(c.Ports) != 1 || c.Ports[0].Name != "http" {
-		t.Errorf("%s: ports = %+v, want one named http", d.Name, c.Ports)
+	if len(c.Ports) != 2 || c.Ports[0].Name != "http" || c.Ports[1].Name != "admin" {
+		t.Errorf("%s: ports = %+v, want http (the webhooks) and admin (probes, metrics)", d.Name, c.Ports)
+	}
+	// The probes and metrics are on the admin listener, which the bot opens
+	// at ITFIT_ADMIN_ADDR; the ConfigMap must set it to the admin port.
+	if len(c.Ports) == 2 {
+		admin := c.Ports[1].ContainerPort
+		if got := c.Ports[0].ContainerPort; got == admin {
+			t.Errorf("%s: webhook and admin ports are both %d", d.Name, got)
+		}
+		if a := d.Spec.Template.Annotations; a["prometheus.io/scrape"] != "" && a["prometheus.io/port"] != fmt.Sprint(admin) {
+			t.Errorf("%s: prometheus.io/port = %q, want the admin port %d", d.Name, a["prometheus.io/port"], admin)
+		}
 	}
 	probe := func(kind string, p *corev1.Probe, path string) {
 		if p == nil {
 			t.Errorf("%s: no %s probe", d.Name, kind)
 			return
 		}
-		if p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "http" {
-			t.Errorf("%s: %s probe = %+v, want GET %s on port http", d.Name, kind, p.ProbeHandler, path)
+		if p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "admin" {
+			t.Errorf("%s: %s probe = %+v, want GET %s on port admin", d.Name, kind, p.ProbeHandler, path)
 		}
 	}
 	probe("liveness", c.LivenessProbe, "/healthz")
@@ -242,6 +254,11 @@ func checkReferences(t *testing.T, objs []object) {
 		podLabels = append(podLabels, p.Labels)
 	}
 	for _, s := range find[*corev1.Service](objs) {
+		for _, p := range s.Spec.Ports {
+			if p.TargetPort.String() == "admin" || p.Name == "admin" {
+				t.Errorf("Service %s exposes the admin port (probes, metrics)", s.Name)
+			}
+		}
 		if selects(s.Spec.Selector) != 1 {
 			t.Errorf("Service %s selects %d pod templates, want exactly 1", s.Name, selects(s.Spec.Selector))
 		}

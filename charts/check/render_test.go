@@ -228,8 +228,11 @@ var renderCases = []renderCase{
 			if _, ok := cm.Data["REDIS_URL"]; ok {
 				t.Errorf("default ConfigMap sets REDIS_URL=%q; the default is an operator-supplied Redis", cm.Data["REDIS_URL"])
 			}
-			if cm.Data["PORT"] != "3000" {
-				t.Errorf("PORT = %q, want 3000", cm.Data["PORT"])
+			if cm.Data["PORT"] != "3000" || cm.Data["ITFIT_ADMIN_ADDR"] != ":9090" {
+				t.Errorf("PORT = %q, ITFIT_ADMIN_ADDR = %q, want 3000 and :9090", cm.Data["PORT"], cm.Data["ITFIT_ADMIN_ADDR"])
+			}
+			if v, ok := cm.Data["ITFIT_PUBLIC_URL"]; ok {
+				t.Errorf("ITFIT_PUBLIC_URL = %q without publicURL or an Ingress", v)
 			}
 			for _, ef := range d.Spec.Template.Spec.Containers[0].EnvFrom {
 				if ef.SecretRef != nil {
@@ -259,10 +262,14 @@ var renderCases = []renderCase{
 				t.Errorf("replicas set to %d although the HPA owns them", *d.Spec.Replicas)
 			}
 			sec := find[*corev1.Secret](objs)[0]
-			for _, k := range []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_CLIENT_SECRET", "MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "ITFIT_ENCRYPTION_KEY"} {
+			for _, k := range []string{"SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_CLIENT_SECRET", "MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "ITFIT_ENCRYPTION_KEY"} {
 				if sec.StringData[k] == "" {
 					t.Errorf("Secret lacks %s", k)
 				}
+			}
+			// Add to Slack takes each workspace's token from its install.
+			if v, ok := sec.StringData["SLACK_BOT_TOKEN"]; ok {
+				t.Errorf("Secret sets SLACK_BOT_TOKEN=%q beside Add to Slack, which the bot refuses", v)
 			}
 			c := d.Spec.Template.Spec.Containers[0]
 			if n := len(c.EnvFrom); n < 2 || c.EnvFrom[0].SecretRef == nil || c.EnvFrom[0].SecretRef.Name != sec.Name || c.EnvFrom[1].ConfigMapRef == nil {
@@ -278,7 +285,12 @@ var renderCases = []renderCase{
 				"ITFIT_REVISIT_AFTER":           "4380h",
 				"SLACK_CLIENT_ID":               "1234567890.0987654321",
 				"MICROSOFT_APP_TENANT_ID":       "00000000-0000-0000-0000-000000000001",
-				"ITFIT_ACCOUNT_MANAGERS":        "T0123=alice@example.com,contoso.onmicrosoft.com=bob@example.com",
+				"ITFIT_ACCOUNT_MANAGERS":        "slack:T0123CLIENT=T0456PROVIDER/U0789ALICE, slack:T0124CLIENT=C0ACCOUNTS, teams:00000000-0000-0000-0000-000000000001=29:1bob",
+				"ITFIT_PUBLIC_URL":              "https://itfit.example.com",
+				"ITFIT_ADMIN_ADDR":              ":9091",
+				"ITFIT_DRAIN_DELAY":             "5s",
+				"ITFIT_SHUTDOWN_TIMEOUT":        "30s",
+				"SLACK_SCOPES":                  "commands,chat:write,im:write,users:read,app_mentions:read",
 				"SLACK_API_URL":                 "https://slack.com/api/",
 				"MICROSOFT_OPENID_METADATA_URL": "https://login.botframework.com/v1/.well-known/openidconfiguration",
 				"MICROSOFT_TOKEN_URL":           "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token",
@@ -290,7 +302,7 @@ var renderCases = []renderCase{
 			}
 			// The audit file is mounted where ITFIT_AUDIT_FILE points.
 			audit := configMap(t, objs, releaseName+"-itfit-audit")
-			if !strings.Contains(audit.Data["audit.yaml"], "questions: []") {
+			if !strings.Contains(audit.Data["audit.yaml"], `version: "ci-1"`) {
 				t.Errorf("audit ConfigMap content = %q", audit.Data["audit.yaml"])
 			}
 			if !mounted(d.Spec.Template.Spec, c, "/etc/itfit/audit", audit.Name) {
@@ -335,6 +347,46 @@ var renderCases = []renderCase{
 			}
 			if rd.Annotations["itfit.io/purpose"] == "" {
 				t.Error("embedded Redis is not labelled as trial-only")
+			}
+		},
+	},
+	{
+		name: "Add to Slack behind a gateway: publicURL reaches the pod",
+		args: []string{
+			"--set", "publicURL=https://chat.example.com/",
+			"--set", "config.slackClientID=1.2",
+			"--set", "config.slackScopes=commands\\,chat:write",
+			"--set", "config.drainDelay=1s",
+			"--set", "config.shutdownTimeout=10s",
+			"--set", "admin.port=8081",
+		},
+		kinds: map[string]int{"ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1, "Pod": 1},
+		check: func(t *testing.T, objs []object) {
+			cm := configMap(t, objs, releaseName+"-itfit")
+			for k, v := range map[string]string{
+				"ITFIT_PUBLIC_URL": "https://chat.example.com", "SLACK_CLIENT_ID": "1.2", "SLACK_SCOPES": "commands,chat:write",
+				"ITFIT_DRAIN_DELAY": "1s", "ITFIT_SHUTDOWN_TIMEOUT": "10s", "ITFIT_ADMIN_ADDR": ":8081",
+			} {
+				if cm.Data[k] != v {
+					t.Errorf("ConfigMap %s = %q, want %q", k, cm.Data[k], v)
+				}
+			}
+			if p := botDeployment(t, objs).Spec.Template.Spec.Containers[0].Ports; len(p) != 2 || p[1].ContainerPort != 8081 {
+				t.Errorf("ports = %+v, want admin on 8081", p)
+			}
+		},
+	},
+	{
+		name:  "socket mode values",
+		args:  []string{"-f", "../itfit/ci/socket-mode-values.yaml"},
+		kinds: map[string]int{"ConfigMap": 1, "Secret": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1, "Pod": 1},
+		check: func(t *testing.T, objs []object) {
+			cm := configMap(t, objs, releaseName+"-itfit")
+			if _, ok := cm.Data["REDIS_URL"]; ok {
+				t.Error("ConfigMap sets REDIS_URL although the URL with its password is in the Secret")
+			}
+			if sec := find[*corev1.Secret](objs)[0]; !strings.Contains(sec.StringData["REDIS_URL"], "test-password@") {
+				t.Errorf("Secret REDIS_URL = %q", sec.StringData["REDIS_URL"])
 			}
 		},
 	},
@@ -401,14 +453,20 @@ var renderCases = []renderCase{
 }
 
 func TestLint(t *testing.T) {
-	for _, tc := range []struct {
+	cases := []struct {
 		name string
 		args []string
 	}{
 		{"default values", nil},
-		{"full values", []string{"-f", fullValues}},
 		{"existing secret", []string{"--set", "existingSecret=itfit-credentials"}},
-	} {
+	}
+	for _, f := range ciValues(t) {
+		cases = append(cases, struct {
+			name string
+			args []string
+		}{filepath.Base(f), []string{"-f", f}})
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := helm(t, append([]string{"lint", "--strict", chartDir}, tc.args...)...)
 			if err != nil {
@@ -474,6 +532,18 @@ func TestSchemaRejects(t *testing.T) {
 		{"grace period shorter than preStop", []string{"--set", "terminationGracePeriodSeconds=5", "--set", "preStopSleepSeconds=10"}, "terminationGracePeriodSeconds"},
 		{"audit file without content", []string{"--set", "auditFile.enabled=true"}, "auditFile"},
 		{"HPA min above max", []string{"--set", "autoscaling.enabled=true", "--set", "autoscaling.minReplicas=5", "--set", "autoscaling.maxReplicas=2"}, "minReplicas"},
+		{"account manager without platform", []string{"--set", "config.accountManagers=T0123=alice@example.com"}, "accountManagers"},
+		{"account manager without manager", []string{"--set", "config.accountManagers=slack:T0123="}, "accountManagers"},
+		{"encryption key without ID", []string{"--set", "secrets.encryptionKey=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, "encryptionKey"},
+		{"encryption key too short", []string{"--set", "secrets.encryptionKey=k1:MDEyMzQ1Njc4OWFiY2RlZg=="}, "encryptionKey"},
+		{"bad drain delay", []string{"--set", "config.drainDelay=3"}, "drainDelay"},
+		{"bad shutdown timeout", []string{"--set", "config.shutdownTimeout=soon"}, "shutdownTimeout"},
+		{"bad scopes", []string{"--set", "config.slackScopes=chat write"}, "slackScopes"},
+		{"credentials in redis.url", []string{"--set", "redis.url=redis://itfit:s3cret@redis:6379/0"}, "redis.url holds credentials (user:password@) and would be stored in a ConfigMap: put the whole URL in secrets.redisURL"},
+		{"password-only redis.url", []string{"--set", "redis.url=rediss://:s3cret@redis:6380"}, "secrets.redisURL"},
+		{"password parameter in redis.url", []string{"--set", "redis.url=redis://redis:6379/0?master_name=m&sentinel_password=s3cret"}, "password parameter"},
+		{"Add to Slack without a public address", []string{"--set", "config.slackClientID=1.2"}, "config.slackClientID (Add to Slack) needs the bot's public address: set publicURL"},
+		{"admin port on the webhook port", []string{"--set", "admin.port=3000"}, "admin.port must differ from containerPort"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"template", releaseName, chartDir}, tc.args...)
@@ -501,33 +571,53 @@ func TestNotes(t *testing.T) {
 		notWant []string
 	}{
 		{
-			name: "ingress with TLS",
+			name: "Add to Slack, ingress with TLS",
 			args: []string{"-f", fullValues},
 			want: []string{
-				"Slash Commands -> Request URL:          https://itfit.example.com/slack/commands",
-				"Interactivity & Shortcuts -> Request URL: https://itfit.example.com/slack/interactions",
-				"Event Subscriptions -> Request URL:     https://itfit.example.com/slack/events",
-				"OAuth & Permissions -> Redirect URL:    https://itfit.example.com/slack/oauth/callback",
-				"https://itfit.example.com/slack/install",
-				"Messaging endpoint:                     https://itfit.example.com/api/messages",
+				"Public base URL (ITFIT_PUBLIC_URL): https://itfit.example.com\n",
+				"  Slash Commands -> Request URL:             https://itfit.example.com/slack/commands\n",
+				"  Interactivity & Shortcuts -> Request URL:  https://itfit.example.com/slack/interactions\n",
+				"  Event Subscriptions -> Request URL:        https://itfit.example.com/slack/events\n",
+				"  OAuth & Permissions -> Redirect URL:       https://itfit.example.com/slack/oauth/callback\n",
+				"  Install link to share with workspaces:     https://itfit.example.com/slack/install\n",
+				"  Messaging endpoint:                        https://itfit.example.com/api/messages\n",
+				"port-forward deployment/demo-itfit 9091:9091",
+				"curl -fsS http://127.0.0.1:9091/readyz",
 				"TRIAL-ONLY Redis",
 			},
 			notWant: []string{"plain HTTP", "no credentials", "no Redis is configured"},
 		},
 		{
-			name: "ingress without TLS warns",
+			name: "single workspace: no OAuth lines; ingress without TLS warns",
 			args: []string{"--set", "ingress.enabled=true", "--set", "ingress.hosts[0]=bot.example.net", "--set", "redis.url=redis://r:6379/0"},
-			want: []string{"http://bot.example.net/slack/events", "http://bot.example.net/api/messages", "plain HTTP", "no credentials"},
+			want: []string{
+				"https://bot.example.net/slack/events", "https://bot.example.net/api/messages",
+				"no ingress.tls block lists bot.example.net", "no credentials",
+				"  kubectl create secret generic itfit-credentials --namespace itfit \\\n    --from-literal=SLACK_SIGNING_SECRET=... --from-literal=SLACK_BOT_TOKEN=xoxb-...",
+				"--set existingSecret=itfit-credentials",
+			},
+			notWant: []string{"/slack/oauth/callback", "/slack/install", "Redirect URL", "--from-literal=REDIS_URL"},
 		},
 		{
-			name: "publicURL overrides",
+			name: "publicURL overrides; how to create the existing Secret",
 			args: []string{"--set", "publicURL=https://chat.example.com/", "--set", "existingSecret=creds"},
-			want: []string{"https://chat.example.com/slack/commands", "https://chat.example.com/api/messages", `Secret "creds" (existing`, "REDIS_URL"},
+			want: []string{
+				"https://chat.example.com/slack/commands", "https://chat.example.com/api/messages", `Secret "creds" (existing`,
+				"  kubectl create secret generic creds --namespace itfit \\\n",
+				"    --from-literal=REDIS_URL=rediss://:PASSWORD@",
+			},
+			notWant: []string{"/slack/install", "plain HTTP"},
+		},
+		{
+			name:    "plain-http publicURL warns",
+			args:    []string{"--set", "publicURL=http://chat.example.com"},
+			want:    []string{"WARNING: http://chat.example.com is plain HTTP"},
+			notWant: []string{"no ingress.tls block"},
 		},
 		{
 			name:    "no public URL",
-			want:    []string{"No public URL is configured", "/slack/oauth/callback", "/api/messages", "no Redis is configured"},
-			notWant: []string{"https://"},
+			want:    []string{"No public URL is configured", "/slack/events", "/api/messages", "no Redis is configured"},
+			notWant: []string{"https://", "/slack/oauth/callback", "/slack/install"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -557,6 +647,19 @@ func TestNotes(t *testing.T) {
 				if strings.Contains(notes, w) {
 					t.Errorf("NOTES contain %q:\n%s", w, notes)
 				}
+			}
+			// Every URL to paste starts in the same column.
+			col := -1
+			for _, l := range strings.Split(notes, "\n") {
+				i := strings.Index(l, ":  ")
+				j := strings.Index(l, "http")
+				if i < 0 || j < 0 || !strings.HasPrefix(l, "  ") || strings.HasPrefix(l, "  kubectl") || strings.HasPrefix(l, "  curl") {
+					continue
+				}
+				if col >= 0 && j != col {
+					t.Errorf("URL in %q starts at column %d, others at %d", l, j, col)
+				}
+				col = j
 			}
 		})
 	}

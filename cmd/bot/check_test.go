@@ -5,9 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/itfit/itfit/internal/adapters/slackapp"
@@ -115,4 +120,104 @@ func TestCheckThroughTheCommand(t *testing.T) {
 		t.Fatalf("bot check: %v\n%s%s", err, out.String(), errOut.String())
 	}
 	wantLines(t, out.String(), "warn  redis     REDIS_URL is not set", "skip  slack", "skip  teams", "skip  managers")
+}
+
+// countingListener counts the connections made to it.
+func countingListener(t *testing.T) (addr string, count func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String(), func() int { return int(n.Load()) }
+}
+
+// TestCheckConfigOnlyTouchesNoNetwork: `bot check --config-only` with
+// Redis, Slack and Teams configured at listeners that count connections
+// reports each setting, fails on the ones that are wrong, and connects to
+// none of them.
+func TestCheckConfigOnlyTouchesNoNetwork(t *testing.T) {
+	addr, conns := countingListener(t)
+	base := "http://" + addr
+	good := map[string]string{
+		"REDIS_URL":                     "redis://" + addr + "/0",
+		"SLACK_SIGNING_SECRET":          "s",
+		"SLACK_BOT_TOKEN":               "xoxb-good",
+		"SLACK_API_URL":                 base + "/api/",
+		"MICROSOFT_APP_ID":              "app-1",
+		"MICROSOFT_APP_PASSWORD":        "secret",
+		"MICROSOFT_OPENID_METADATA_URL": base + "/metadata",
+		"MICROSOFT_TOKEN_URL":           base + "/token",
+		"ITFIT_ACCOUNT_MANAGERS":        "slack:T0ACME=UMGR",
+	}
+	audit := filepath.Join(t.TempDir(), "audit.yaml")
+	if err := os.WriteFile(audit, []byte("version: 1\nquestions: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr bool
+		want    []string
+	}{
+		{"everything set", nil, false, []string{
+			"ok    audit     built in",
+			"ok    redis     REDIS_URL names a single node at " + addr + " (not dialled: --config-only)",
+			"ok    slack     SLACK_BOT_TOKEN is set for one workspace (auth.test not called: --config-only)",
+			"ok    teams     MICROSOFT_APP_ID app-1 and its password are set (Microsoft not asked: --config-only)",
+			"ok    managers  1 client workspaces",
+		}},
+		{"a bad audit file and Redis URL", map[string]string{"ITFIT_AUDIT_FILE": audit, "REDIS_URL": "redis://" + addr + "/zero"}, true, []string{
+			"FAIL  audit     invalid audit: " + audit,
+			"FAIL  redis     REDIS_URL redis://" + addr + "/zero",
+		}},
+		{"Add to Slack", map[string]string{
+			"SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "cs",
+			"ITFIT_PUBLIC_URL": "https://itfit.example.com", "ITFIT_ENCRYPTION_KEY": "k1:" + strings.Repeat("A", 43) + "=",
+		}, false, []string{"ok    slack     Add to Slack at https://itfit.example.com/slack/install"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range good {
+				t.Setenv(k, v)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), []string{"check", "--config-only"}, nil, &out, &errOut)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("bot check --config-only = %v, want error %v\n%s%s", err, tt.wantErr, out.String(), errOut.String())
+			}
+			wantLines(t, out.String(), tt.want...)
+			if strings.Contains(out.String(), "secret") || strings.Contains(out.String(), "xoxb-good") {
+				t.Errorf("a secret in the output:\n%s", out.String())
+			}
+			if n := conns(); n != 0 {
+				t.Fatalf("%d connections to the configured services, want none", n)
+			}
+		})
+	}
+}
+
+// TestCheckTakesOnlyConfigOnly: any other argument is a usage error, not a
+// full check that reaches the network.
+func TestCheckTakesOnlyConfigOnly(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	var errOut bytes.Buffer
+	if err := run(context.Background(), []string{"check", "--offline"}, nil, io.Discard, &errOut); !errors.Is(err, errUsage) || !strings.Contains(errOut.String(), "--config-only") {
+		t.Fatalf("bot check --offline = %v, %q; want a usage error naming --config-only", err, errOut.String())
+	}
 }

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -24,7 +25,7 @@ type Config struct {
 	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	AuditFile       string        `envconfig:"ITFIT_AUDIT_FILE" desc:"a YAML audit replacing the built-in one"`
 	SessionTTL      time.Duration `envconfig:"ITFIT_SESSION_TTL" default:"168h" desc:"abandoned audits expire after this long"`
-	HistoryTTL      time.Duration `envconfig:"ITFIT_HISTORY_TTL" default:"17520h" desc:"completed results are kept this long (2 years)"`
+	HistoryTTL      time.Duration `envconfig:"ITFIT_HISTORY_TTL" default:"17520h" desc:"completed results are kept this long; 17520h is 2 years"`
 	RevisitAfter    time.Duration `envconfig:"ITFIT_REVISIT_AFTER" desc:"a Go duration replacing the 12-month revisit interval (demos and tests)"`
 	AccountManagers string        `envconfig:"ITFIT_ACCOUNT_MANAGERS" desc:"who nudges whom: slack:TCLIENT=UMANAGER (or =TPROVIDER/UMANAGER or /CCHANNEL), teams:TENANT=USER, comma-separated"`
 	ShutdownTimeout time.Duration `envconfig:"ITFIT_SHUTDOWN_TIMEOUT" default:"20s" desc:"how long shutdown waits for requests in flight"`
@@ -68,10 +69,21 @@ func (c Config) validateSlack() error {
 func loadConfig() (Config, error) {
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
+		return Config{}, fmt.Errorf("configuration: %w", explainParseError(err))
 	}
 	if c.Port < 0 || c.Port > 65535 {
-		return Config{}, fmt.Errorf("configuration: PORT %d is not a TCP port", c.Port)
+		return Config{}, fmt.Errorf("configuration: PORT: got %d, want a TCP port from 0 to 65535", c.Port)
+	}
+	if c.PprofAddr != "" {
+		if err := checkLoopback(c.PprofAddr); err != nil {
+			return Config{}, fmt.Errorf("configuration: %w", err)
+		}
+	}
+	if c.DrainDelay < 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_DRAIN_DELAY: got %s, want zero or more, such as 3s", c.DrainDelay)
+	}
+	if c.ShutdownTimeout <= 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_SHUTDOWN_TIMEOUT: got %s, want a positive duration such as 20s", c.ShutdownTimeout)
 	}
 	if err := c.validateSlack(); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
@@ -83,38 +95,123 @@ func loadConfig() (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	if c.RevisitAfter < 0 {
-		return Config{}, fmt.Errorf("configuration: ITFIT_REVISIT_AFTER must not be negative")
+		return Config{}, fmt.Errorf("configuration: ITFIT_REVISIT_AFTER: got %s, want a positive duration such as 720h (unset: 12 months)", c.RevisitAfter)
 	}
-	if c.SessionTTL <= 0 || c.HistoryTTL <= 0 {
-		return Config{}, fmt.Errorf("configuration: ITFIT_SESSION_TTL and ITFIT_HISTORY_TTL must be positive")
+	if c.SessionTTL <= 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_SESSION_TTL: got %s, want a positive duration such as 168h", c.SessionTTL)
+	}
+	if c.HistoryTTL <= 0 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_HISTORY_TTL: got %s, want a positive duration such as 17520h", c.HistoryTTL)
 	}
 	return c, nil
 }
 
-// printHelp lists the commands and every variable with its default.
+// explainParseError words envconfig's "envconfig.Process: assigning PORT to
+// Port: converting 'abc' to type int" for the person who set the variable:
+// which variable, what it got and what it takes. Only non-string settings
+// can fail to parse, and none of them is a secret, so the value is shown.
+func explainParseError(err error) error {
+	var pe *envconfig.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	want := "a value of type " + pe.TypeName
+	switch pe.TypeName {
+	case "int", "int64", "uint", "uint64":
+		want = "a whole number"
+	case "time.Duration":
+		want = "a duration with its unit, such as 90s, 15m or 168h"
+	case "slog.Level":
+		want = "debug, info, warn or error"
+	case "bool":
+		want = "true or false"
+	}
+	return fmt.Errorf("%s: got %q, want %s", pe.KeyName, pe.Value, want)
+}
+
+// helpWidth is the width `bot help` is laid out for: every line fits an
+// 80-column terminal.
+const helpWidth = 80
+
+// setting is one variable as `bot help` lists it.
+type setting struct{ key, def, desc string }
+
+// settings lists every variable of Config, in order, from its tags.
+func settings() ([]setting, error) {
+	var b strings.Builder
+	err := envconfig.Usagef("", &Config{}, &b, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
+	if err != nil {
+		return nil, err
+	}
+	var out []setting
+	for l := range strings.SplitSeq(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		f := strings.SplitN(l, "\t", 3)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("help: cannot read %q", l)
+		}
+		out = append(out, setting{f[0], f[1], f[2]})
+	}
+	return out, nil
+}
+
+// meaning is a setting's description with its default, as help prints it.
+func (s setting) meaning() string {
+	if s.def == "" {
+		return s.desc
+	}
+	return s.desc + " (default " + s.def + ")"
+}
+
+// printHelp lists the commands and every variable with its default, laid
+// out for 80 columns: the name on its own line, the meaning wrapped under
+// it (a table with a defaults column was 239 columns wide).
 func printHelp(w io.Writer) error {
-	fmt.Fprint(w, `itfit: co-managed or fully managed IT? A chat bot that runs the audit.
+	list, err := settings()
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(`itfit: co-managed or fully managed IT? A chat bot that runs the audit.
 
 Usage:
   bot chat      run the audit in this terminal
   bot serve     run the HTTP server for Slack and Teams
-  bot check     try Redis, Slack and Teams with this configuration; non-zero on failure
+  bot check     try Redis, Slack and Teams with this configuration; non-zero
+                on failure (--config-only: the settings alone, no network)
   bot version   print the version
   bot help      print this help
 
 Environment:
 `)
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
-	err := envconfig.Usagef("", &Config{}, tw, `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_description .}}
-{{end}}`)
-	if err != nil {
-		return err
+	for _, s := range list {
+		b.WriteString("  " + s.key + "\n")
+		for _, l := range wrap(s.meaning(), helpWidth-6) {
+			b.WriteString("      " + l + "\n")
+		}
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(w, strings.TrimSpace(`
-Secrets are read from the environment only and never logged.`))
+	b.WriteString("\nSecrets are read from the environment only and never logged.\n")
+	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// wrap breaks text into lines of at most width characters, between words;
+// a word longer than width gets a line of its own.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -45,13 +45,23 @@ func startDebug(ctx context.Context, log *slog.Logger, addr string) func() {
 }
 
 func listenLoopback(addr string) (net.Listener, error) {
+	if err := checkLoopback(addr); err != nil {
+		return nil, err
+	}
+	return net.Listen("tcp", addr)
+}
+
+// checkLoopback refuses any ITFIT_PPROF_ADDR but a loopback host:port;
+// loadConfig calls it, so a server asked to profile on a public address
+// does not start at all.
+func checkLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("ITFIT_PPROF_ADDR %q: %w", addr, err)
+		return fmt.Errorf("ITFIT_PPROF_ADDR: got %q, want a loopback host:port such as 127.0.0.1:6060", addr)
 	}
 	ip := net.ParseIP(host)
 	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("ITFIT_PPROF_ADDR %q: only a loopback address is allowed", addr)
+		return fmt.Errorf("ITFIT_PPROF_ADDR: got %q, want a loopback host:port such as 127.0.0.1:6060 (profiles show memory, tokens included)", addr)
 	}
-	return net.Listen("tcp", addr)
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	// Revisits fall in working hours of the user's zone; the distroless
@@ -56,7 +57,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "chat":
 		return runChat(ctx, cfg, stdin, stdout, stderr)
 	case "check":
-		return check(ctx, cfg, stdout, nil)
+		switch {
+		case len(args) == 1:
+			return check(ctx, cfg, stdout, nil)
+		case len(args) == 2 && args[1] == "--config-only":
+			return checkConfigOnly(ctx, cfg, stdout)
+		}
+		fmt.Fprintf(stderr, "bot: check takes only --config-only, not %q\n", strings.Join(args[1:], " "))
+		return errUsage
 	case "serve":
 		log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 		return serve(ctx, cfg, log, nil)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/redistest"
@@ -112,6 +113,52 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	}
 }
 
+// TestHelpFitsEightyColumns: `bot help` lists every variable of Config,
+// each meaning (with its default) whole under its name, wrapped between
+// words, and no line is wider than 80 columns.
+func TestHelpFitsEightyColumns(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	for i, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("line %d is %d columns: %q", i+1, n, l)
+		}
+	}
+	list, err := settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) < 25 {
+		t.Fatalf("only %d settings found in Config", len(list))
+	}
+	// What is printed under each name, joined again.
+	printed := map[string]string{}
+	name := ""
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "      ") && name != "":
+			printed[name] = strings.TrimSpace(printed[name] + " " + strings.TrimSpace(l))
+		case strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") && !strings.Contains(strings.TrimSpace(l), " "):
+			name = strings.TrimSpace(l)
+		default:
+			name = ""
+		}
+	}
+	for _, s := range list {
+		if got := printed[s.key]; got != strings.Join(strings.Fields(s.meaning()), " ") {
+			t.Errorf("%s: help prints %q, want %q", s.key, got, s.meaning())
+		}
+	}
+	for _, want := range []string{"(default 3000)", "(default 168h)", "(default\n      https://login.botframework.com/v1/.well-known/openidconfiguration)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}
+
 func TestBadConfigurationIsNamed(t *testing.T) {
 	tests := []struct{ env, val, want string }{
 		{"SLACK_SIGNING_SECRET", "s3cret", "SLACK_BOT_TOKEN"},
@@ -128,6 +175,40 @@ func TestBadConfigurationIsNamed(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "s3cret") {
 				t.Errorf("error repeats a secret: %v", err)
+			}
+		})
+	}
+}
+
+// TestConfigurationErrorsSpeakToPeople: a bad setting is reported with the
+// variable, what it got and what it takes, not in envconfig's words; a
+// non-loopback ITFIT_PPROF_ADDR stops serve before it listens.
+func TestConfigurationErrorsSpeakToPeople(t *testing.T) {
+	tests := []struct{ env, val, want string }{
+		{"PORT", "abc", `configuration: PORT: got "abc", want a whole number`},
+		{"PORT", "70000", "configuration: PORT: got 70000, want a TCP port from 0 to 65535"},
+		{"LOG_LEVEL", "verbose", `configuration: LOG_LEVEL: got "verbose", want debug, info, warn or error`},
+		{"ITFIT_SESSION_TTL", "7days", `configuration: ITFIT_SESSION_TTL: got "7days", want a duration with its unit, such as 90s, 15m or 168h`},
+		{"ITFIT_HISTORY_TTL", "0s", "configuration: ITFIT_HISTORY_TTL: got 0s, want a positive duration"},
+		{"ITFIT_DRAIN_DELAY", "-1s", "configuration: ITFIT_DRAIN_DELAY: got -1s, want zero or more"},
+		{"ITFIT_SHUTDOWN_TIMEOUT", "0s", "configuration: ITFIT_SHUTDOWN_TIMEOUT: got 0s, want a positive duration"},
+		{"ITFIT_REVISIT_AFTER", "-24h", "configuration: ITFIT_REVISIT_AFTER: got -24h0m0s, want a positive duration"},
+		{"ITFIT_PPROF_ADDR", "0.0.0.0:0", `configuration: ITFIT_PPROF_ADDR: got "0.0.0.0:0", want a loopback host:port`},
+		{"ITFIT_PPROF_ADDR", "6060", `configuration: ITFIT_PPROF_ADDR: got "6060", want a loopback host:port`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env+"="+tt.val, func(t *testing.T) {
+			t.Setenv("REDIS_URL", "")
+			t.Setenv(tt.env, tt.val)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var logs bytes.Buffer
+			err := run(ctx, []string{"serve"}, strings.NewReader(""), io.Discard, &logs)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("bot serve with %s=%s: %v, want %q", tt.env, tt.val, err, tt.want)
+			}
+			if strings.Contains(err.Error(), "envconfig") || strings.Contains(logs.String(), "listening") {
+				t.Errorf("error %q, log %q: want people's words and no listener", err, logs.String())
 			}
 		})
 	}

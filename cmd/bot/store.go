@@ -36,8 +36,20 @@ type storage struct {
 
 // openStorage connects to REDIS_URL, or starts the embedded server when it
 // is unset. It does not wait for Redis to answer: a server that starts
-// before Redis reports not-ready until it does.
+// before Redis reports not-ready until it does. go-redis's own log lines
+// go to log (JSON for serve; chat passes a discarding one) until close.
 func openStorage(cfg Config, log *slog.Logger) (*storage, error) {
+	st, err := dialStorage(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	stopLogs := redisconn.RouteLogs(log)
+	closeStore := st.close
+	st.close = func() { closeStore(); stopLogs() }
+	return st, nil
+}
+
+func dialStorage(cfg Config, log *slog.Logger) (*storage, error) {
 	if cfg.RedisURL == "" {
 		e, err := redisconn.StartEmbedded()
 		if err != nil {

@@ -290,6 +290,13 @@ func TestParseReportsFileQuestionAndProblem(t *testing.T) {
 		{"unknown area", "  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A, covers: [moon]}, {id: b, label: B}]}\n", []string{`unknown area "moon"`}},
 		{"duplicate option", "  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: a, label: B}]}\n", []string{"option 2 (a)", "used twice"}},
 		{"bad id", "  - {id: Q-1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n", []string{"question 1 (Q-1)", "lower-case"}},
+		{"text weight", "  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n  - {id: q2, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B, weight: heavy, reason: r}]}\n",
+			[]string{"custom.yaml: question 2 (q2) option 2 (b): weight: got text, want a whole number"}},
+		{"fractional weight", "  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A, weight: 1.5, reason: r}, {id: b, label: B}]}\n",
+			[]string{"question 1 (q1) option 1 (a): weight: got the number 1.5, want a whole number"}},
+		{"list prompt", "  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n  - {id: q2, step: gaps, prompt: [P], kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n",
+			[]string{"question 2 (q2): prompt: got a list, want text"}},
+		{"options not a list", "  - {id: q1, step: gaps, prompt: P, kind: single, options: {a: A}}\n", []string{"question 1 (q1): options: got a mapping (key: value), want a list"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -303,6 +310,11 @@ func TestParseReportsFileQuestionAndProblem(t *testing.T) {
 				}
 			}
 		})
+	}
+	head := strings.Replace(minimalHead, "close_margin: 1", "close_margin: one", 1)
+	if _, err := advisor.Parse("custom.yaml", []byte(head+"  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n")); err == nil ||
+		!strings.Contains(err.Error(), "custom.yaml: scoring.close_margin: got text, want a whole number") {
+		t.Errorf("a text margin: %v", err)
 	}
 	if _, err := advisor.Parse("ok.yaml", []byte(minimalHead+"  - {id: q1, step: gaps, prompt: P, kind: single, options: [{id: a, label: A}, {id: b, label: B}]}\n")); err != nil {
 		t.Fatalf("a minimal valid audit is refused: %v", err)

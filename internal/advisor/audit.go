@@ -9,8 +9,10 @@ package advisor
 
 import (
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -179,12 +181,109 @@ func Default() *Audit {
 func Parse(name string, data []byte) (*Audit, error) {
 	var a Audit
 	if err := yaml.UnmarshalStrict(data, &a); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%w: %s: %s", ErrInvalidAudit, name, typeProblem(data, te))
+		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidAudit, name, err)
 	}
 	if errs := a.check(); len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %s:\n  %s", ErrInvalidAudit, name, strings.Join(errs, "\n  "))
 	}
 	return &a, nil
+}
+
+// typeProblem words a value of the wrong type ("weight: heavy") as the
+// other problems are worded: where (the question and option, found by
+// decoding them one by one), the field, what it got and what it takes.
+// encoding/json's own message names the field's path but not which
+// question holds it.
+func typeProblem(data []byte, te *json.UnmarshalTypeError) string {
+	field := te.Field
+	where := ""
+	if rest, ok := strings.CutPrefix(field, "questions."); ok {
+		var doc struct {
+			Questions []json.RawMessage `json:"questions"`
+		}
+		if yaml.Unmarshal(data, &doc) == nil {
+			for i, raw := range doc.Questions {
+				if !isTypeError(json.Unmarshal(raw, new(Question))) {
+					continue
+				}
+				where, field = fmt.Sprintf("question %d (%s)", i+1, idOf(raw)), rest
+				if opt, ok := strings.CutPrefix(rest, "options."); ok {
+					var q struct {
+						Options []json.RawMessage `json:"options"`
+					}
+					_ = json.Unmarshal(raw, &q)
+					for j, o := range q.Options {
+						if isTypeError(json.Unmarshal(o, new(Option))) {
+							where, field = fmt.Sprintf("%s option %d (%s)", where, j+1, idOf(o)), opt
+							break
+						}
+					}
+				}
+				break
+			}
+		}
+	}
+	msg := fmt.Sprintf("%s: got %s, want %s", field, gotValue(te.Value), wantType(te.Type.Kind()))
+	if where != "" {
+		msg = where + ": " + msg
+	}
+	return msg
+}
+
+func isTypeError(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
+}
+
+// idOf is the id of a question or option as written, whatever its type.
+func idOf(raw json.RawMessage) string {
+	var v struct {
+		ID any `json:"id"`
+	}
+	if json.Unmarshal(raw, &v) != nil || v.ID == nil {
+		return "no id"
+	}
+	return fmt.Sprint(v.ID)
+}
+
+// gotValue words encoding/json's name for what it found ("string",
+// "number 1.5", "array", ...).
+func gotValue(v string) string {
+	switch {
+	case v == "string":
+		return "text"
+	case v == "bool":
+		return "true or false"
+	case v == "array":
+		return "a list"
+	case v == "object":
+		return "a mapping (key: value)"
+	case strings.HasPrefix(v, "number "):
+		return "the number " + strings.TrimPrefix(v, "number ")
+	case v == "number":
+		return "a number"
+	}
+	return v
+}
+
+func wantType(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "text"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		return "a mapping (key: value)"
+	}
+	return k.String()
 }
 
 // idPattern keeps IDs short and plain: they travel in button values and

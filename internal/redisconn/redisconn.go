@@ -20,35 +20,67 @@ import (
 //   - ...?cluster=true[&addr=host2:port]: a Cluster.
 //
 // The URL can hold a password, so errors never repeat it; Redact gives the
-// form that is safe to log.
+// form that is safe to log. Open does not connect: the first command does.
 func Open(rawURL string) (redis.UniversalClient, error) {
+	o, err := parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case o.failover != nil:
+		return redis.NewFailoverClient(o.failover), nil
+	case o.cluster != nil:
+		return redis.NewClusterClient(o.cluster), nil
+	default:
+		return redis.NewClient(o.single), nil
+	}
+}
+
+// Topology says what a valid URL points at ("a single node", "Sentinels
+// following primary NAME", "a Cluster"), without creating a client: for
+// checks that must not touch the network.
+func Topology(rawURL string) (string, error) {
+	o, err := parse(rawURL)
+	switch {
+	case err != nil:
+		return "", err
+	case o.failover != nil:
+		return fmt.Sprintf("Sentinels following primary %q", o.failover.MasterName), nil
+	case o.cluster != nil:
+		return "a Cluster", nil
+	default:
+		return "a single node", nil
+	}
+}
+
+// options is a parsed REDIS_URL: exactly one of the three is set.
+type options struct {
+	single   *redis.Options
+	failover *redis.FailoverOptions
+	cluster  *redis.ClusterOptions
+}
+
+func parse(rawURL string) (options, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL is not a URL")
+		return options{}, fmt.Errorf("REDIS_URL is not a URL")
 	}
 	q := u.Query()
+	var o options
 	switch {
 	case q.Has("master_name"):
-		o, err := redis.ParseFailoverURL(rawURL)
-		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL %s: %v", Redact(rawURL), err)
-		}
-		return redis.NewFailoverClient(o), nil
+		o.failover, err = redis.ParseFailoverURL(rawURL)
 	case q.Get("cluster") == "true":
 		q.Del("cluster")
 		u.RawQuery = q.Encode()
-		o, err := redis.ParseClusterURL(u.String())
-		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL %s: %v", Redact(rawURL), err)
-		}
-		return redis.NewClusterClient(o), nil
+		o.cluster, err = redis.ParseClusterURL(u.String())
 	default:
-		o, err := redis.ParseURL(rawURL)
-		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL %s: %v", Redact(rawURL), err)
-		}
-		return redis.NewClient(o), nil
+		o.single, err = redis.ParseURL(rawURL)
 	}
+	if err != nil {
+		return options{}, fmt.Errorf("REDIS_URL %s: %v", Redact(rawURL), err)
+	}
+	return o, nil
 }
 
 // Redact removes the password from a Redis URL.

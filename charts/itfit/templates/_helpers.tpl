@@ -147,19 +147,27 @@ A REDIS_URL in the Secret is used only when neither is set.
 {{- end }}
 
 {{/*
-Public base URL used in NOTES: publicURL, else the first Ingress host
-(https when a TLS block lists it), else empty.
+"true" when an ingress.tls block lists the first Ingress host.
 */}}
-{{- define "itfit.publicBaseURL" -}}
+{{- define "itfit.ingressHostHasTLS" -}}
+{{- if and .Values.ingress.enabled .Values.ingress.hosts }}
+{{- $host := first .Values.ingress.hosts }}
+{{- range .Values.ingress.tls }}
+{{- if has $host (.hosts | default list) }}true{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+ITFIT_PUBLIC_URL: publicURL, else https:// and the first Ingress host (TLS
+may end in front of the Ingress, and Slack only redirects to https), else
+empty.
+*/}}
+{{- define "itfit.appPublicURL" -}}
 {{- if .Values.publicURL }}
 {{- .Values.publicURL | trimSuffix "/" }}
 {{- else if and .Values.ingress.enabled .Values.ingress.hosts }}
-{{- $host := first .Values.ingress.hosts }}
-{{- $scheme := "http" }}
-{{- range .Values.ingress.tls }}
-{{- if has $host (.hosts | default list) }}{{ $scheme = "https" }}{{ end }}
-{{- end }}
-{{- printf "%s://%s" $scheme $host }}
+{{- printf "https://%s" (first .Values.ingress.hosts) }}
 {{- end }}
 {{- end }}
 
@@ -191,6 +199,18 @@ Misconfigurations that cannot be expressed in values.schema.json.
 {{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
 {{- fail "ingress.enabled needs at least one host in ingress.hosts" }}
 {{- end }}
+{{- if and .Values.config.slackClientID (not (include "itfit.appPublicURL" .)) }}
+{{- fail "config.slackClientID (Add to Slack) needs the bot's public address: set publicURL=https://<host>, or ingress.enabled=true with ingress.hosts; Slack sends installs back to it (ITFIT_PUBLIC_URL/slack/oauth/callback)" }}
+{{- end }}
+{{- if regexMatch "^[^:/]+://[^/?#]*@" .Values.redis.url }}
+{{- fail "redis.url holds credentials (user:password@) and would be stored in a ConfigMap: put the whole URL in secrets.redisURL, or as REDIS_URL in existingSecret, and leave redis.url empty" }}
+{{- end }}
+{{- if regexMatch "[?&](password|sentinel_password)=" .Values.redis.url }}
+{{- fail "redis.url holds a password parameter and would be stored in a ConfigMap: put the whole URL in secrets.redisURL, or as REDIS_URL in existingSecret, and leave redis.url empty" }}
+{{- end }}
+{{- if eq (int .Values.admin.port) (int .Values.containerPort) }}
+{{- fail "admin.port must differ from containerPort: probes and metrics have a listener of their own" }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -219,4 +239,23 @@ one in the Secret.
 {{- with .Values.extraEnvFrom }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{/*
+NOTES: the kubectl command that creates the credentials Secret, with the
+keys of the platforms this release configures.
+*/}}
+{{- define "itfit.notes.createSecret" -}}
+{{- printf "  kubectl create secret generic %s --namespace %s \\" (.Values.existingSecret | default "itfit-credentials") .Release.Namespace }}
+{{- if .Values.config.slackClientID }}
+    --from-literal=SLACK_SIGNING_SECRET=... --from-literal=SLACK_CLIENT_SECRET=... \
+    --from-literal=ITFIT_ENCRYPTION_KEY="k1:$(head -c32 /dev/urandom | base64)" \
+{{- else }}
+    --from-literal=SLACK_SIGNING_SECRET=... --from-literal=SLACK_BOT_TOKEN=xoxb-... \
+{{- end }}
+    --from-literal=MICROSOFT_APP_ID=... --from-literal=MICROSOFT_APP_PASSWORD=...
+{{- if not (or .Values.redis.url .Values.redis.embedded.enabled) }} \
+    --from-literal=REDIS_URL=rediss://:PASSWORD@redis.example.com:6380/0
+{{- end }}
+  (leave out the platforms you do not use)
 {{- end }}
