@@ -705,8 +705,7 @@ func (s *Service) erase(ctx context.Context, in Input) []Output {
 		return s.fail(ctx, "forget", err)
 	}
 	s.logger(ctx).Info("chat: person forgotten", "sessions", c.Sessions, "results", c.Results, "reminders", c.Reminders, "other", c.Other)
-	w := s.views.w
-	return s.settle(in, txt(w.t("Erase everything itfit holds about you?")), txt(s.views.erased(c)))
+	return s.settle(in, nil, txt(s.views.erased(c)))
 }
 
 // invite is an account manager's invitation to retake (IntentInvite). The client is

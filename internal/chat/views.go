@@ -591,14 +591,14 @@ func (v *Views) Failure(err error) Message {
 // Expired says an audit is gone and offers a fresh one.
 func (v *Views) expired(who Who) Message {
 	w := v.w
-	lead := w.t("That audit has expired or was never started here, so the button changed nothing.")
+	lead := txt(w.t("That audit has expired or was never started here, so the button changed nothing."))
 	if who.Surface == SurfaceTerminal {
-		lead = w.t("That audit has expired, so it begins again.")
+		lead = txt(w.t("That audit has expired, so that answer changed nothing. "), v.command(who.Surface, "restart"), w.t(" begins a new one."))
 	}
 	return Message{
 		Kind:    KindExpired,
 		Owner:   groupOwner(who),
-		Lead:    txt(lead),
+		Lead:    lead,
 		Summary: w.t("That audit has expired."),
 		Actions: []Action{{Intent: IntentStart, Label: w.t("Start a new audit"), Style: StylePrimary, Value: Value{Owner: who.Key.User}}},
 	}

@@ -158,6 +158,7 @@ type sink struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	replies []map[string]any
+	paths   []string // the path each reply was posted to (it names the user)
 }
 
 func newSink(t *testing.T) *sink {
@@ -167,6 +168,7 @@ func newSink(t *testing.T) *sink {
 		_ = json.NewDecoder(r.Body).Decode(&m)
 		s.mu.Lock()
 		s.replies = append(s.replies, m)
+		s.paths = append(s.paths, r.URL.Path)
 		s.mu.Unlock()
 	}))
 	t.Cleanup(s.srv.Close)
@@ -212,12 +214,27 @@ var testNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 // engine, Redis and prefix (and may register more erasers).
 type withReminders func(h *harness) chat.Reminders
 
+// socketMode builds the harness's app for Socket Mode against a
+// socketSlack (whose fake Web API the harness then reads) instead of the
+// signed Request URLs.
+type socketMode struct{ slack *socketSlack }
+
 // newHarness builds the harness; opts are func(*Options) tweaks of the
-// adapter's options, or a withReminders.
+// adapter's options, a withReminders, or a socketMode.
 func newHarness(t *testing.T, opts ...any) *harness {
 	t.Helper()
 	rb := redistest.Real(t)
-	h := &harness{t: t, api: newFakeSlack(t), sink: newSink(t), now: testNow, metrics: obs.NewMetrics(), rdb: rb.Client, prefix: rb.Prefix}
+	var socket *socketSlack
+	for _, o := range opts {
+		if s, ok := o.(socketMode); ok {
+			socket = s.slack
+		}
+	}
+	api := newFakeSlack(t)
+	if socket != nil {
+		api = socket.api
+	}
+	h := &harness{t: t, api: api, sink: newSink(t), now: testNow, metrics: obs.NewMetrics(), rdb: rb.Client, prefix: rb.Prefix}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock := func() time.Time { return h.now }
 	h.engine = conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix, Now: func() time.Time { return testNow }})
@@ -257,6 +274,10 @@ func newHarness(t *testing.T, opts ...any) *harness {
 		}
 	}
 	cfg := Config{SigningSecret: testSecret, BotToken: "xoxb-test", APIURL: h.api.srv.URL + "/api"}
+	if socket != nil {
+		// No signing secret: Socket Mode needs none.
+		cfg = Config{AppToken: testAppToken, BotToken: "xoxb-test", APIURL: socket.srv.URL + "/api"}
+	}
 	app, err := New(cfg, o)
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +347,7 @@ func (h *harness) command(user, text string) (int, string) {
 		"token": {"gIkuvaNzQIHg97ATvDxqgjtO"}, "team_id": {"T1"}, "team_domain": {"acme"},
 		"channel_id": {"C1"}, "channel_name": {"general"}, "user_id": {user}, "user_name": {"ann"},
 		"command": {"/itfit"}, "text": {text}, "api_app_id": {"A1"}, "is_enterprise_install": {"false"},
-		"response_url": {h.sink.srv.URL + "/commands/T1/1/x"}, "trigger_id": {"1.2.3"},
+		"response_url": {h.sink.srv.URL + "/commands/T1/" + user + "/x"}, "trigger_id": {"1.2.3"},
 	}
 	return h.post("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
 }
@@ -360,7 +381,7 @@ func (h *harness) clickBody(user string, msg apiCall, msgTS string, act map[stri
 		"state": map[string]any{"values": map[string]any{
 			blockChoices: map[string]any{actCheck: map[string]any{"type": "checkboxes", "selected_options": sel}},
 		}},
-		"response_url": h.sink.srv.URL + "/actions/T1/1/x",
+		"response_url": h.sink.srv.URL + "/actions/T1/" + user + "/x",
 		"actions":      []any{a},
 	}
 	if msgTS == "" { // a button on the App Home tab: a view, no channel

@@ -263,6 +263,10 @@ func (r *renderer) render() {
 		r.context("", ":white_check_mark: "+lead)
 		return
 	case chat.KindClosed:
+		if m.Title == "" {
+			r.section(lead)
+			return
+		}
 		r.section("*" + esc(m.Title) + "*")
 		r.context("", lead)
 		return

@@ -59,13 +59,21 @@ const revisitAfter = 30 * time.Second
 
 func newRig(t *testing.T, managers string) *rig {
 	t.Helper()
+	r := &rig{clock: &clock{t: testNow}}
+	r.harness = newHarness(t, r.revisits(t, managers))
+	r.register()
+	return r
+}
+
+// revisits is the harness option that builds the rig's revisit service.
+func (r *rig) revisits(t *testing.T, managers string) withReminders {
+	t.Helper()
 	platforms := revisit.Platforms{conversation.Slack: Rules()}
 	dir, err := revisit.ParseDirectory(managers, platforms)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{clock: &clock{t: testNow}}
-	h := newHarness(t, withReminders(func(h *harness) chat.Reminders {
+	return withReminders(func(h *harness) chat.Reminders {
 		r.rdb, r.prefix = h.rdb, h.prefix
 		r.sched = schedule.NewStore(h.rdb, schedule.StoreConfig{Prefix: h.prefix})
 		r.svc = revisit.New(h.rdb, r.sched, h.engine, revisit.Config{
@@ -73,10 +81,12 @@ func newRig(t *testing.T, managers string) *rig {
 		})
 		h.erasers.Register("revisits", r.svc)
 		return r.svc
-	}))
-	r.svc.Register(conversation.Slack, h.flows.Notifier(conversation.Slack, h.app.Outbox()))
-	r.harness = h
-	return r
+	})
+}
+
+// register delivers the rig's nudges through the adapter's outbox.
+func (r *rig) register() {
+	r.svc.Register(conversation.Slack, r.flows.Notifier(conversation.Slack, r.app.Outbox()))
 }
 
 // deliver runs a schedule.Worker over the service until nothing more is

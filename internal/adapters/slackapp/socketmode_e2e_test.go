@@ -22,7 +22,6 @@ import (
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/background"
 	"github.com/itfit/itfit/internal/conversation"
-	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/redistest"
 )
 
@@ -254,32 +253,16 @@ type socketRun struct {
 	syncs  int
 }
 
-func newSocketRun(t *testing.T) *socketRun {
+func newSocketRun(t *testing.T, opts ...any) *socketRun {
 	t.Helper()
-	rb := redistest.Real(t)
 	s := newSocketSlack(t)
-	h := &harness{t: t, api: s.api, sink: newSink(t), now: testNow, metrics: obs.NewMetrics()}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h.engine = conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix, Now: func() time.Time { return testNow }})
-	h.bg = background.New(log, 64, 30*time.Second)
-	h.flows = newFlows(t, h.engine, rb.Client, rb.Prefix)
-	h.rdb, h.prefix = rb.Client, rb.Prefix
-	o := Options{
-		Flows: h.flows, Redis: rb.Client, Prefix: rb.Prefix, Background: h.bg, Metrics: h.metrics, Log: log,
-		Now:              func() time.Time { return h.now },
-		Sleep:            func(context.Context, time.Duration) error { return nil },
-		AllowResponseURL: func(u *url.URL) bool { return u.Host == strings.TrimPrefix(h.sink.srv.URL, "http://") },
-	}
-	// No signing secret: Socket Mode needs none.
-	app, err := New(Config{AppToken: testAppToken, BotToken: "xoxb-test", APIURL: s.srv.URL + "/api"}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.app = app
+	h := newHarness(t, append([]any{socketMode{s}, func(o *Options) {
+		o.Sleep = func(context.Context, time.Duration) error { return nil }
+	}}, opts...)...)
 	r := &socketRun{harness: h, slack: s, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	go func() { r.done <- app.RunSocketMode(ctx) }()
+	go func() { r.done <- h.app.RunSocketMode(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

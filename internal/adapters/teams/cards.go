@@ -237,7 +237,9 @@ func (r *cardRenderer) render() *Card {
 		if len(m.Footer) > 0 || m.Owner != "" {
 			r.add(r.small(md(m.Footer)))
 		}
-		r.add(Element{Type: "TextBlock", Text: m.Title, Weight: "Bolder", Wrap: true, Spacing: "Small"})
+		if m.Title != "" {
+			r.add(Element{Type: "TextBlock", Text: m.Title, Weight: "Bolder", Wrap: true, Spacing: "Small"})
+		}
 		lead := md(m.Lead)
 		if m.Kind == chat.KindAnswered {
 			lead = "✓ " + lead

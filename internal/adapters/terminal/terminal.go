@@ -39,8 +39,8 @@ type Options struct {
 	Kept bool
 }
 
-// Chat runs one audit over in and out until the card is shown, the person
-// quits or the input ends. Every word it prints comes from the chat layer.
+// Chat runs the audit over in and out until the person quits or the input
+// ends. Every word it prints comes from the chat layer.
 func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Writer, o Options) error {
 	if o.Width <= 0 {
 		o.Width = 80
@@ -60,9 +60,6 @@ func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Write
 		t.show(f.Handle(ctx, chat.Input{Who: who}))
 	}
 	for {
-		if t.current.Kind == chat.KindCard {
-			return t.w.err
-		}
 		t.w.prompt("> ")
 		if !sc.Scan() {
 			return t.end(sc, true)
@@ -85,8 +82,7 @@ func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Write
 				return t.end(sc, true)
 			}
 			if !t.views.Affirmative(sc.Text()) {
-				t.show([]chat.Output{{Op: chat.Note, Msg: *t.current}})
-				continue
+				continue // nothing erased; the person carries on where they were
 			}
 			outs = f.Handle(ctx, chat.Input{Who: who, Act: &chat.Act{Intent: c.Intent, Value: c.Value}})
 		}
@@ -142,9 +138,18 @@ func (t *term) read(line string) (chat.Input, bool) {
 	m := t.current
 	switch strings.ToLower(line) {
 	case "back", "b":
-		in.Act = &chat.Act{Intent: chat.IntentBack, Rev: m.Rev, Value: m.Ask.Here}
+		var here chat.Value
+		if m.Ask != nil {
+			here = m.Ask.Here
+		}
+		in.Act = &chat.Act{Intent: chat.IntentBack, Rev: m.Rev, Value: here}
 		return in, true
 	case "help", "?", "restart", "status", "forget":
+		in.Word = strings.ToLower(line)
+		return in, true
+	}
+	if m.Ask == nil {
+		// At the card there is nothing to answer: a word is a command.
 		in.Word = strings.ToLower(line)
 		return in, true
 	}
@@ -190,11 +195,7 @@ func parseChoice(a *chat.Ask, line string) ([]advisor.OptionID, chat.Problem) {
 
 // show prints outputs and remembers the question (or card) they lead to.
 // Replacements are left out: the person typed the answer they replace.
-// After a note alone (a mistake, a failure) the current question is shown
-// again, so it is on screen above the prompt. A fresh start offered (an
-// expired audit) is taken: a terminal has no button to offer it on.
 func (t *term) show(outs []chat.Output) {
-	posted := false
 	for _, o := range outs {
 		if o.Op == chat.Replace {
 			continue
@@ -202,17 +203,8 @@ func (t *term) show(outs []chat.Output) {
 		t.print(o.Msg)
 		if o.Op == chat.Post && (o.Msg.Ask != nil || o.Msg.Kind == chat.KindCard) {
 			m := o.Msg
-			t.current, posted = &m, true
+			t.current = &m
 		}
-		if o.Msg.Kind == chat.KindExpired {
-			t.show(t.flows.Handle(context.Background(), chat.Input{Who: t.who, Act: &chat.Act{Intent: chat.IntentStart}}))
-			return
-		}
-	}
-	if !posted && t.current != nil && t.current.Kind == chat.KindQuestion && len(outs) > 0 {
-		again := *t.current
-		again.Notes = nil
-		t.print(again)
 	}
 }
 

@@ -1,0 +1,353 @@
+package terminal_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/itfit/itfit/internal/adapters/terminal"
+	"github.com/itfit/itfit/internal/advisor"
+	ichat "github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/chat/parity"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/erasure"
+	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/revisit"
+)
+
+// TestParity runs the parity scripts through the terminal's stdin, at 80
+// columns, on real Redis.
+func TestParity(t *testing.T) {
+	parity.Run(t, "terminal", func(t *testing.T) parity.Driver {
+		b := redistest.Real(t)
+		e := conversation.New(b.Client, advisor.Default(), conversation.Options{Prefix: b.Prefix})
+		claims := conversation.NewClaims(b.Client, b.Prefix, 0, nil)
+		reg := &erasure.Registry{}
+		reg.Register("sessions", erasure.Sessions(e))
+		reg.Register("claims", erasure.Other(claims))
+		flows, err := ichat.New(ichat.Options{Engine: e, Eraser: reg, Claims: claims, Log: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &termDriver{flows: flows, b: b, key: key("parity"), audit: e.Audit()}
+		t.Cleanup(func() { d.stop(t) })
+		return d
+	})
+}
+
+// termDriver is a person at a terminal: `bot chat` running, its input a
+// pipe the driver types into, its output read back.
+type termDriver struct {
+	flows *ichat.Service
+	b     redistest.Backend
+	key   conversation.Key
+	audit *advisor.Audit
+
+	in   *io.PipeWriter
+	out  *screen
+	done chan error
+	// current is the question last shown, to type its options' numbers.
+	current *advisor.Question
+}
+
+func (d *termDriver) Can(c parity.Capability) bool { return false }
+
+// start runs a chat, as `go run ./cmd/bot chat` does, and waits for its
+// first prompt.
+func (d *termDriver) start(t *testing.T) {
+	t.Helper()
+	r, w := io.Pipe()
+	d.in, d.done = w, make(chan error, 1)
+	if d.out == nil {
+		d.out = newScreen()
+	}
+	go func() {
+		d.done <- terminal.Chat(context.Background(), d.flows, ichat.Who{Key: d.key}, r, d.out, terminal.Options{Width: 80, Kept: true})
+		d.out.finished()
+	}()
+	d.wait(t)
+}
+
+func (d *termDriver) stop(t *testing.T) {
+	if d.in == nil {
+		return
+	}
+	d.in.Close()
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("chat: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the chat did not end at the end of its input")
+	}
+	d.in = nil
+}
+
+func (d *termDriver) wait(t *testing.T) {
+	t.Helper()
+	if !d.out.awaitPrompt(5 * time.Second) {
+		t.Fatalf("no prompt from the terminal; it printed:\n%s", d.out.all())
+	}
+}
+
+func (d *termDriver) typeLine(t *testing.T, s string) {
+	t.Helper()
+	d.out.mark()
+	if _, err := io.WriteString(d.in, s+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	d.wait(t)
+}
+
+func (d *termDriver) Say(t *testing.T, word string) {
+	switch {
+	case d.in == nil:
+		d.start(t)
+		if word != "" {
+			d.typeLine(t, word)
+		}
+	case word == "":
+		// The same command again: quit, and run it anew.
+		d.out.mark()
+		io.WriteString(d.in, "quit\n")
+		<-d.done
+		d.out.restart()
+		d.in = nil
+		d.start(t)
+	default:
+		d.typeLine(t, word)
+	}
+}
+
+// Answer types the numbers of the options on the question shown (a
+// number past the last for an option the question does not have).
+func (d *termDriver) Answer(t *testing.T, opts ...advisor.OptionID) {
+	q := d.current
+	if q == nil {
+		t.Fatal("no question to answer")
+	}
+	var nums []string
+	for _, o := range opts {
+		n := len(q.Options) + 1
+		for i, qo := range q.Options {
+			if qo.ID == o {
+				n = i + 1
+			}
+		}
+		nums = append(nums, strconv.Itoa(n))
+	}
+	d.typeLine(t, strings.Join(nums, ","))
+}
+
+func (d *termDriver) Press(t *testing.T, intent ichat.Intent) {
+	switch intent {
+	case ichat.IntentBack:
+		d.typeLine(t, "back")
+	case ichat.IntentErase:
+		d.typeLine(t, "y") // the y/N the terminal asked
+	default:
+		t.Fatalf("a terminal has no %s button", intent)
+	}
+}
+
+func (d *termDriver) PressStale(t *testing.T)     { t.Fatal("a terminal keeps no old messages") }
+func (d *termDriver) Share(t *testing.T)          { t.Fatal("no sharing in a terminal") }
+func (d *termDriver) Invite(t *testing.T, _ bool) { t.Fatal("no managers in a terminal") }
+func (d *termDriver) Deliver(t *testing.T)        { t.Fatal("no nudges in a terminal") }
+
+func (d *termDriver) User() conversation.UserKey { return d.key.UserKey }
+func (d *termDriver) Store() (redis.UniversalClient, keys.Prefix) {
+	return d.b.Client, d.b.Prefix
+}
+func (d *termDriver) Reminders(*testing.T) []revisit.Reminder { return nil }
+func (d *termDriver) Extra(string) bool                       { return false }
+
+// Seen reads what the terminal printed since the last call.
+func (d *termDriver) Seen(t *testing.T) parity.Screen {
+	lines := d.out.since()
+	var s parity.Screen
+	var words []string
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		switch {
+		case strings.HasPrefix(l, "Question ") && strings.Contains(l, " of "):
+			pos, total := progress(l)
+			var prompt []string
+			for i+1 < len(lines) && !strings.HasPrefix(lines[i+1], "  1. ") && !strings.HasPrefix(lines[i+1], "(") {
+				i++
+				prompt = append(prompt, strings.TrimSpace(lines[i]))
+			}
+			q := d.question(strings.Join(prompt, " "))
+			if q == nil {
+				t.Fatalf("no question reads %q", prompt)
+			}
+			d.current = q
+			s.Questions = append(s.Questions, parity.Asked{ID: q.ID, Pos: pos, Total: total})
+		case strings.HasPrefix(l, "Recommendation: "):
+			s.Cards = append(s.Cards, d.card(lines[i:]))
+			d.current = nil
+		default:
+			words = append(words, strings.TrimSpace(l))
+		}
+	}
+	if text := strings.Join(strings.Fields(strings.Join(words, " ")), " "); text != "" && text != ">" {
+		s.Texts = append(s.Texts, text)
+	}
+	return s
+}
+
+// question is the question whose prompt (help included) reads text.
+func (d *termDriver) question(text string) *advisor.Question {
+	for i := range d.audit.Questions {
+		q := &d.audit.Questions[i]
+		if strings.HasPrefix(text, q.Prompt) {
+			return q
+		}
+	}
+	return nil
+}
+
+func progress(l string) (int, int) {
+	f := strings.Fields(l) // Question N of M
+	pos, _ := strconv.Atoi(f[1])
+	total, _ := strconv.Atoi(f[3])
+	return pos, total
+}
+
+// card reads a recommendation from its lines.
+func (d *termDriver) card(lines []string) parity.Card {
+	name := strings.TrimPrefix(lines[0], "Recommendation: ")
+	c := parity.Card{}
+	for v, vt := range d.audit.Verdicts {
+		if vt.Name == name {
+			c.Verdict = v
+		}
+	}
+	text := strings.Join(lines, " ")
+	for _, st := range []advisor.Strength{advisor.Strong, advisor.Moderate, advisor.Close} {
+		if strings.Contains(text, " is "+strengthText(st)+".") {
+			c.Strength = st
+		}
+	}
+	c.Since = strings.Contains(text, "Since last time")
+	for i, l := range lines {
+		if l != "Why" {
+			continue
+		}
+		for _, item := range lines[i+1:] {
+			switch {
+			case strings.HasPrefix(item, "  - "):
+				c.Reasons = append(c.Reasons, strings.TrimPrefix(item, "  - "))
+			case strings.HasPrefix(item, "    ") && len(c.Reasons) > 0:
+				c.Reasons[len(c.Reasons)-1] += " " + strings.TrimSpace(item)
+			default:
+				return c
+			}
+		}
+	}
+	return c
+}
+
+func strengthText(s advisor.Strength) string {
+	switch s {
+	case advisor.Strong:
+		return "a clear fit"
+	case advisor.Moderate:
+		return "a likely fit"
+	}
+	return "a close call"
+}
+
+// screen is the terminal's output: it knows when the chat waits for a
+// line (its output ends with a prompt) and what was printed since a mark.
+type screen struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	b      strings.Builder
+	from   int // what Seen has read
+	marked int // where the last input began
+	ended  bool
+}
+
+func newScreen() *screen {
+	s := &screen{}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	s.b.Write(p)
+	s.mu.Unlock()
+	s.cond.Broadcast()
+	return len(p), nil
+}
+
+func (s *screen) finished() {
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+func (s *screen) restart() {
+	s.mu.Lock()
+	s.ended = false
+	s.mu.Unlock()
+}
+
+func (s *screen) mark() {
+	s.mu.Lock()
+	s.marked = s.b.Len()
+	s.mu.Unlock()
+}
+
+func (s *screen) all() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// awaitPrompt waits until the output since the mark ends with a prompt.
+func (s *screen) awaitPrompt(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	timer := time.AfterFunc(d, s.cond.Broadcast)
+	defer timer.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		out := s.b.String()[s.marked:]
+		if s.ended || strings.HasSuffix(out, "> ") || strings.HasSuffix(out, "(y/N) ") || strings.HasSuffix(out, "type quit: ") {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		s.cond.Wait()
+	}
+}
+
+// since is the lines printed since the last call, prompts taken off.
+func (s *screen) since() []string {
+	s.mu.Lock()
+	out := s.b.String()[s.from:]
+	s.from = s.b.Len()
+	s.mu.Unlock()
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimPrefix(l, "> ")
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
