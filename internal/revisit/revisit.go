@@ -404,8 +404,9 @@ func (s *Service) Forget(ctx context.Context, u conversation.UserKey) (Erased, e
 		if ok {
 			er.Reminders++
 		}
-		// The records of nudges already delivered name the user too.
-		n, err := s.sweep(ctx, s.cfg.Prefix.ScheduleSentPattern(id))
+		// The records of nudges already delivered, and dead letters, name
+		// the user too; Erase removes them without a scan.
+		n, err := s.sched.Erase(ctx, id)
 		if err != nil {
 			return er, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
 		}
