@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -14,13 +15,20 @@ import (
 type answer int
 
 const (
-	answerOK      answer = iota // accepted, said so
-	answerReset                 // the connection broke after the request went out: Ambiguous
-	answer500                   // a 5xx from a platform that may have acted: Ambiguous
-	answerLate                  // answers only after the client gave up (the context's deadline)
-	answerRefused               // refused before anything was sent: a plain error
-	answerHang                  // never answers, ignoring the context (its worker is dead)
+	answerOK            answer = iota // accepted, said so
+	answerReset                       // the connection broke after the request went out: Ambiguous
+	answer500                         // a 5xx from a platform that may have acted: Ambiguous
+	answerLate                        // answers only after the client gave up (the context's deadline)
+	answerRefused                     // refused before anything was sent: a plain error
+	answerHang                        // never answers, ignoring the context (its worker is dead)
+	answerClientTimeout               // the HTTP client's own timeout, not wrapped by the Deliverer
 )
+
+// clientTimeout is what http.Client returns when its Timeout passes.
+type clientTimeout struct{}
+
+func (clientTimeout) Error() string { return "Client.Timeout exceeded while awaiting headers" }
+func (clientTimeout) Timeout() bool { return true }
 
 // act is what the platform does on one call: whether the nudge reaches the
 // recipient (whatever the sender then hears), and the answer.
@@ -66,6 +74,8 @@ func (p *platform) Deliver(ctx context.Context, j Job) error {
 		return fmt.Errorf("slack chat.postMessage: %w", ctx.Err())
 	case answerRefused:
 		return errors.New("dial tcp: connection refused")
+	case answerClientTimeout:
+		return &url.Error{Op: "Post", URL: "https://slack.com/api/chat.postMessage", Err: clientTimeout{}}
 	case answerHang:
 		<-p.unblock
 		return errors.New("the process is gone by now")
@@ -147,6 +157,8 @@ func TestAmbiguousDeliveries(t *testing.T) {
 		{name: "answers after the client timeout; verified delivered", acts: []act{{true, answerLate}}, verify: true,
 			events: "deliver confirm", received: 1},
 		{name: "reset after the request went out; verified delivered", acts: []act{{true, answerReset}}, verify: true,
+			events: "deliver confirm", received: 1},
+		{name: "the HTTP client's own timeout, unwrapped; verified delivered", acts: []act{{true, answerClientTimeout}}, verify: true,
 			events: "deliver confirm", received: 1},
 		{name: "500 after accepting; verified delivered", acts: []act{{true, answer500}}, verify: true,
 			events: "deliver confirm", received: 1},

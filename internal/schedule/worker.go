@@ -20,8 +20,9 @@ import (
 //     have reached the platform but no answer says so: a timeout, a
 //     connection reset after the request was written, a 5xx from a platform
 //     that may have acted. The worker never simply resends these (see
-//     Confirmer). It also treats any error returned after the delivery's
-//     context ended (DeliverTimeout, shutdown) as ambiguous;
+//     Confirmer). It also treats as ambiguous any timeout (a context's, or
+//     a net.Error's, such as http.Client.Timeout's) and any error returned
+//     after the delivery's context ended (DeliverTimeout, shutdown);
 //   - any other error for a failure known to have sent nothing (the request
 //     was never written, or the platform refused it): retried with backoff.
 type Deliverer interface {
@@ -438,11 +439,21 @@ func (w *Worker) handle(dctx, sctx context.Context, fl *flights, c claimed) {
 		log.Info("rate limited; retrying after the platform's delay", "err", err, "delay", delay)
 		w.observe(OutcomeRateLimited, c.job)
 		w.requeue(sctx, log, c, w.cfg.Now().Add(delay))
-	case interrupted || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+	case interrupted || isTimeout(err):
 		w.ambiguous(sctx, log, c, err)
 	default:
 		w.retry(sctx, log, c, err)
 	}
+}
+
+// isTimeout reports a timeout (a context's, or a net.Error's such as
+// http.Client.Timeout): the request may have been written and acted on.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }
 
 // checkAmbiguous decides whether an occurrence with an ambiguous earlier
