@@ -229,15 +229,18 @@ func (g *Group) Go(ctx context.Context, name string, f func(ctx context.Context)
 }
 
 // run executes t, then whatever queued task its slot goes to next.
+// A task counts in wg until its slot is released, so that when Wait
+// returns every slot is free again.
 func (g *Group) run(t *task) {
 	for t != nil {
 		g.exec(t)
-		t = g.release(t.tenant)
+		next := g.release(t.tenant)
+		g.wg.Done()
+		t = next
 	}
 }
 
 func (g *Group) exec(t *task) {
-	defer g.wg.Done()
 	ctx, cancel := context.WithTimeout(t.ctx, t.arrived.Add(g.cfg.Timeout).Sub(g.cfg.Now()))
 	defer cancel()
 	defer func() {
