@@ -2,6 +2,11 @@
 // setting (REDIS_URL) reaches a single node, a Sentinel-managed primary or a
 // Cluster without code changes, and starts the embedded server used when no
 // URL is given.
+//
+// OpenProfile opens the same URL with the timeouts of who waits on it: the
+// Interactive profile (500 ms, one retry: a user is waiting) for the request
+// path, the Background profile (go-redis's patient defaults) for the nudge
+// scheduler; see Profile.
 package redisconn
 
 import (
