@@ -263,7 +263,10 @@ func sleep(ctx context.Context, d time.Duration) {
 // they get half of it to finish, then their contexts are cancelled and what
 // they return is settled; an interrupted delivery is ambiguous, so after a
 // restart it is verified (or, with no Confirmer, resent once) rather than
-// sent blindly. It returns nil; Redis errors are logged and retried.
+// sent blindly. The bound also needs the Store's client to honour context
+// cancellation for a claim in progress when ctx ends (redisconn's profiles
+// do; go-redis's default client finishes that one round trip first). It
+// returns nil; Redis errors are logged and retried.
 func (w *Worker) Run(ctx context.Context) error {
 	base := context.WithoutCancel(ctx)
 	deliverCtx, stopDeliveries := context.WithCancel(base)
@@ -272,15 +275,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer stopSettling()
 
 	fl := &flights{m: map[*flight]struct{}{}}
+	// Once Run returns nothing of it extends a lease: a claim it abandons
+	// runs out from its last extension.
+	defer fl.close()
 	hbCtx, stopHeartbeat := context.WithCancel(base)
+	defer stopHeartbeat()
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)
 		w.heartbeat(hbCtx, fl)
-	}()
-	defer func() {
-		stopHeartbeat()
-		<-hbDone
 	}()
 
 	slots := make(chan struct{}, w.cfg.Concurrency)
@@ -289,27 +292,33 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.handle(deliverCtx, settleCtx, fl, c)
 	})
 
+	// One deadline for everything that follows.
+	grace := time.NewTimer(w.cfg.StopTimeout / 2)
+	defer grace.Stop()
+	hard := time.NewTimer(w.cfg.StopTimeout)
+	defer hard.Stop()
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()
 		close(done)
 	}()
-	grace := w.cfg.StopTimeout / 2
-	t := time.NewTimer(grace)
-	defer t.Stop()
 	select {
 	case <-done:
-		return nil
-	case <-t.C:
+	case <-grace.C:
+		w.log.Info("cancelling nudge deliveries still in flight at shutdown; they are verified after restart", "in_flight", fl.len())
+		stopDeliveries()
+		select {
+		case <-done:
+		case <-hard.C:
+			stopSettling()
+			w.log.Warn("abandoning nudge deliveries that did not return at shutdown; each is treated as orphaned after its lease", "in_flight", fl.len())
+			return nil
+		}
 	}
-	w.log.Info("cancelling nudge deliveries still in flight at shutdown; they are verified after restart", "in_flight", fl.len())
-	stopDeliveries()
-	t.Reset(w.cfg.StopTimeout - grace)
+	stopHeartbeat()
 	select {
-	case <-done:
-	case <-t.C:
-		stopSettling()
-		w.log.Warn("abandoning nudge deliveries that did not return at shutdown; each is treated as orphaned after its lease", "in_flight", fl.len())
+	case <-hbDone:
+	case <-hard.C:
 	}
 	return nil
 }
@@ -571,8 +580,15 @@ func (w *Worker) requeue(ctx context.Context, log *slog.Logger, c claimed, at ti
 // flights are the claims this worker is settling, whose leases the
 // heartbeat extends.
 type flights struct {
-	mu sync.Mutex
-	m  map[*flight]struct{}
+	mu     sync.Mutex
+	m      map[*flight]struct{}
+	closed bool // Run has returned: extend no more
+}
+
+func (f *flights) close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
 }
 
 type flight struct {
@@ -616,10 +632,16 @@ func (w *Worker) heartbeat(ctx context.Context, f *flights) {
 }
 
 func (w *Worker) extend(ctx context.Context, f *flights) {
-	now := w.cfg.Now()
 	bound := 2*w.cfg.DeliverTimeout + w.cfg.Lease
 	var live []*flight
 	f.mu.Lock()
+	if f.closed || ctx.Err() != nil {
+		f.mu.Unlock()
+		return
+	}
+	// Read under the lock that close takes, so no extension computed after
+	// Run returned can carry a later time.
+	now := w.cfg.Now()
 	for fl := range f.m {
 		switch {
 		case fl.stopped:
