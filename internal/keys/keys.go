@@ -7,10 +7,7 @@
 // '}' (Teams IDs do) can neither break the tag nor collide with another key.
 package keys
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // Prefix starts every key; tests give each run its own prefix so that they
 // can share a Redis database and clean up after themselves.
@@ -63,19 +60,16 @@ func (p Prefix) ScheduleJobs() string { return p.scheduleTag() + ":jobs" }
 // that currently holds it; only jobs being delivered have an entry.
 func (p Prefix) ScheduleClaims() string { return p.scheduleTag() + ":claims" }
 
-// ScheduleSent records that one occurrence of a job (its ID and the due time
-// it was scheduled for) was delivered; it carries a TTL.
-func (p Prefix) ScheduleSent(id string, dueUnixMilli int64) string {
-	return p.scheduleTag() + ":sent:" + esc(id) + ":" + strconv.FormatInt(dueUnixMilli, 10)
+// ScheduleSent is the hash of one job's delivered occurrences: field = the
+// due time (Unix ms) each occurrence was scheduled for. Its TTL is renewed
+// at every delivery, so everything one job ID left behind is this one key
+// (forget deletes it without a SCAN).
+func (p Prefix) ScheduleSent(id string) string {
+	return p.scheduleTag() + ":sent:" + esc(id)
 }
 
-// ScheduleSentPattern matches every delivery record of one job, whatever
-// its due time (forget erases them: the job ID names the user).
-func (p Prefix) ScheduleSentPattern(id string) string {
-	return globEscaper.Replace(p.scheduleTag()+":sent:"+esc(id)) + ":*"
-}
-
-// ScheduleDead is the capped list of jobs that ran out of attempts.
+// ScheduleDead is the list of jobs that ran out of attempts, newest first,
+// capped in length and in age.
 func (p Prefix) ScheduleDead() string { return p.scheduleTag() + ":dead" }
 
 // SchedulePattern matches every scheduler key (for tests and cleanup).

@@ -2,13 +2,16 @@
 // setting (REDIS_URL) reaches a single node, a Sentinel-managed primary or a
 // Cluster without code changes, and starts the embedded server used when no
 // URL is given.
+//
+// OpenProfile opens the same URL with the timeouts of who waits on it: the
+// Interactive profile (500 ms, one retry: a user is waiting) for the request
+// path, the Background profile (go-redis's patient defaults) for the nudge
+// scheduler; see Profile.
 package redisconn
 
 import (
-	"context"
 	"fmt"
 	"net/url"
-	"sync/atomic"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -122,31 +125,3 @@ func (e *Embedded) URL() string { return "redis://" + e.srv.Addr() }
 
 // Close stops the server; its data is gone.
 func (e *Embedded) Close() { e.srv.Close() }
-
-// DeleteMatching deletes every key matching a SCAN pattern, on each primary
-// of a Cluster. It walks the keyspace, so it is for rare operations (forget,
-// uninstall), never a request's hot path.
-func DeleteMatching(ctx context.Context, rdb redis.UniversalClient, pattern string) (int, error) {
-	del := func(ctx context.Context, c redis.UniversalClient) (int, error) {
-		n := 0
-		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
-		for iter.Next(ctx) {
-			d, err := c.Del(ctx, iter.Val()).Result()
-			if err != nil {
-				return n, err
-			}
-			n += int(d)
-		}
-		return n, iter.Err()
-	}
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		var total atomic.Int64
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			n, err := del(ctx, c)
-			total.Add(int64(n))
-			return err
-		})
-		return int(total.Load()), err
-	}
-	return del(ctx, rdb)
-}

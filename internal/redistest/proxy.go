@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -11,15 +10,18 @@ import (
 )
 
 // Proxy is a TCP proxy in front of a Redis that a test can cut and restore,
-// to play Redis going away mid-audit and coming back.
+// to play Redis going away mid-audit and coming back; black-hole (bytes held,
+// nothing answered, as when a network drops packets) and heal; or slow down.
 type Proxy struct {
 	t      testing.TB
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	down  bool
-	conns []net.Conn
+	mu      sync.Mutex
+	down    bool
+	conns   []net.Conn
+	hole    chan struct{} // non-nil while black-holed; closed by Heal
+	latency time.Duration
 }
 
 // NewProxy listens on a loopback port and forwards to target.
@@ -34,6 +36,7 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	t.Cleanup(func() {
 		ln.Close()
 		p.Cut()
+		p.Heal()
 	})
 	return p
 }
@@ -80,15 +83,71 @@ func (p *Proxy) accept() {
 		}
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
-		go pipe(c, up)
-		go pipe(up, c)
+		go p.pipe(c, up)
+		go p.pipe(up, c)
 	}
 }
 
-func pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
+func (p *Proxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.pass()
+			if _, err := dst.Write(buf[:n]); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	dst.Close()
 	src.Close()
+}
+
+// pass holds bytes while the proxy is black-holed, then adds the latency.
+func (p *Proxy) pass() {
+	p.mu.Lock()
+	for p.hole != nil {
+		hole := p.hole
+		p.mu.Unlock()
+		<-hole
+		p.mu.Lock()
+	}
+	d := p.latency
+	p.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// BlackHole keeps connections open (new ones are accepted too) but holds
+// every byte in either direction until Heal: a client sees no error, only
+// silence, as when a network drops packets.
+func (p *Proxy) BlackHole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hole == nil {
+		p.hole = make(chan struct{})
+	}
+}
+
+// Heal ends a black hole; what was held is delivered.
+func (p *Proxy) Heal() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hole != nil {
+		close(p.hole)
+		p.hole = nil
+	}
+}
+
+// SetLatency delays every chunk of bytes, each way, by d (0 for none).
+func (p *Proxy) SetLatency(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latency = d
 }
 
 // Cut drops every connection and refuses new ones until Restore.

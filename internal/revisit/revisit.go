@@ -19,7 +19,6 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/keys"
-	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/schedule"
 )
 
@@ -410,8 +409,9 @@ func (s *Service) Erase(ctx context.Context, u conversation.UserKey) (erasure.Co
 		if ok {
 			c.Reminders++
 		}
-		// The records of nudges already delivered name the user too.
-		n, err := redisconn.DeleteMatching(ctx, s.rdb, s.cfg.Prefix.ScheduleSentPattern(id))
+		// The records of nudges already delivered, and dead letters, name
+		// the user too; Erase removes them without a scan.
+		n, err := s.sched.Erase(ctx, id)
 		if err != nil {
 			return c, fmt.Errorf("forget: %w: %w", conversation.ErrUnavailable, err)
 		}

@@ -86,6 +86,11 @@ func (h *harness) start(d Deliverer, cfg WorkerConfig) *running {
 	if cfg.Lease == 0 {
 		cfg.Lease = time.Minute
 	}
+	if cfg.Heartbeat == 0 {
+		// Wall time: often enough that a test advancing the fake clock
+		// sees the lease follow within a few milliseconds.
+		cfg.Heartbeat = 2 * time.Millisecond
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w := NewWorker(h.store, d, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -93,6 +98,14 @@ func (h *harness) start(d Deliverer, cfg WorkerConfig) *running {
 	go func() { r.done <- w.Run(ctx) }()
 	h.t.Cleanup(func() { r.stop(h.t) })
 	return r
+}
+
+// kill ends the worker as a crash would look from Redis: its Run is
+// cancelled with deliveries that never return, so it abandons them (after
+// StopTimeout) and its heartbeat stops, leaving their claims to expire.
+func (r *running) kill(t *testing.T) {
+	t.Helper()
+	r.stop(t)
 }
 
 func (r *running) stop(t *testing.T) {
@@ -226,9 +239,12 @@ func TestDeliveredOnceWhenDue(t *testing.T) {
 	if string(d.payloads["revisit:slack:T1:U1"]) != "hello" {
 		t.Fatalf("payload %q", d.payloads["revisit:slack:T1:U1"])
 	}
-	n, err := h.rdb.Exists(context.Background(), h.store.p.ScheduleSent("revisit:slack:T1:U1", due.UnixMilli())).Result()
-	if err != nil || n != 1 {
-		t.Fatalf("sent record: n=%d err=%v", n, err)
+	ok, err := h.rdb.HExists(context.Background(), h.store.p.ScheduleSent("revisit:slack:T1:U1"), fmt.Sprint(due.UnixMilli())).Result()
+	if err != nil || !ok {
+		t.Fatalf("sent record: %v, %v", ok, err)
+	}
+	if ttl := h.rdb.PTTL(context.Background(), h.store.p.ScheduleSent("revisit:slack:T1:U1")).Val(); ttl <= 0 || ttl > 7*24*time.Hour {
+		t.Fatalf("sent record TTL %v, want up to 7 days", ttl)
 	}
 }
 
@@ -258,7 +274,7 @@ func TestRescheduleCancelGet(t *testing.T) {
 		t.Fatalf("claim = %+v, %v", cs, err)
 	}
 	h.schedule("b", t0.Add(time.Hour), "snoozed")
-	if held, err := h.store.finish(ctx, cs[0], nil); err != nil || held {
+	if held, err := h.store.finish(ctx, cs[0], nil, t0); err != nil || held {
 		t.Fatalf("finish of replaced claim = %v, %v; want not held", held, err)
 	}
 	if j, err := h.store.Get(ctx, "b"); err != nil || string(j.Payload) != "snoozed" {
@@ -335,8 +351,9 @@ func TestThreeWorkersDeliverEachJobOnce(t *testing.T) {
 }
 
 // A worker that dies mid-delivery (its Deliver never returns, and it never
-// acks) leaves a claim; once the lease runs out another worker delivers the
-// job, once.
+// acks) leaves a claim marked in flight; once the lease runs out another
+// worker takes it as orphaned, waits AmbiguousDelay, and (with no Confirmer)
+// sends it once: the dead worker never reached the platform here.
 func TestKilledWorkerJobDeliveredAfterLease(t *testing.T) {
 	h := newHarness(t)
 	h.schedule("k", t0, "payload")
@@ -345,13 +362,13 @@ func TestKilledWorkerJobDeliveredAfterLease(t *testing.T) {
 	unblock := make(chan struct{})
 	dead := DelivererFunc(func(ctx context.Context, j Job) error {
 		close(started)
-		<-unblock
+		<-unblock // ignores ctx, as a process that is gone would
 		return errors.New("the process is gone by now")
 	})
-	victim := h.start(dead, WorkerConfig{Lease: time.Minute})
+	victim := h.start(dead, WorkerConfig{Lease: time.Minute, StopTimeout: 20 * time.Millisecond})
 	t.Cleanup(func() { close(unblock) }) // runs before the victim's stop
 	<-started
-	victim.cancel() // "kill": the delivery never acks
+	victim.kill(t)
 
 	d := newCounter(nil)
 	w := h.start(d, WorkerConfig{Lease: time.Minute})
@@ -361,6 +378,14 @@ func TestKilledWorkerJobDeliveredAfterLease(t *testing.T) {
 		t.Fatalf("job re-delivered while its lease was held")
 	}
 	h.clock.Advance(2 * time.Second)
+	waitFor(t, "orphan requeued", func() bool {
+		j, err := h.store.Get(context.Background(), "k")
+		return err == nil && j.Ambiguous == 1
+	})
+	if got, want := h.score("k"), h.clock.Now().Add(time.Minute); got.Before(want.Add(-time.Second)) || got.After(want) {
+		t.Fatalf("orphan due again at %v, want AmbiguousDelay later (%v)", got, want)
+	}
+	h.clock.Advance(time.Minute)
 	waitFor(t, "delivery after lease", func() bool { return h.gone("k") })
 	h.clock.Advance(time.Hour)
 	w.settle(t, 3)
@@ -369,9 +394,10 @@ func TestKilledWorkerJobDeliveredAfterLease(t *testing.T) {
 	}
 }
 
-// A delivery that succeeded, was recorded as sent, but whose removal never
-// happened (crash before the ack) is not sent again when re-claimed.
-func TestLostAckNotResent(t *testing.T) {
+// A delivery that succeeded after its worker had lost the claim (its lease
+// ran out, another worker took it as orphaned) is recorded all the same, so
+// the new holder does not send it again.
+func TestLateSuccessAfterLostClaimNotResent(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	h.schedule("lost", t0, "p")
@@ -379,14 +405,22 @@ func TestLostAckNotResent(t *testing.T) {
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("claim = %v, %v", cs, err)
 	}
-	// The crashed worker's last steps: delivered, recorded; then it died.
-	if err := h.store.markSent(ctx, cs[0].job); err != nil {
-		t.Fatal(err)
+	if st, err := h.store.begin(ctx, cs[0]); err != nil || st != beginSend {
+		t.Fatalf("begin = %v, %v", st, err)
 	}
 
 	d := newCounter(nil)
 	w := h.start(d, WorkerConfig{Lease: time.Minute})
 	h.clock.Advance(time.Minute + time.Second)
+	waitFor(t, "orphan requeued", func() bool {
+		j, err := h.store.Get(ctx, "lost")
+		return err == nil && j.Ambiguous == 1
+	})
+	// The first worker's platform call returns now, successfully.
+	if res, err := h.store.ack(ctx, cs[0]); err != nil || res != ackRecorded {
+		t.Fatalf("late ack = %v, %v; want recorded only", res, err)
+	}
+	h.clock.Advance(2 * time.Minute)
 	waitFor(t, "removal", func() bool { return h.gone("lost") })
 	w.settle(t, 2)
 	if calls, _ := d.counts("lost"); calls != 0 {
@@ -509,7 +543,7 @@ func TestDeadLetterCap(t *testing.T) {
 		t.Fatalf("claim = %v, %v", cs, err)
 	}
 	for _, c := range cs {
-		if _, err := h.store.finish(ctx, c, encodeDeadLetter(c.job, "x", t0)); err != nil {
+		if _, err := h.store.finish(ctx, c, encodeDeadLetter(c.job, "x", t0), t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -568,6 +602,11 @@ func TestRecordRoundTrip(t *testing.T) {
 	got, err := decodeRecord("x", encodeRecord(j))
 	if err != nil || got.ID != j.ID || !got.Due.Equal(j.Due) || !bytes.Equal(got.Payload, j.Payload) || got.Attempt != j.Attempt {
 		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	j.Ambiguous = 2
+	got, err = decodeRecord("x", encodeRecord(j))
+	if err != nil || got.Ambiguous != 2 || got.Attempt != 300 || !got.Due.Equal(j.Due) || !bytes.Equal(got.Payload, j.Payload) {
+		t.Fatalf("round trip with ambiguity: %+v, %v", got, err)
 	}
 	if _, err := decodeRecord("x", []byte{9}); !errors.Is(err, ErrCorruptRecord) {
 		t.Fatalf("bad version: %v", err)
