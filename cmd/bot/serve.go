@@ -82,7 +82,16 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		HistoryTTL: cfg.HistoryTTL,
 		Observe:    observe(metrics),
 	})
-	bg := background.New(log, 256, 30*time.Second)
+	bg := background.NewGroup(background.Config{
+		Limit: 256, Timeout: 30 * time.Second, Logger: log,
+		OnDrop: func(_, name string, err error) {
+			reason := "busy"
+			if errors.Is(err, background.ErrStale) {
+				reason = "stale"
+			}
+			metrics.Shed(name, reason)
+		},
+	})
 	s = &server{cfg: cfg, log: log, st: st, bg: bg, ready: newReadiness(st, log)}
 
 	mux := http.NewServeMux()
@@ -99,7 +108,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	probes.Handle("GET /readyz", s.ready)
 	probes.Handle("GET /metrics", metrics.Handler())
 
+	// The revisit service schedules on the request path's client (a
+	// person pressed Remind me); the worker claims and delivers on the
+	// patient one.
 	sched := schedule.NewStore(st.rdb, schedule.StoreConfig{})
+	workerSched := schedule.NewStore(st.bg, schedule.StoreConfig{})
 	rules := platformRules()
 	managers, err := revisit.ParseDirectory(cfg.AccountManagers, rules)
 	if err != nil {
@@ -113,7 +126,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	if err != nil {
 		return nil, err
 	}
-	nudges := schedule.NewWorker(sched, countNudges(revisits, metrics), schedule.WorkerConfig{Logger: log.With("worker", "revisits")})
+	nudges := schedule.NewWorker(workerSched, countNudges(revisits, metrics), schedule.WorkerConfig{Logger: log.With("worker", "revisits")})
 	s.workers = append(workers, worker{name: "revisits", run: nudges.Run})
 	s.public = newHTTPServer(log, metrics, mux)
 	return s, nil

@@ -28,7 +28,11 @@ func loadAudit(cfg Config) (*advisor.Audit, error) {
 
 // storage is the Redis the process talks to and how to let it go.
 type storage struct {
-	rdb      redis.UniversalClient
+	// rdb is the request path's client (redisconn.Interactive: a Redis
+	// that does not answer fails within about a second, so a person is told
+	// at once); bg is the nudge scheduler's (redisconn.Background: patient,
+	// as nobody waits on it). The two share no connections.
+	rdb, bg  redis.UniversalClient
 	addr     string // for messages: the address tried
 	embedded bool
 	close    func()
@@ -55,19 +59,37 @@ func dialStorage(cfg Config, log *slog.Logger) (*storage, error) {
 		if err != nil {
 			return nil, err
 		}
-		rdb, err := redisconn.Open(e.URL())
+		st, err := profiles(e.URL())
 		if err != nil {
 			e.Close()
 			return nil, err
 		}
 		log.Warn("REDIS_URL is not set: using an embedded store; nothing survives a restart and replicas do not share it")
-		return &storage{rdb: rdb, addr: "embedded", embedded: true, close: func() { rdb.Close(); e.Close() }}, nil
+		st.addr, st.embedded = "embedded", true
+		closeClients := st.close
+		st.close = func() { closeClients(); e.Close() }
+		return st, nil
 	}
-	rdb, err := redisconn.Open(cfg.RedisURL)
+	st, err := profiles(cfg.RedisURL)
 	if err != nil {
 		return nil, err
 	}
-	return &storage{rdb: rdb, addr: redisconn.Addr(cfg.RedisURL), close: func() { rdb.Close() }}, nil
+	st.addr = redisconn.Addr(cfg.RedisURL)
+	return st, nil
+}
+
+// profiles opens the two clients of one Redis URL.
+func profiles(url string) (*storage, error) {
+	rdb, err := redisconn.OpenProfile(url, redisconn.Interactive)
+	if err != nil {
+		return nil, err
+	}
+	bg, err := redisconn.OpenProfile(url, redisconn.Background)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	return &storage{rdb: rdb, bg: bg, close: func() { rdb.Close(); bg.Close() }}, nil
 }
 
 // unreachable words a failed ping for an operator.

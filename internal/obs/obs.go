@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/itfit/itfit/internal/background"
 )
 
 // Metrics are the counters and histograms itfit exports on /metrics. The
@@ -27,6 +29,7 @@ type Metrics struct {
 	storeErrors *prometheus.CounterVec
 	platform    *prometheus.CounterVec
 	nudges      *prometheus.CounterVec
+	shed        *prometheus.CounterVec
 }
 
 // NewMetrics registers itfit's metrics, plus Go and process collectors, on
@@ -54,10 +57,21 @@ func NewMetrics() *Metrics {
 		nudges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itfit_nudges_total", Help: "Revisit nudges by kind and outcome (sent, retried, failed, dropped).",
 		}, []string{"kind", "outcome"}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itfit_work_shed_total", Help: "Work after an acknowledgement not run, by task and reason (busy: the pool or the tenant's share was full; stale: its person had waited too long).",
+		}, []string{"task", "reason"}),
 	}
-	reg.MustRegister(m.turns, m.completions, m.requests, m.storeErrors, m.platform, m.nudges,
+	reg.MustRegister(m.turns, m.completions, m.requests, m.storeErrors, m.platform, m.nudges, m.shed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Shed counts work the background pool refused or dropped.
+func (m *Metrics) Shed(task, reason string) {
+	if m == nil {
+		return
+	}
+	m.shed.WithLabelValues(task, reason).Inc()
 }
 
 // Handler serves the metrics for /metrics.
@@ -141,7 +155,7 @@ func Middleware(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		// The mux records the pattern it matched on the request it is
 		// given, which is this copy, not r.
-		inner := r.WithContext(WithLogger(r.Context(), l))
+		inner := r.WithContext(background.WithArrival(WithLogger(r.Context(), l), start))
 		func() {
 			// A bug must not cost the user more than this one request.
 			defer func() {

@@ -38,9 +38,12 @@ type Workspaces interface {
 	StopWorkspace(ctx context.Context, p conversation.Platform, ws conversation.WorkspaceID) (int, error)
 }
 
-// Runner runs work after Slack has been answered; *background.Group is one.
+// Runner runs work after Slack has been answered; *background.Group is
+// one. TryGo never blocks: when the work cannot be taken (the pool, or the
+// workspace's share of it, is full; the request is too old) it says so at
+// once, and the person is told "busy".
 type Runner interface {
-	Go(ctx context.Context, name string, f func(ctx context.Context))
+	TryGo(ctx context.Context, tenant, name string, f func(ctx context.Context)) error
 }
 
 // Options are what an App is built from. Flows, Redis and Background are

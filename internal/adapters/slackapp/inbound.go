@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
@@ -140,6 +141,10 @@ type route struct {
 	mention     *mentionRef
 }
 
+// errBusy refuses an event the pool could not take with a 503, which Slack
+// retries; its event_id was not claimed, so the retry is handled.
+var errBusy = errors.New("busy: the event will be redelivered")
+
 // workspace names a workspace; on Enterprise Grid the org comes first, so
 // that a team ID reused across orgs cannot collide. An org-wide install is
 // the enterprise alone ("E1:").
@@ -191,11 +196,15 @@ func (a *App) command(ctx context.Context, c command, claim string) *ephemeral {
 	quick, more := a.flows.Quick(in)
 	rt := route{ws: ws, user: c.User, responseURL: c.ResponseURL}
 	if more {
-		a.later(ctx, "command", claim, rt, func(ctx context.Context, log *slog.Logger) {
+		err := a.later(ctx, "command", claim, rt, func(ctx context.Context, log *slog.Logger) {
 			if a.inDM(ctx, log, &in, &rt) {
 				a.deliver(ctx, log, rt, a.flows.Rest(ctx, in))
 			}
 		})
+		if err != nil {
+			obs.Logger(ctx, a.log).Warn("slack work shed", "task", "command", "workspace", ws, "err", err)
+			return ephemeralOf(Render(a.views.Busy()))
+		}
 	}
 	for _, o := range quick {
 		if o.Op == chat.Note {
@@ -258,11 +267,13 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 		}
 		// "Start an IT audit" from the shortcuts menu: as /itfit, in the DM.
 		in := chat.Input{Who: who}
-		a.later(ctx, "shortcut", claim, rt, func(ctx context.Context, log *slog.Logger) {
+		if err := a.later(ctx, "shortcut", claim, rt, func(ctx context.Context, log *slog.Logger) {
 			if a.inDM(ctx, log, &in, &rt) {
 				a.deliver(ctx, log, rt, a.flows.Rest(ctx, in))
 			}
-		})
+		}); err != nil {
+			a.busy(ctx, rt, "shortcut", err)
+		}
 		return nil
 	}
 	if len(p.Actions) == 0 {
@@ -285,7 +296,7 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 	who.Key.Conversation = conversation.ConversationID(channel)
 	who.Place = channel
 	in := chat.Input{Who: who, Act: &press}
-	a.later(ctx, "action", claim, rt, func(ctx context.Context, log *slog.Logger) {
+	err := a.later(ctx, "action", claim, rt, func(ctx context.Context, log *slog.Logger) {
 		log = log.With("action", p.Actions[0].ActionID)
 		switch {
 		case press.Intent == chat.IntentStart || (channel == "" && press.Intent != chat.IntentSnooze &&
@@ -304,6 +315,9 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 		}
 		a.deliver(ctx, log, rt, a.flows.Rest(ctx, in))
 	})
+	if err != nil {
+		a.busy(ctx, rt, "action", err)
+	}
 	return nil
 }
 
@@ -324,7 +338,11 @@ func (a *App) serveEvent(w http.ResponseWriter, r *http.Request, body []byte) {
 			"retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
 	}
 	if err := a.event(r.Context(), e); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		code := http.StatusBadRequest
+		if errors.Is(err, errBusy) {
+			code = http.StatusServiceUnavailable
+		}
+		http.Error(w, err.Error(), code)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -353,9 +371,11 @@ func (a *App) event(ctx context.Context, e envelope) error {
 			return nil
 		}
 		who := chat.Who{Key: conversation.Key{UserKey: userKey(ws, ev.User), Conversation: conversation.ConversationID(ev.Channel)}, Surface: chat.SurfaceSlash}
-		a.later(ctx, "app home", claim, route{ws: ws}, func(ctx context.Context, log *slog.Logger) {
+		if err := a.later(ctx, "app home", claim, route{ws: ws}, func(ctx context.Context, log *slog.Logger) {
 			a.home(ctx, log, who)
-		})
+		}); err != nil {
+			return errBusy // Slack delivers the event again
+		}
 	case "app_mention":
 		if ev.User == "" || ev.BotID != "" || !isSlackID(ev.User) || !isSlackID(ev.Channel) || e.TeamID == "" {
 			return nil // bots, and mentions without a person or channel, get nothing
@@ -366,13 +386,15 @@ func (a *App) event(ctx context.Context, e envelope) error {
 			Word: mentionWord(ev.Text),
 		}
 		rt := route{ws: ws, user: ev.User, mention: where}
-		a.later(ctx, "mention", claim, rt, func(ctx context.Context, log *slog.Logger) {
+		if err := a.later(ctx, "mention", claim, rt, func(ctx context.Context, log *slog.Logger) {
 			quick, more := a.flows.Quick(in)
 			a.deliver(ctx, log, rt, quick)
 			if more && a.inDM(ctx, log, &in, &rt) {
 				a.deliver(ctx, log, rt, a.flows.Rest(ctx, in))
 			}
-		})
+		}); err != nil {
+			return errBusy // Slack delivers the event again
+		}
 	case "tokens_revoked":
 		if len(ev.Tokens.Bot) == 0 {
 			return nil // users' tokens only: itfit keeps none
@@ -382,9 +404,11 @@ func (a *App) event(ctx context.Context, e envelope) error {
 		// No claim: removing twice is harmless, and a redelivery after a
 		// failed attempt must be able to finish the job.
 		ent, team, orgWide := e.EnterpriseID, e.TeamID, e.orgWide() || e.TeamID == ""
-		a.later(ctx, "uninstall", "", route{}, func(ctx context.Context, log *slog.Logger) {
+		if err := a.later(ctx, "uninstall", "", route{}, func(ctx context.Context, log *slog.Logger) {
 			a.uninstall(ctx, log.With("event", ev.Type), ent, team, orgWide)
-		})
+		}); err != nil {
+			return errBusy
+		}
 	}
 	return nil
 }
@@ -408,9 +432,9 @@ func (a *App) home(ctx context.Context, log *slog.Logger, who chat.Who) {
 // is empty only for work that needs no installation (an uninstall). A
 // non-empty claim key is taken first, so that a delivery Slack makes twice
 // (or two replicas receive) has one effect.
-func (a *App) later(ctx context.Context, name, claim string, rt route, f func(ctx context.Context, log *slog.Logger)) {
+func (a *App) later(ctx context.Context, name, claim string, rt route, f func(ctx context.Context, log *slog.Logger)) error {
 	log := obs.Logger(ctx, a.log)
-	a.bg.Go(ctx, "slack "+name, func(ctx context.Context) {
+	return a.bg.TryGo(ctx, string(rt.ws), "slack "+name, func(ctx context.Context) {
 		if rt.ws != "" && a.notInstalled(ctx, rt.ws) {
 			log.Info("slack request from a workspace without an installation", "task", name, "workspace", rt.ws)
 			if rt.responseURL != "" {
@@ -434,6 +458,23 @@ func (a *App) later(ctx context.Context, name, claim string, rt route, f func(ct
 		}
 		f(ctx, log)
 	})
+}
+
+// busy tells a person whose work the pool could not take that itfit is
+// busy: through the response_url, within a second, from the request
+// itself (there is no background slot to do it from). Without a
+// response_url there is no one to tell.
+func (a *App) busy(ctx context.Context, rt route, name string, err error) {
+	log := obs.Logger(ctx, a.log)
+	log.Warn("slack work shed", "task", name, "workspace", rt.ws, "err", err)
+	if rt.responseURL == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := a.slack.respondMessage(ctx, rt.responseURL, Render(a.views.Busy()), false); err != nil {
+		log.Warn("could not tell the person itfit is busy", "err", err)
+	}
 }
 
 // notInstalled reports whether the store says the workspace has no

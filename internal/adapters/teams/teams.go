@@ -40,9 +40,10 @@ type Connector interface {
 	CreateConversation(ctx context.Context, serviceURL string, params schema.ConversationParameters) (schema.ConversationResourceResponse, error)
 }
 
-// Runner runs work after the HTTP answer has gone (background.Group).
+// Runner runs work after the HTTP answer has gone (background.Group). It
+// never blocks: work it cannot take is refused at once.
 type Runner interface {
-	Go(ctx context.Context, name string, f func(ctx context.Context))
+	TryGo(ctx context.Context, tenant, name string, f func(ctx context.Context)) error
 }
 
 var (
@@ -152,10 +153,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
-	h.bg.Go(r.Context(), "teams activity", func(ctx context.Context) {
+	tenant := act.ChannelData.Tenant.ID
+	if tenant == "" {
+		tenant = act.Conversation.TenantID
+	}
+	if err := h.bg.TryGo(r.Context(), truncate(tenant, 64), "teams activity", func(ctx context.Context) {
 		h.turn(ctx, act, claims)
-	})
+	}); err != nil {
+		// The pool (or this tenant's share of it) is full: the Bot
+		// Connector is told to try again later, and nothing was done.
+		log.Warn("teams work shed", "err", err)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "busy, try again", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 func truncate(s string, n int) string {
