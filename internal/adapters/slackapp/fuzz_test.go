@@ -93,7 +93,10 @@ func FuzzVerify(f *testing.F) {
 // inline runs background work at once, in the request, without recovering.
 type inline struct{}
 
-func (inline) TryGo(ctx context.Context, _, _ string, f func(context.Context)) error { f(ctx); return nil }
+func (inline) TryGo(ctx context.Context, _, _ string, f func(context.Context)) error {
+	f(ctx)
+	return nil
+}
 
 // stubAPI is a Web API that always succeeds and counts calls.
 type stubAPI struct {

@@ -143,7 +143,10 @@ func (c *countingConnector) UpdateActivity(_ context.Context, _, conv, id string
 
 type inlineRunner struct{}
 
-func (inlineRunner) TryGo(ctx context.Context, _, _ string, f func(context.Context)) error { f(ctx); return nil }
+func (inlineRunner) TryGo(ctx context.Context, _, _ string, f func(context.Context)) error {
+	f(ctx)
+	return nil
+}
 
 // FuzzHandler serves arbitrary activities through POST /api/messages over
 // the real engine on an embedded Redis: never a panic, never anything but
