@@ -22,6 +22,7 @@ import (
 	"github.com/itfit/itfit/internal/adapters/slackapp"
 	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/testkit"
 )
 
@@ -206,8 +207,8 @@ func postSigned(t *testing.T, base, path, ctype string, body []byte, secret stri
 	// share a signature (one that does is a replay, and refused): each post
 	// here is signed at its own second of the window.
 	ts := strconv.FormatInt(time.Now().Unix()-signedPosts.Add(1)%240, 10)
-	req.Header.Set(slackapp.HeaderTimestamp, ts)
-	req.Header.Set(slackapp.HeaderSignature, slackapp.Sign(secret, ts, body))
+	req.Header.Set(slackapi.HeaderTimestamp, ts)
+	req.Header.Set(slackapi.HeaderSignature, slackapi.Sign(secret, ts, body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/itfit/itfit/internal/adapters/slackapp"
 	"github.com/itfit/itfit/internal/adapters/teams"
 	"github.com/itfit/itfit/internal/botframework/bftest"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // serve builds its Microsoft clients itself, with the system's trust store,
@@ -76,10 +77,10 @@ func TestServeLogsNoSecrets(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, b.base+path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", ctype)
 		tss := strconv.FormatInt(ts, 10)
-		sig := slackapp.Sign(secret, tss, body)
+		sig := slackapi.Sign(secret, tss, body)
 		secrets = append(secrets, strings.TrimPrefix(sig, "v0="))
-		req.Header.Set(slackapp.HeaderTimestamp, tss)
-		req.Header.Set(slackapp.HeaderSignature, sig)
+		req.Header.Set(slackapi.HeaderTimestamp, tss)
+		req.Header.Set(slackapi.HeaderSignature, sig)
 		if mutate != nil {
 			mutate(req.Header)
 		}
@@ -114,9 +115,9 @@ func TestServeLogsNoSecrets(t *testing.T) {
 		{"wrong secret", 401, "not-the-secret", now, nil, form(UserA, "")},
 		{"stale", 401, signingSecret, now - 3600, nil, form(UserA, "")},
 		{"future", 401, signingSecret, now + 3600, nil, form(UserA, "")},
-		{"tampered", 401, signingSecret, now, func(h http.Header) { h.Set(slackapp.HeaderSignature, "v0="+strings.Repeat("ab", 32)) }, form(UserA, "")},
-		{"no signature", 401, signingSecret, now, func(h http.Header) { h.Del(slackapp.HeaderSignature) }, form(UserA, "")},
-		{"v1 prefix", 401, signingSecret, now, func(h http.Header) { h.Set(slackapp.HeaderSignature, "v1="+strings.Repeat("cd", 32)) }, form(UserA, "")},
+		{"tampered", 401, signingSecret, now, func(h http.Header) { h.Set(slackapi.HeaderSignature, "v0="+strings.Repeat("ab", 32)) }, form(UserA, "")},
+		{"no signature", 401, signingSecret, now, func(h http.Header) { h.Del(slackapi.HeaderSignature) }, form(UserA, "")},
+		{"v1 prefix", 401, signingSecret, now, func(h http.Header) { h.Set(slackapi.HeaderSignature, "v1="+strings.Repeat("cd", 32)) }, form(UserA, "")},
 		{"oversized", 413, signingSecret, now, nil, append(form(UserA, ""), strings.Repeat("x", slackapp.DefaultMaxBody)...)},
 	} {
 		if code := slack("/slack/commands", form2, tc.body, tc.secret, tc.ts, tc.mutate); code != tc.code {

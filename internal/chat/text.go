@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
@@ -93,7 +94,10 @@ func (w *tr) problem(p Problem) string {
 // and whether it was the user's doing (logged at info) or ours.
 func (w *tr) failure(err error) (text string, ours bool) {
 	var ex *advisor.ExclusiveError
+	var th *ThrottledError
 	switch {
+	case errors.As(err, &th):
+		return w.f("The platform asked itfit to slow down, so that did not go through. Please try again in %d seconds.", max(1, int(th.After.Seconds()))), false
 	case errors.As(err, &ex):
 		return w.f("“%s” cannot be combined with other options; choose either.", ex.Label), false
 	case errors.Is(err, advisor.ErrNoOption):
@@ -121,6 +125,17 @@ func (w *tr) failure(err error) (text string, ours bool) {
 		return w.t("Something went wrong on our side. Your answers so far are safe; please try again."), true
 	}
 }
+
+// ThrottledError is a platform's rate limit that outlasted what a person
+// can be made to wait: adapters wrap their platform's error in it, so the
+// person is told when to try again.
+type ThrottledError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *ThrottledError) Error() string { return "throttled: " + e.Err.Error() }
+func (e *ThrottledError) Unwrap() error { return e.Err }
 
 // errNotReachable is a share whose recipient the platform cannot reach
 // (itfit is not installed for them).

@@ -271,4 +271,3 @@ func txt(parts ...any) Text {
 }
 
 func strong(s string) Span { return Span{Kind: Strong, S: s} }
-func cmd(s string) Span    { return Span{Kind: Command, S: s} }

@@ -3,7 +3,6 @@ package chat
 import (
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
@@ -657,6 +656,3 @@ func (v *Views) startHint(who Who) Text {
 		return txt(w.t("Send me any message to start or see where you are."))
 	}
 }
-
-// dateText is a date as the bot writes it in running text.
-func dateText(t time.Time) string { return t.UTC().Format(dateLayout) }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // counted counts the requests that reached the handler and those that
@@ -77,7 +78,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // the real handler, each announcing a 128 KiB body under a current
 // timestamp and a made-up signature, and sending 2 bytes of it. Before the
 // fix each reserved the 128 KiB it announced (146 MiB for 1,000). Now the
-// first MaxUnverifiedReads are read into small buffers that grow only as
+// first slackapi.MaxUnverifiedReads are read into small buffers that grow only as
 // bytes arrive, and the rest are refused at once with 503; the heap grows
 // by less than 32 MiB, and by no more than a goroutine per connection.
 func TestSlowUnsignedBodiesHoldLittleMemory(t *testing.T) {
@@ -90,7 +91,7 @@ func TestSlowUnsignedBodiesHoldLittleMemory(t *testing.T) {
 	addr := srv.Listener.Addr().String()
 
 	const n = 1000
-	held := min(n, MaxUnverifiedReads)
+	held := min(n, slackapi.MaxUnverifiedReads)
 	g0, heap0 := runtime.NumGoroutine(), heapInuse()
 	ts := strconv.FormatInt(h.now.Unix(), 10)
 	conns := make([]net.Conn, 0, n)
@@ -101,7 +102,7 @@ func TestSlowUnsignedBodiesHoldLittleMemory(t *testing.T) {
 	}()
 	for i := range n {
 		conns = append(conns, slowPost(t, addr, "/slack/commands", map[string]string{
-			HeaderSignature: fmt.Sprintf("v0=%064x", i), HeaderTimestamp: ts,
+			slackapi.HeaderSignature: fmt.Sprintf("v0=%064x", i), slackapi.HeaderTimestamp: ts,
 		}, DefaultMaxBody, "te"))
 	}
 	waitUntil(t, "every request handled or held", func() bool {
@@ -168,11 +169,11 @@ func TestBodiesAreNotReadBeforeTheCheapChecks(t *testing.T) {
 		length int
 		want   int
 	}{
-		{"stale timestamp", map[string]string{HeaderSignature: "v0=" + strings.Repeat("0", 64), HeaderTimestamp: strconv.FormatInt(now-301, 10)}, 1000, http.StatusUnauthorized},
-		{"timestamp from the future", map[string]string{HeaderSignature: "v0=" + strings.Repeat("0", 64), HeaderTimestamp: strconv.FormatInt(now+301, 10)}, 1000, http.StatusUnauthorized},
-		{"timestamp not a number", map[string]string{HeaderSignature: "v0=" + strings.Repeat("0", 64), HeaderTimestamp: "soon"}, 1000, http.StatusUnauthorized},
-		{"no signature", map[string]string{HeaderTimestamp: strconv.FormatInt(now, 10)}, 1000, http.StatusUnauthorized},
-		{"announced over the limit", map[string]string{HeaderSignature: "v0=" + strings.Repeat("0", 64), HeaderTimestamp: strconv.FormatInt(now, 10)}, DefaultMaxBody + 1, http.StatusRequestEntityTooLarge},
+		{"stale timestamp", map[string]string{slackapi.HeaderSignature: "v0=" + strings.Repeat("0", 64), slackapi.HeaderTimestamp: strconv.FormatInt(now-301, 10)}, 1000, http.StatusUnauthorized},
+		{"timestamp from the future", map[string]string{slackapi.HeaderSignature: "v0=" + strings.Repeat("0", 64), slackapi.HeaderTimestamp: strconv.FormatInt(now+301, 10)}, 1000, http.StatusUnauthorized},
+		{"timestamp not a number", map[string]string{slackapi.HeaderSignature: "v0=" + strings.Repeat("0", 64), slackapi.HeaderTimestamp: "soon"}, 1000, http.StatusUnauthorized},
+		{"no signature", map[string]string{slackapi.HeaderTimestamp: strconv.FormatInt(now, 10)}, 1000, http.StatusUnauthorized},
+		{"announced over the limit", map[string]string{slackapi.HeaderSignature: "v0=" + strings.Repeat("0", 64), slackapi.HeaderTimestamp: strconv.FormatInt(now, 10)}, DefaultMaxBody + 1, http.StatusRequestEntityTooLarge},
 	} {
 		for _, path := range []string{"/slack/commands", "/slack/interactions", "/slack/events"} {
 			t.Run(tc.name+path, func(t *testing.T) {

@@ -1,24 +1,21 @@
 package slackapp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/slack-go/slack"
 
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/slackauth"
 )
 
@@ -60,24 +57,25 @@ type Options struct {
 	// Tokens gives each workspace's bot token: the installation store when
 	// workspaces install itfit through Add to Slack; by default the single
 	// SLACK_BOT_TOKEN (slackauth.Static).
-	Tokens TokenSource
+	Tokens slackapi.TokenSource
 	// Installations is the same store, to forget refused tokens and delete
 	// a workspace's installation when it uninstalls; nil with a static token.
-	Installations Installations
+	Installations slackapi.Installations
 	// InstallURL is the Add to Slack link a workspace without an
 	// installation is pointed to ("" with a static token).
 	InstallURL string
 
-	// API replaces the Web API client of every workspace (tests); by default
-	// one is built per token with SLACK_API_URL and HTTPClient.
-	API API
-	// HTTPClient makes Web API and response_url calls; default: 10 s timeout.
+	// API replaces the Web API client of every workspace (tests).
+	API slackapi.API
+	// HTTPClient makes Web API and response_url calls; default
+	// slackapi.DefaultHTTPClient.
 	HTTPClient *http.Client
 	// Now is the clock for signature timestamps; default time.Now.
 	Now func() time.Time
 	// Sleep waits out a 429's Retry-After; tests inject one.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// AllowResponseURL vets response_url before posting; default SlackURL.
+	// AllowResponseURL vets response_url before posting; default
+	// slackapi.SlackURL.
 	AllowResponseURL func(*url.URL) bool
 	// MaxBody is the largest request body accepted; default 128 KiB.
 	MaxBody int64
@@ -95,18 +93,18 @@ type App struct {
 	views      *chat.Views
 	bg         Runner
 	log        *slog.Logger
-	slack      *client
+	slack      *slackapi.Client
 	installs   installs
 	workspaces Workspaces
 	dedupe     dedupe
-	verifier   *Verifier
+	verifier   *slackapi.Verifier
 	render     *renderCache
 	maxBody    int64
 }
 
 // installs is the installation store and the link to install itfit.
 type installs struct {
-	store Installations // nil with a static token
+	store slackapi.Installations // nil with a static token
 	url   string
 }
 
@@ -139,15 +137,6 @@ func New(cfg Config, o Options) (*App, error) {
 	if o.Prefix == "" {
 		o.Prefix = keys.Default
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = defaultHTTPClient()
-	}
-	if o.Sleep == nil {
-		o.Sleep = sleepCtx
-	}
-	if o.AllowResponseURL == nil {
-		o.AllowResponseURL = SlackURL
-	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
 	}
@@ -160,68 +149,23 @@ func New(cfg Config, o Options) (*App, error) {
 		}
 		o.Tokens = slackauth.NewStatic(cfg.BotToken)
 	}
-	opts := clientOptions(cfg, o)
-	var web *webAPI
-	if o.API == nil {
-		web = &webAPI{base: apiBase(cfg), http: o.HTTPClient}
-	}
-	p := &apis{
-		tokens: o.Tokens, installs: o.Installations, fixed: o.API, byToken: map[string]API{},
-		build: func(token string) API { return slack.New(token, opts...) },
-		socket: func() *slack.Client {
-			return slack.New("", slices.Concat(opts, []slack.Option{slack.OptionAppLevelToken(cfg.AppToken)})...)
-		},
-	}
 	return &App{
-		cfg:        cfg,
-		flows:      o.Flows,
-		views:      o.Flows.Views(),
-		bg:         o.Background,
-		log:        o.Log,
-		slack:      &client{apis: p, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, web: web, allowURL: o.AllowResponseURL},
+		cfg:   cfg,
+		flows: o.Flows,
+		views: o.Flows.Views(),
+		bg:    o.Background,
+		log:   o.Log,
+		slack: slackapi.New(slackapi.Options{
+			Tokens: o.Tokens, Installations: o.Installations, API: o.API, APIURL: cfg.APIURL, AppToken: cfg.AppToken,
+			HTTPClient: o.HTTPClient, Metrics: o.Metrics, Log: o.Log, Sleep: o.Sleep, AllowResponseURL: o.AllowResponseURL,
+		}),
 		installs:   installs{store: o.Installations, url: o.InstallURL},
 		workspaces: o.Workspaces,
 		dedupe:     dedupe{rdb: o.Redis, prefix: o.Prefix, ttl: o.DedupeTTL},
-		verifier:   NewVerifier(cfg.SigningSecret, o.Now),
+		verifier:   slackapi.NewVerifier(cfg.SigningSecret, o.Now),
 		render:     newRenderCache(),
 		maxBody:    o.MaxBody,
 	}, nil
-}
-
-// defaultHTTPClient is the Web API's and response_url's client: a transport
-// of its own, whose idle pool holds a connection per concurrent call
-// (http.DefaultTransport keeps 2 per host, so under load every other call
-// dialled, and over TLS handshook, afresh).
-func defaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 256
-	t.MaxIdleConnsPerHost = 256
-	t.IdleConnTimeout = 90 * time.Second
-	t.ForceAttemptHTTP2 = true
-	return &http.Client{Timeout: 10 * time.Second, Transport: t}
-}
-
-// apiBase is the Web API's base URL, ending in '/'.
-func apiBase(cfg Config) string {
-	u := cfg.APIURL
-	if u == "" {
-		return slack.APIURL
-	}
-	if u[len(u)-1] != '/' {
-		u += "/"
-	}
-	return u
-}
-
-func clientOptions(cfg Config, o Options) []slack.Option {
-	opts := []slack.Option{
-		slack.OptionHTTPClient(o.HTTPClient),
-		slack.OptionLog(slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)),
-	}
-	if cfg.APIURL != "" {
-		opts = append(opts, slack.OptionAPIURL(apiBase(cfg)))
-	}
-	return opts
 }
 
 // Mount adds the three Request URLs. Without a signing secret nothing can
@@ -251,14 +195,14 @@ func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []
 			// the connection rather than read it to the end.
 			w.Header().Set("Connection", "close")
 			switch {
-			case errors.Is(err, ErrBusy):
-				log.Warn("slack request refused", "reason", err, "limit", MaxUnverifiedReads)
+			case errors.Is(err, slackapi.ErrBusy):
+				log.Warn("slack request refused", "reason", err, "limit", slackapi.MaxUnverifiedReads)
 				w.Header().Set("Retry-After", "1")
 				http.Error(w, "busy, try again", http.StatusServiceUnavailable)
-			case errors.Is(err, ErrTooLarge):
+			case errors.Is(err, slackapi.ErrTooLarge):
 				log.Warn("slack request refused", "reason", "body over limit", "limit", a.maxBody)
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrBadTimestamp), errors.Is(err, ErrStale), errors.Is(err, ErrBadSignature):
+			case errors.Is(err, slackapi.ErrMissingSignature), errors.Is(err, slackapi.ErrBadTimestamp), errors.Is(err, slackapi.ErrStale), errors.Is(err, slackapi.ErrBadSignature):
 				log.Warn("slack request refused", "reason", err)
 				http.Error(w, "unauthorized", http.StatusUnauthorized)
 			default:
@@ -277,18 +221,6 @@ func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []
 		}
 		next(w, r, body)
 	})
-}
-
-// readAll is io.ReadAll into a buffer that starts at what was announced
-// (Content-Length; -1 when unknown), up to a few KiB, and grows only as
-// bytes arrive: a client can announce 128 KiB and send two bytes, and the
-// body is read before its signature can be checked. A payload is a few
-// KiB, so most are read with no growing at all.
-func readAll(r io.Reader, n int64) ([]byte, error) {
-	const first = 8 << 10
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(n, 0), first)+bytes.MinRead))
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -319,7 +251,7 @@ func (a *App) serveCommand(w http.ResponseWriter, r *http.Request, body []byte) 
 }
 
 func (a *App) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
-	payload, err := payloadField(body)
+	payload, err := slackapi.PayloadField(body)
 	if err != nil || len(payload) == 0 {
 		http.Error(w, "malformed form", http.StatusBadRequest)
 		return
@@ -335,55 +267,4 @@ func (a *App) serveInteraction(w http.ResponseWriter, r *http.Request, body []by
 	}
 	// An empty 200 is the acknowledgement; the work happens after it.
 	w.WriteHeader(http.StatusOK)
-}
-
-// payloadField is url.ParseQuery(string(body)).Get("payload") without the
-// copies: Slack's form is the single field "payload=…", which is unescaped
-// in place (body is the handler's own, and verified already). Any other form
-// goes through url.ParseQuery, so what is refused stays the same.
-func payloadField(body []byte) ([]byte, error) {
-	v, ok := bytes.CutPrefix(body, []byte("payload="))
-	if !ok || bytes.IndexByte(v, '&') >= 0 || bytes.IndexByte(v, ';') >= 0 {
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, err
-		}
-		return []byte(form.Get("payload")), nil
-	}
-	return unescapeQuery(v)
-}
-
-// unescapeQuery is url.QueryUnescape in place: '+' is a space, "%XX" a byte.
-func unescapeQuery(s []byte) ([]byte, error) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return nil, errors.New("invalid URL escape")
-			}
-			s[n] = unhex(s[i+1])<<4 | unhex(s[i+2])
-			i += 2
-		case '+':
-			s[n] = ' '
-		default:
-			s[n] = c
-		}
-		n++
-	}
-	return s[:n], nil
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
-	}
-	return c - '0'
 }

@@ -6,6 +6,8 @@ package slackapp
 import (
 	"errors"
 	"strings"
+
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // Config is read from SLACK_* variables.
@@ -56,4 +58,4 @@ func (c Config) Validate() error {
 
 // APIBase is the Web API's base URL (SLACK_API_URL, else slack.com's),
 // ending in '/'.
-func (c Config) APIBase() string { return apiBase(c) }
+func (c Config) APIBase() string { return slackapi.APIBase(c.APIURL) }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/slack-go/slack"
+
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/slackauth"
 )
@@ -29,7 +31,7 @@ func (a *App) deliver(ctx context.Context, log *slog.Logger, rt route, outs []ch
 // once per key where the message has one.
 func (a *App) post(ctx context.Context, log *slog.Logger, rt route, m chat.Message) {
 	if rt.dm == "" {
-		dm, err := a.slack.openDM(ctx, rt.ws, rt.user)
+		dm, err := a.slack.OpenDM(ctx, rt.ws, rt.user)
 		if err != nil {
 			a.failed(ctx, log, rt, "open DM", err)
 			return
@@ -38,9 +40,9 @@ func (a *App) post(ctx context.Context, log *slog.Logger, rt route, m chat.Messa
 	}
 	var err error
 	if blocks, ok := a.encoded(m); ok {
-		_, err = a.slack.postEncoded(ctx, rt.ws, rt.dm, Message{Text: fallback(m)}, blocks)
+		_, err = a.slack.PostEncoded(ctx, rt.ws, rt.dm, Message{Text: fallback(m)}, blocks)
 	} else {
-		_, err = a.slack.post(ctx, rt.ws, rt.dm, Render(m))
+		_, err = a.slack.Post(ctx, rt.ws, rt.dm, Render(m))
 	}
 	if err != nil {
 		a.failed(ctx, log, rt, "post", err)
@@ -50,7 +52,7 @@ func (a *App) post(ctx context.Context, log *slog.Logger, rt route, m chat.Messa
 // encoded is m's blocks from the cache, when m has a key and the adapter
 // sends its own JSON.
 func (a *App) encoded(m chat.Message) ([]byte, bool) {
-	if m.Key == "" || a.slack.web == nil {
+	if m.Key == "" || !a.slack.SendsJSON() {
 		return nil, false
 	}
 	b, err := a.render.blocks(m)
@@ -67,14 +69,14 @@ func (a *App) replace(ctx context.Context, log *slog.Logger, rt route, m chat.Me
 	var err error
 	switch {
 	case p.ephemeral && rt.responseURL != "":
-		err = a.slack.respondMessage(ctx, rt.responseURL, Render(m), true)
+		err = a.slack.Respond(ctx, rt.responseURL, Render(m), true)
 	case p.ephemeral:
 		return
 	default:
 		if blocks, ok := a.encoded(m); ok {
-			err = a.slack.updateEncoded(ctx, rt.ws, p.channel, p.ts, Message{Text: fallback(m)}, blocks)
+			err = a.slack.UpdateEncoded(ctx, rt.ws, p.channel, p.ts, Message{Text: fallback(m)}, blocks)
 		} else {
-			err = a.slack.update(ctx, rt.ws, p.channel, p.ts, Render(m))
+			err = a.slack.Update(ctx, rt.ws, p.channel, p.ts, Render(m))
 		}
 	}
 	if err != nil {
@@ -87,14 +89,14 @@ func (a *App) replace(ctx context.Context, log *slog.Logger, rt route, m chat.Me
 func (a *App) note(ctx context.Context, log *slog.Logger, rt route, m chat.Message) {
 	msg := Render(m)
 	if rt.mention != nil {
-		err := a.slack.ephemeral(ctx, rt.ws, *rt.mention, rt.user, msg)
+		err := a.slack.Ephemeral(ctx, rt.ws, rt.mention.channel, rt.mention.thread, rt.user, msg)
 		if err == nil {
 			return
 		}
 		log.Warn("could not post a note beside the mention", "err", err)
 	}
 	if rt.responseURL != "" {
-		err := a.slack.respondMessage(ctx, rt.responseURL, msg, false)
+		err := a.slack.Respond(ctx, rt.responseURL, msg, false)
 		if err == nil {
 			return
 		}
@@ -102,10 +104,10 @@ func (a *App) note(ctx context.Context, log *slog.Logger, rt route, m chat.Messa
 	}
 	dm := rt.dm
 	if dm == "" && rt.user != "" {
-		dm, _ = a.slack.openDM(ctx, rt.ws, rt.user)
+		dm, _ = a.slack.OpenDM(ctx, rt.ws, rt.user)
 	}
 	if dm != "" {
-		_, err := a.slack.post(ctx, rt.ws, dm, msg)
+		_, err := a.slack.Post(ctx, rt.ws, dm, msg)
 		if err == nil {
 			return
 		}
@@ -120,6 +122,13 @@ func (a *App) failed(ctx context.Context, log *slog.Logger, rt route, what strin
 		// Uninstalled between the request and the work: not a failure.
 		log.Info("slack "+what+": the workspace has no installation", "workspace", rt.ws)
 		a.note(ctx, log, rt, a.views.NotInstalled(a.installs.url))
+		return
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		// A Retry-After longer than the person should wait.
+		log.Warn("slack "+what+": rate limited", "retry_after", rl.RetryAfter)
+		a.note(ctx, log, rt, a.views.Failure(&chat.ThrottledError{After: rl.RetryAfter, Err: err}))
 		return
 	}
 	log.Error("slack "+what, "err", err)

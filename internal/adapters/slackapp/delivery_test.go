@@ -17,6 +17,7 @@ import (
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // The acknowledgement does not wait for the Web API: the slash command is
@@ -66,7 +67,7 @@ func TestFailingWebAPITellsTheUser(t *testing.T) {
 func TestRateLimitedCallsWaitRetryAfter(t *testing.T) {
 	h := newHarness(t)
 	h.api.limited["chat.postMessage"] = 2
-	h.api.retryWait = "3"
+	h.api.retryWait = "2"
 	h.command("U1", "")
 	h.wait()
 	if n := len(h.api.all("chat.postMessage")); n != 1 {
@@ -75,7 +76,7 @@ func TestRateLimitedCallsWaitRetryAfter(t *testing.T) {
 	h.mu.Lock()
 	sleeps := append([]time.Duration(nil), h.sleeps...)
 	h.mu.Unlock()
-	if len(sleeps) != 2 || sleeps[0] != 3*time.Second || sleeps[1] != 3*time.Second {
+	if len(sleeps) != 2 || sleeps[0] != 2*time.Second || sleeps[1] != 2*time.Second {
 		t.Fatalf("slept %v, want Retry-After twice", sleeps)
 	}
 	if metric(t, h, "chat.postMessage", "retried") != 2 || metric(t, h, "chat.postMessage", "ok") != 1 {
@@ -89,8 +90,27 @@ func TestRateLimitedCallsWaitRetryAfter(t *testing.T) {
 	if metric(t, h, "chat.postMessage", "failed") != 1 {
 		t.Fatal("endless 429 not counted as failed")
 	}
-	if h.api.limited["chat.postMessage"] != 100-(maxRetries+1) {
+	if h.api.limited["chat.postMessage"] != 100-(slackapi.MaxRetries+1) {
 		t.Fatalf("tried %d times", 100-h.api.limited["chat.postMessage"])
+	}
+
+	// A long Retry-After is not waited out while a person waits: the call
+	// gives up at once, and they are told to try again in that time.
+	h.api.limited["chat.postMessage"] = 1
+	h.api.retryWait = "20"
+	before := len(h.sink.texts())
+	h.mu.Lock()
+	slept := len(h.sleeps)
+	h.mu.Unlock()
+	h.command("U3", "")
+	h.wait()
+	h.mu.Lock()
+	if len(h.sleeps) != slept {
+		t.Errorf("waited out a 20 s Retry-After: %v", h.sleeps[slept:])
+	}
+	h.mu.Unlock()
+	if notes := h.sink.texts()[before:]; len(notes) != 1 || !strings.Contains(notes[0], "try again in 20 seconds") {
+		t.Fatalf("notes = %q", notes)
 	}
 }
 

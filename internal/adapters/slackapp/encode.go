@@ -2,48 +2,12 @@ package slackapp
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
 	"sync"
 
-	"github.com/slack-go/slack"
-
 	"github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/slackapi"
 )
-
-// encodeBlocks is the JSON array of a message's blocks; "[]" for none, as
-// slack-go sends it (an update without blocks clears the old ones).
-func encodeBlocks(bs []slack.Block) ([]byte, error) {
-	if len(bs) == 0 {
-		return []byte("[]"), nil
-	}
-	return json.Marshal(bs)
-}
-
-// chatBody is the JSON body of chat.postMessage (ts empty) and chat.update,
-// around blocks already encoded.
-func chatBody(channel, ts, text string, blocks []byte) []byte {
-	b := make([]byte, 0, len(blocks)+len(text)+len(channel)+len(ts)+48)
-	b = append(b, `{"channel":`...)
-	b = appendJSONString(b, channel)
-	if ts != "" {
-		b = append(b, `,"ts":`...)
-		b = appendJSONString(b, ts)
-	}
-	b = append(b, `,"text":`...)
-	b = appendJSONString(b, text)
-	b = append(b, `,"blocks":`...)
-	b = append(b, blocks...)
-	return append(b, '}')
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	q, err := json.Marshal(s) // cannot fail for a string
-	if err != nil {
-		return append(b, `""`...)
-	}
-	return append(b, q...)
-}
 
 // maxCached bounds the cache below; an operator replacing the audit leaves
 // the old questions' entries behind, so a full cache is simply emptied.
@@ -75,7 +39,7 @@ func newRenderCache() *renderCache {
 	return &renderCache{encoded: map[string][]byte{}}
 }
 
-// blocks is encodeBlocks(Render(m).Blocks).
+// blocks is slackapi.EncodeBlocks(Render(m).Blocks).
 func (c *renderCache) blocks(m chat.Message) ([]byte, error) {
 	c.mu.Lock()
 	tmpl, ok := c.encoded[m.Key]
@@ -90,7 +54,7 @@ func (c *renderCache) blocks(m chat.Message) ([]byte, error) {
 		c.mu.Unlock()
 	}
 	if tmpl == nil {
-		return encodeBlocks(Render(m).Blocks)
+		return slackapi.EncodeBlocks(Render(m).Blocks)
 	}
 	if !bytes.Contains(tmpl, sentinelText) {
 		return tmpl, nil
@@ -102,12 +66,12 @@ func (c *renderCache) blocks(m chat.Message) ([]byte, error) {
 // that substitution would not be exact.
 func template(m chat.Message) []byte {
 	m.Rev = sentinelRev
-	a, err := encodeBlocks(Render(m).Blocks)
+	a, err := slackapi.EncodeBlocks(Render(m).Blocks)
 	if err != nil {
 		return nil
 	}
 	m.Rev = sentinelRev2
-	b, err := encodeBlocks(Render(m).Blocks)
+	b, err := slackapi.EncodeBlocks(Render(m).Blocks)
 	if err != nil || bytes.Contains(a, sentinelText2) || !bytes.Equal(bytes.ReplaceAll(a, sentinelText, sentinelText2), b) {
 		return nil
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 const testSecret = "test-signing-secret"
@@ -327,8 +328,8 @@ func (h *harness) post(path, contentType string, body []byte, hdr http.Header) (
 	// share a signature (a copy that does is a replay, and refused): each
 	// post here is signed at its own second of the window.
 	ts := strconv.FormatInt(h.now.Unix()-h.sent.Add(1)%240, 10)
-	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, Sign(testSecret, ts, body))
+	req.Header.Set(slackapi.HeaderTimestamp, ts)
+	req.Header.Set(slackapi.HeaderSignature, slackapi.Sign(testSecret, ts, body))
 	for k, v := range hdr {
 		req.Header[k] = v
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/obs"
-	"github.com/itfit/itfit/internal/slackauth"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // command is a slash command, from a form (HTTP) or JSON (Socket Mode).
@@ -29,7 +29,7 @@ type command struct {
 // valid reports whether the command names a workspace and a user as Slack
 // does: nothing keys a session on an ID Slack would never send.
 func (c command) valid() bool {
-	return isSlackID(c.Team) && isSlackID(c.User) && (c.Enterprise == "" || isSlackID(c.Enterprise))
+	return slackapi.IsID(c.Team) && slackapi.IsID(c.User) && (c.Enterprise == "" || slackapi.IsID(c.Enterprise))
 }
 
 // interaction is the part of a block_actions payload the adapter reads.
@@ -145,16 +145,6 @@ type route struct {
 // retries; its event_id was not claimed, so the retry is handled.
 var errBusy = errors.New("busy: the event will be redelivered")
 
-// workspace names a workspace; on Enterprise Grid the org comes first, so
-// that a team ID reused across orgs cannot collide. An org-wide install is
-// the enterprise alone ("E1:").
-func workspace(enterprise, team string) conversation.WorkspaceID {
-	if enterprise != "" {
-		return conversation.WorkspaceID(enterprise + ":" + team)
-	}
-	return conversation.WorkspaceID(team)
-}
-
 func userKey(ws conversation.WorkspaceID, user string) conversation.UserKey {
 	return conversation.UserKey{Platform: conversation.Slack, Workspace: ws, User: conversation.UserID(user)}
 }
@@ -185,7 +175,7 @@ func mentionWord(text string) string {
 // bounded by installCheck). claim, when set, deduplicates a Socket Mode
 // redelivery.
 func (a *App) command(ctx context.Context, c command, claim string) *ephemeral {
-	ws := workspace(c.Enterprise, c.Team)
+	ws := slackapi.Workspace(c.Enterprise, c.Team)
 	if a.commandNotInstalled(ctx, ws) {
 		return ephemeralOf(Render(a.views.NotInstalled(a.installs.url)))
 	}
@@ -228,7 +218,7 @@ func ephemeralOf(m Message) *ephemeral {
 // inDM opens the person's DM with itfit, where their audit lives, and
 // points the input and its route there.
 func (a *App) inDM(ctx context.Context, log *slog.Logger, in *chat.Input, rt *route) bool {
-	dm, err := a.slack.openDM(ctx, rt.ws, rt.user)
+	dm, err := a.slack.OpenDM(ctx, rt.ws, rt.user)
 	if err != nil {
 		a.failed(ctx, log, *rt, "open DM", err)
 		return false
@@ -253,12 +243,12 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 	if ent == "" {
 		ent = p.Team.EnterpriseID
 	}
-	if !isSlackID(p.User.ID) || !isSlackID(team) || (ent != "" && !isSlackID(ent)) {
+	if !slackapi.IsID(p.User.ID) || !slackapi.IsID(team) || (ent != "" && !slackapi.IsID(ent)) {
 		return errors.New("payload has no user or team, or a malformed one")
 	}
 	// The user and workspace come from the verified payload, never from a
 	// button's value: a crafted click can only ever reach its sender's audit.
-	ws := workspace(ent, team)
+	ws := slackapi.Workspace(ent, team)
 	rt := route{ws: ws, user: p.User.ID, responseURL: p.ResponseURL}
 	who := chat.Who{Key: conversation.Key{UserKey: userKey(ws, p.User.ID)}, Surface: chat.SurfaceSlash}
 	if p.Type == "shortcut" {
@@ -306,7 +296,7 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 				return
 			}
 		case press.Intent == chat.IntentRemind:
-			tz, err := a.slack.userTZ(ctx, ws, p.User.ID)
+			tz, err := a.slack.UserTZ(ctx, ws, p.User.ID)
 			if err != nil {
 				// The reminder still matters more than the hour it arrives at.
 				log.Warn("no time zone for the reminder; using UTC", "err", err)
@@ -356,14 +346,14 @@ func (a *App) event(ctx context.Context, e envelope) error {
 		return nil
 	}
 	if e.EventID == "" || (e.TeamID == "" && e.EnterpriseID == "") ||
-		(e.TeamID != "" && !isSlackID(e.TeamID)) || (e.EnterpriseID != "" && !isSlackID(e.EnterpriseID)) {
+		(e.TeamID != "" && !slackapi.IsID(e.TeamID)) || (e.EnterpriseID != "" && !slackapi.IsID(e.EnterpriseID)) {
 		return errors.New("event without event_id, or without a well-formed team_id or enterprise_id")
 	}
 	var ev innerEvent
 	if err := json.Unmarshal(e.Event, &ev); err != nil {
 		return errors.New("malformed event")
 	}
-	ws := workspace(e.EnterpriseID, e.TeamID)
+	ws := slackapi.Workspace(e.EnterpriseID, e.TeamID)
 	claim := a.dedupe.prefix.SlackEvent(string(ws), e.EventID)
 	switch ev.Type {
 	case "app_home_opened":
@@ -377,7 +367,7 @@ func (a *App) event(ctx context.Context, e envelope) error {
 			return errBusy // Slack delivers the event again
 		}
 	case "app_mention":
-		if ev.User == "" || ev.BotID != "" || !isSlackID(ev.User) || !isSlackID(ev.Channel) || e.TeamID == "" {
+		if ev.User == "" || ev.BotID != "" || !slackapi.IsID(ev.User) || !slackapi.IsID(ev.Channel) || e.TeamID == "" {
 			return nil // bots, and mentions without a person or channel, get nothing
 		}
 		where := &mentionRef{channel: ev.Channel, thread: ev.ThreadTS}
@@ -421,7 +411,7 @@ func (a *App) home(ctx context.Context, log *slog.Logger, who chat.Who) {
 		log.Error("app home", "err", err)
 		return
 	}
-	if err := a.slack.publishHome(ctx, who.Key.Workspace, string(who.Key.User), HomeView(m)); err != nil {
+	if err := a.slack.PublishHome(ctx, who.Key.Workspace, string(who.Key.User), HomeView(m)); err != nil {
 		log.Error("app home: publish", "err", err)
 	}
 }
@@ -438,7 +428,7 @@ func (a *App) later(ctx context.Context, name, claim string, rt route, f func(ct
 		if rt.ws != "" && a.notInstalled(ctx, rt.ws) {
 			log.Info("slack request from a workspace without an installation", "task", name, "workspace", rt.ws)
 			if rt.responseURL != "" {
-				if err := a.slack.respondMessage(ctx, rt.responseURL, Render(a.views.NotInstalled(a.installs.url)), false); err != nil {
+				if err := a.slack.Respond(ctx, rt.responseURL, Render(a.views.NotInstalled(a.installs.url)), false); err != nil {
 					log.Warn("could not reply through response_url", "err", err)
 				}
 			}
@@ -472,7 +462,7 @@ func (a *App) busy(ctx context.Context, rt route, name string, err error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := a.slack.respondMessage(ctx, rt.responseURL, Render(a.views.Busy()), false); err != nil {
+	if err := a.slack.Respond(ctx, rt.responseURL, Render(a.views.Busy()), false); err != nil {
 		log.Warn("could not tell the person itfit is busy", "err", err)
 	}
 }
@@ -481,6 +471,5 @@ func (a *App) busy(ctx context.Context, rt route, name string, err error) {
 // installation. Any other failure (Redis down) is not an answer: the work
 // goes ahead and reports its own error to the person.
 func (a *App) notInstalled(ctx context.Context, ws conversation.WorkspaceID) bool {
-	_, _, err := a.slack.apis.get(ctx, ws)
-	return errors.Is(err, slackauth.ErrNotInstalled)
+	return a.slack.NotInstalled(ctx, ws)
 }

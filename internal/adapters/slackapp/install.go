@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/slackauth"
 )
 
@@ -34,7 +35,7 @@ func (a *App) uninstall(ctx context.Context, log *slog.Logger, enterprise, team 
 	if orgWide {
 		team = ""
 	}
-	ws := workspace(enterprise, team)
+	ws := slackapi.Workspace(enterprise, team)
 	if enterprise == "" && team == "" {
 		log.Warn("slack uninstall event without a workspace ignored")
 		return
@@ -52,7 +53,7 @@ func (a *App) uninstall(ctx context.Context, log *slog.Logger, enterprise, team 
 			log.Info("slack installation deleted", "installation", in)
 		}
 	}
-	a.slack.apis.forget(ws)
+	a.slack.ForgetToken(ws)
 	if a.workspaces == nil {
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
+	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/slackauth"
 )
 
@@ -22,7 +23,7 @@ import (
 // shared card. Unlike the interactive paths it never waits out a 429 but
 // hands Slack's Retry-After to the scheduler.
 type Outbox struct {
-	slack *client
+	slack *slackapi.Client
 	log   *slog.Logger
 }
 
@@ -31,26 +32,7 @@ var _ chat.Outbox = (*Outbox)(nil)
 // Outbox returns the adapter's outbox, for chat.Service.Notifier, whose
 // notifier revisit.Service.Register(conversation.Slack, …) takes.
 func (a *App) Outbox() *Outbox {
-	return &Outbox{slack: a.slack.forNudges(), log: a.log}
-}
-
-// goneErrors are Slack's answers that mean the recipient or the bot is gone
-// for good, so a retry would only fail again. missing_scope is not among
-// them: an operator fixes it by reinstalling, and the scheduler's retries
-// (then its dead letters) keep the nudge until then.
-var goneErrors = map[string]bool{
-	"account_inactive":        true, // the bot's token belongs to a deactivated user or workspace
-	"invalid_auth":            true,
-	"token_revoked":           true,
-	"not_authed":              true,
-	"team_access_not_granted": true,
-	"user_not_found":          true,
-	"user_disabled":           true,
-	"cannot_dm_bot":           true,
-	"channel_not_found":       true,
-	"not_in_channel":          true,
-	"is_archived":             true,
-	"restricted_action":       true,
+	return &Outbox{slack: a.slack.ForNudges(), log: a.log}
 }
 
 // nudgeErr maps a Web API failure onto what the scheduler understands.
@@ -63,8 +45,7 @@ func nudgeErr(what string, err error) error {
 	if errors.As(err, &rl) {
 		return schedule.RetryAfter(max(rl.RetryAfter, time.Second), fmt.Errorf("%s: %w", what, err))
 	}
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) && goneErrors[se.Err] {
+	if slackapi.Gone(err) {
 		return fmt.Errorf("%s: %w: %w", what, err, schedule.ErrGone)
 	}
 	return fmt.Errorf("%s: %w", what, err)
@@ -73,15 +54,15 @@ func nudgeErr(what string, err error) error {
 // ToUser sends to the user's DM with the bot, opened afresh: a snoozed
 // nudge knows no channel.
 func (n *Outbox) ToUser(ctx context.Context, to conversation.Key, build func(chat.Who) chat.Message) error {
-	if !isSlackID(string(to.User)) {
+	if !slackapi.IsID(string(to.User)) {
 		return fmt.Errorf("slack nudge to a malformed user ID: %w", schedule.ErrGone)
 	}
-	dm, err := n.slack.openDM(ctx, to.Workspace, string(to.User))
+	dm, err := n.slack.OpenDM(ctx, to.Workspace, string(to.User))
 	if err != nil {
 		return nudgeErr("open the user's DM", err)
 	}
 	m := build(chat.Who{Key: conversation.Key{UserKey: to.UserKey, Conversation: conversation.ConversationID(dm)}, Surface: chat.SurfaceSlash})
-	if _, err := n.slack.post(ctx, to.Workspace, dm, Render(m)); err != nil {
+	if _, err := n.slack.Post(ctx, to.Workspace, dm, Render(m)); err != nil {
 		return nudgeErr("post the user's nudge", err)
 	}
 	return nil
@@ -94,21 +75,17 @@ func (n *Outbox) ToUser(ctx context.Context, to conversation.Key, build func(cha
 // token, and the workspace's name from its installation. A lookup that
 // fails degrades to IDs; it never holds up the nudge.
 func (n *Outbox) Client(ctx context.Context, m revisit.Manager, client conversation.UserKey) chat.ClientInfo {
-	if m.Workspace == client.Workspace || !isSlackID(string(client.User)) || !isWorkspaceID(string(client.Workspace)) {
+	if m.Workspace == client.Workspace || !slackapi.IsID(string(client.User)) || !slackapi.IsWorkspaceID(string(client.Workspace)) {
 		return chat.ClientInfo{Mention: true}
 	}
 	var info chat.ClientInfo
-	if ins := n.slack.apis.installs; ins != nil {
-		ent, team := splitWorkspace(client.Workspace)
-		in, err := ins.Get(ctx, ent, team)
-		switch {
-		case err != nil:
-			n.log.Warn("could not name the client's workspace for their manager", "workspace", client.Workspace, "err", err)
-		default:
-			info.Place = in.TeamName
-		}
+	switch in, ok, err := n.slack.Installation(ctx, client.Workspace); {
+	case err != nil:
+		n.log.Warn("could not name the client's workspace for their manager", "workspace", client.Workspace, "err", err)
+	case ok:
+		info.Place = in.TeamName
 	}
-	name, err := n.slack.userName(ctx, client.Workspace, string(client.User))
+	name, err := n.slack.UserName(ctx, client.Workspace, string(client.User))
 	if err != nil {
 		n.log.Warn("could not name the client for their manager", "workspace", client.Workspace, "user", client.User, "err", err)
 	}
@@ -119,18 +96,18 @@ func (n *Outbox) Client(ctx context.Context, m revisit.Manager, client conversat
 // ToManager posts to the manager: a user in a DM, or a channel.
 func (n *Outbox) ToManager(ctx context.Context, m revisit.Manager, _ conversation.Key, msg chat.Message) error {
 	what := string(msg.Kind)
-	if m.Platform != conversation.Slack || !isSlackID(m.Target) || !isWorkspaceID(string(m.Workspace)) {
+	if m.Platform != conversation.Slack || !slackapi.IsID(m.Target) || !slackapi.IsWorkspaceID(string(m.Workspace)) {
 		return fmt.Errorf("slack %s to %q: not a Slack user or channel: %w", what, m.Target, schedule.ErrGone)
 	}
 	channel := m.Target
 	if c := m.Target[0]; c == 'U' || c == 'W' {
-		dm, err := n.slack.openDM(ctx, m.Workspace, m.Target)
+		dm, err := n.slack.OpenDM(ctx, m.Workspace, m.Target)
 		if err != nil {
 			return nudgeErr("open the manager's DM", err)
 		}
 		channel = dm
 	}
-	if _, err := n.slack.post(ctx, m.Workspace, channel, Render(msg)); err != nil {
+	if _, err := n.slack.Post(ctx, m.Workspace, channel, Render(msg)); err != nil {
 		return nudgeErr("post the "+what, err)
 	}
 	return nil

@@ -75,8 +75,6 @@ func newSlackDriver(r *rig, sock *socketRun) *slackDriver {
 
 func (d *slackDriver) Can(parity.Capability) bool { return true }
 
-func (d *slackDriver) t() *testing.T { return d.r.t }
-
 // command sends /itfit with text, as a form (HTTP) or an envelope.
 func (d *slackDriver) command(t *testing.T, user, text string) {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // Block Kit's limits (https://docs.slack.dev/reference/block-kit). The
@@ -33,12 +34,8 @@ const (
 	maxConfirmButton = 30
 )
 
-// Message is what the adapter posts: blocks and the plain fallback text
-// Slack shows in notifications and screen readers.
-type Message struct {
-	Text   string
-	Blocks []slack.Block
-}
+// Message is what the adapter posts: blocks and their fallback text.
+type Message = slackapi.Message
 
 func plain(s string, limit int) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, clamp(s, limit), true, false)
@@ -114,29 +111,6 @@ func mrk(t chat.Text) string {
 	return b.String()
 }
 
-// flat spells a text without markup, for plain_text objects and the
-// fallback text.
-func flat(t chat.Text) string {
-	var b strings.Builder
-	for _, s := range t {
-		switch s.Kind {
-		case chat.Date:
-			b.WriteString(s.T.UTC().Format("2 January 2006"))
-		case chat.Command:
-			b.WriteString(commandText(s))
-		case chat.Person:
-			if s.S != "" {
-				b.WriteString(s.S)
-			} else {
-				b.WriteString(s.ID)
-			}
-		default:
-			b.WriteString(s.S)
-		}
-	}
-	return b.String()
-}
-
 func commandText(s chat.Span) string {
 	switch s.Place {
 	case "slash":
@@ -153,7 +127,7 @@ func commandText(s chat.Span) string {
 // person is a mention where it resolves (a plain ID only, so a stored
 // value cannot become a broadcast or a link), else the name and place.
 func person(s chat.Span) string {
-	if s.Mention && isSlackID(s.ID) {
+	if s.Mention && slackapi.IsID(s.ID) {
 		return mention(s.ID)
 	}
 	out := "*" + esc(clamp(s.S, 100)) + "*"
@@ -166,27 +140,13 @@ func person(s chat.Span) string {
 // mention renders a Slack user or channel ID as a mention; anything that
 // is not a plain ID is refused.
 func mention(id string) string {
-	if !isSlackID(id) {
+	if !slackapi.IsID(id) {
 		return "someone"
 	}
 	if strings.HasPrefix(id, "C") || strings.HasPrefix(id, "G") {
 		return "<#" + id + ">"
 	}
 	return "<@" + id + ">"
-}
-
-// isSlackID keeps a mention from carrying anything but an ID.
-func isSlackID(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // Render turns a neutral message into Block Kit.

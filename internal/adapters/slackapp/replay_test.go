@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // captured is one signed request as it crossed the wire: all that someone
@@ -27,8 +29,8 @@ func (h *harness) capture(path, ctype string, body []byte) captured {
 	ts := strconv.FormatInt(h.now.Unix(), 10)
 	hdr := http.Header{}
 	hdr.Set("Content-Type", ctype)
-	hdr.Set(HeaderTimestamp, ts)
-	hdr.Set(HeaderSignature, Sign(testSecret, ts, body))
+	hdr.Set(slackapi.HeaderTimestamp, ts)
+	hdr.Set(slackapi.HeaderSignature, slackapi.Sign(testSecret, ts, body))
 	return captured{path: path, ctype: ctype, hdr: hdr, body: body}
 }
 
@@ -143,7 +145,7 @@ func TestReplayedRequestsHaveNoEffect(t *testing.T) {
 				replay := c
 				if upper { // the same signature in upper-case hex, which Verify accepts
 					replay.hdr = c.hdr.Clone()
-					replay.hdr.Set(HeaderSignature, "v0="+strings.ToUpper(c.hdr.Get(HeaderSignature)[3:]))
+					replay.hdr.Set(slackapi.HeaderSignature, "v0="+strings.ToUpper(c.hdr.Get(slackapi.HeaderSignature)[3:]))
 				}
 				code, body := r.send(replay, nil)
 				if code != http.StatusOK || body != "" {
@@ -234,12 +236,12 @@ func TestEventRetriesStillWork(t *testing.T) {
 				c.Close()
 			}
 		}()
-		for i := range MaxUnverifiedReads {
+		for i := range slackapi.MaxUnverifiedReads {
 			slow = append(slow, slowPost(t, addr, "/slack/events", map[string]string{
-				HeaderSignature: fmt.Sprintf("v0=%064x", i), HeaderTimestamp: ts,
+				slackapi.HeaderSignature: fmt.Sprintf("v0=%064x", i), slackapi.HeaderTimestamp: ts,
 			}, 1000, "{"))
 		}
-		waitUntil(t, "the slow bodies hold every read", func() bool { return len(h.app.verifier.reads) == MaxUnverifiedReads })
+		waitUntil(t, "the slow bodies hold every read", func() bool { return h.app.verifier.Reading() == slackapi.MaxUnverifiedReads })
 		c := h.capture("/slack/events", "application/json", event("Ev3"))
 		if code, _ := h.send(c, nil); code != http.StatusServiceUnavailable {
 			t.Fatalf("while busy: %d, want 503", code)
@@ -247,7 +249,7 @@ func TestEventRetriesStillWork(t *testing.T) {
 		for _, conn := range slow {
 			conn.Close()
 		}
-		waitUntil(t, "the slow bodies let go", func() bool { return len(h.app.verifier.reads) == 0 })
+		waitUntil(t, "the slow bodies let go", func() bool { return h.app.verifier.Reading() == 0 })
 		if code, _ := h.send(c, retry(1)); code != http.StatusOK {
 			t.Fatalf("sent again: %d", code)
 		}

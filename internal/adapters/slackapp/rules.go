@@ -6,6 +6,7 @@ import (
 
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // Rules are Slack's own rules for revisits: how ITFIT_ACCOUNT_MANAGERS
@@ -22,7 +23,7 @@ func manager(client conversation.WorkspaceID, target string) (revisit.Manager, e
 	if ws, t, ok := strings.Cut(target, "/"); ok {
 		m.Workspace, m.Target = conversation.WorkspaceID(ws), t
 	}
-	if !isSlackID(m.Target) || !isWorkspaceID(string(m.Workspace)) {
+	if !slackapi.IsID(m.Target) || !slackapi.IsWorkspaceID(string(m.Workspace)) {
 		return revisit.Manager{}, fmt.Errorf("%q is not a Slack user or channel ID (U…, W…, C…), optionally after its workspace (T…/U…)", target)
 	}
 	return m, nil

@@ -20,7 +20,7 @@ func (a *App) RunSocketMode(ctx context.Context) error {
 	}
 	// The connection is opened with the app-level token alone; replies go
 	// through each workspace's own bot token like the HTTP paths.
-	smc := socketmode.New(a.slack.apis.socket(), socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)))
+	smc := socketmode.New(a.slack.Socket(), socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)))
 	runErr := make(chan error, 1)
 	go func() { runErr <- smc.RunContext(ctx) }()
 	for {

@@ -7,6 +7,7 @@ import (
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // Action IDs. An answer button's action_id ends with the option ID so that
@@ -182,20 +183,10 @@ func parseInvite(value string, clicker conversation.WorkspaceID) (conversation.U
 	if !ok {
 		ws, user = string(clicker), value
 	}
-	if !isWorkspaceID(ws) || !isSlackID(user) || (user[0] != 'U' && user[0] != 'W') {
+	if !slackapi.IsWorkspaceID(ws) || !slackapi.IsID(user) || (user[0] != 'U' && user[0] != 'W') {
 		return conversation.UserKey{}, false
 	}
 	return conversation.UserKey{Platform: conversation.Slack, Workspace: conversation.WorkspaceID(ws), User: conversation.UserID(user)}, true
-}
-
-// isWorkspaceID matches what workspace() makes of Slack's IDs: "T…",
-// "E…:T…", or "E…:" for an org-wide install.
-func isWorkspaceID(s string) bool {
-	ent, team, grid := strings.Cut(s, ":")
-	if !grid {
-		return isSlackID(s)
-	}
-	return isSlackID(ent) && (team == "" || isSlackID(team))
 }
 
 // act reads a pressed element into the press the flows take; Problem is
@@ -238,7 +229,7 @@ func act(a action, values map[string]map[string]stateValue, clicker conversation
 	case id == actShare:
 		out.Intent = chat.IntentShare
 		if a.SelectedUser != "" {
-			if !isSlackID(a.SelectedUser) {
+			if !slackapi.IsID(a.SelectedUser) {
 				out.Problem = chat.Problem{Kind: chat.UnknownPerson}
 				return out
 			}

@@ -1,4 +1,4 @@
-package slackapp
+package slackapi
 
 import (
 	"context"
@@ -69,6 +69,9 @@ func NewVerifier(secret string, now func() time.Time) *Verifier {
 	}
 	return &Verifier{secret: []byte(secret), now: now, reads: make(chan struct{}, MaxUnverifiedReads)}
 }
+
+// Reading is how many bodies are being read, unverified, right now.
+func (v *Verifier) Reading() int { return len(v.reads) }
 
 // Read reads r's body, at most limit bytes, and verifies its signature,
 // spending as little as it can on a request that is not Slack's: the

@@ -1,4 +1,4 @@
-package slackapp
+package slackapi
 
 import (
 	"bytes"
@@ -77,18 +77,9 @@ type apis struct {
 	byToken map[string]API
 }
 
-// splitWorkspace undoes workspace(): "E:T" on Grid, "T" outside, "E:" for
-// an org-wide install.
-func splitWorkspace(ws conversation.WorkspaceID) (enterprise, team string) {
-	if e, t, ok := strings.Cut(string(ws), ":"); ok {
-		return e, t
-	}
-	return "", string(ws)
-}
-
 // get returns the client for a workspace's current token, and the token.
 func (p *apis) get(ctx context.Context, ws conversation.WorkspaceID) (API, string, error) {
-	ent, team := splitWorkspace(ws)
+	ent, team := SplitWorkspace(ws)
 	tok, err := p.tokens.TokenFor(ctx, ent, team)
 	if err != nil {
 		return nil, "", fmt.Errorf("token of workspace %s: %w", ws, err)
@@ -115,7 +106,7 @@ func (p *apis) get(ctx context.Context, ws conversation.WorkspaceID) (API, strin
 // next call reads the store again (a re-install, or a refreshed token).
 func (p *apis) forget(ws conversation.WorkspaceID) {
 	if p.installs != nil {
-		p.installs.Forget(splitWorkspace(ws))
+		p.installs.Forget(SplitWorkspace(ws))
 	}
 }
 
@@ -127,16 +118,13 @@ var refusedToken = map[string]bool{
 	"account_inactive": true,
 }
 
-// Retry bounds for 429s: Slack's Retry-After is usually a second or two; a
-// wait longer than maxRetryAfter would outlast the background task anyway.
-const (
-	maxRetries    = 3
-	maxRetryAfter = 20 * time.Second
-)
+// MaxRetries bounds the 429s one call waits out (each no longer than the
+// client's MaxWait).
+const MaxRetries = 3
 
-// client wraps the Web API with what every call needs: the token of the
+// Client wraps the Web API with what every call needs: the token of the
 // workspace concerned, 429 handling, metrics, and errors that name the call.
-type client struct {
+type Client struct {
 	apis    *apis
 	metrics *obs.Metrics
 	sleep   func(ctx context.Context, d time.Duration) error
@@ -150,11 +138,13 @@ type client struct {
 	// noWait returns a 429 at once instead of waiting it out: a nudge hands
 	// Slack's Retry-After to the scheduler, which holds no lease that long.
 	noWait bool
+	// maxWait is the longest Retry-After the interactive path waits out.
+	maxWait time.Duration
 }
 
-// forNudges is the same client for the revisit scheduler: the same
+// ForNudges is the same client for the revisit scheduler: the same
 // per-workspace tokens, without waiting on 429s.
-func (c *client) forNudges() *client {
+func (c *Client) ForNudges() *Client {
 	cp := *c
 	cp.noWait = true
 	return &cp
@@ -174,12 +164,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // call runs a Web API method as workspace ws. A token Slack refuses is
 // forgotten, so the next call does not reuse it.
-func (c *client) call(ctx context.Context, ws conversation.WorkspaceID, name string, f func(ctx context.Context, api API) error) error {
+func (c *Client) call(ctx context.Context, ws conversation.WorkspaceID, name string, f func(ctx context.Context, api API) error) error {
 	return c.callAs(ctx, ws, name, func(ctx context.Context, api API, _ string) error { return f(ctx, api) })
 }
 
 // callAs is call for methods that need the token itself (webAPI's).
-func (c *client) callAs(ctx context.Context, ws conversation.WorkspaceID, name string, f func(ctx context.Context, api API, token string) error) error {
+func (c *Client) callAs(ctx context.Context, ws conversation.WorkspaceID, name string, f func(ctx context.Context, api API, token string) error) error {
 	api, tok, err := c.apis.get(ctx, ws)
 	if err != nil {
 		c.metrics.PlatformCall("slack", name, "no_token")
@@ -197,7 +187,7 @@ func (c *client) callAs(ctx context.Context, ws conversation.WorkspaceID, name s
 // Only 429s are retried: Slack did nothing with the request, so posting
 // again cannot post twice. Other failures are not, for the same reason in
 // reverse (a timed-out chat.postMessage may well have been delivered).
-func (c *client) retry(ctx context.Context, name string, f func(ctx context.Context) error) error {
+func (c *Client) retry(ctx context.Context, name string, f func(ctx context.Context) error) error {
 	for attempt := 0; ; attempt++ {
 		err := f(ctx)
 		if err == nil {
@@ -209,7 +199,7 @@ func (c *client) retry(ctx context.Context, name string, f func(ctx context.Cont
 			c.metrics.PlatformCall("slack", name, "rate_limited")
 			return fmt.Errorf("slack %s: %w", name, err)
 		}
-		if errors.As(err, &rl) && attempt < maxRetries && rl.RetryAfter <= maxRetryAfter {
+		if errors.As(err, &rl) && attempt < MaxRetries && rl.RetryAfter <= c.maxWait {
 			c.metrics.PlatformCall("slack", name, "retried")
 			wait := max(rl.RetryAfter, time.Second)
 			if serr := c.sleep(ctx, wait); serr != nil {
@@ -228,7 +218,7 @@ func msgOptions(m Message) []slack.MsgOption {
 }
 
 // openDM returns the ID of the user's direct message with the bot.
-func (c *client) openDM(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
+func (c *Client) OpenDM(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
 	var id string
 	err := c.call(ctx, ws, "conversations.open", func(ctx context.Context, api API) error {
 		ch, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
@@ -243,13 +233,13 @@ func (c *client) openDM(ctx context.Context, ws conversation.WorkspaceID, user s
 	return id, err
 }
 
-func (c *client) post(ctx context.Context, ws conversation.WorkspaceID, channel string, m Message) (ts string, err error) {
-	return c.postEncoded(ctx, ws, channel, m, nil)
+func (c *Client) Post(ctx context.Context, ws conversation.WorkspaceID, channel string, m Message) (ts string, err error) {
+	return c.PostEncoded(ctx, ws, channel, m, nil)
 }
 
 // postEncoded is post with m's blocks already encoded (nil: encode them
 // here). Without webAPI (tests) m.Blocks is what is posted.
-func (c *client) postEncoded(ctx context.Context, ws conversation.WorkspaceID, channel string, m Message, blocks []byte) (ts string, err error) {
+func (c *Client) PostEncoded(ctx context.Context, ws conversation.WorkspaceID, channel string, m Message, blocks []byte) (ts string, err error) {
 	if c.web == nil {
 		err = c.call(ctx, ws, "chat.postMessage", func(ctx context.Context, api API) error {
 			_, ts, err = api.PostMessageContext(ctx, channel, msgOptions(m)...)
@@ -258,7 +248,7 @@ func (c *client) postEncoded(ctx context.Context, ws conversation.WorkspaceID, c
 		return ts, err
 	}
 	if blocks == nil {
-		if blocks, err = encodeBlocks(m.Blocks); err != nil {
+		if blocks, err = EncodeBlocks(m.Blocks); err != nil {
 			return "", fmt.Errorf("slack chat.postMessage: %w", err)
 		}
 	}
@@ -270,12 +260,12 @@ func (c *client) postEncoded(ctx context.Context, ws conversation.WorkspaceID, c
 	return ts, err
 }
 
-func (c *client) update(ctx context.Context, ws conversation.WorkspaceID, channel, ts string, m Message) error {
-	return c.updateEncoded(ctx, ws, channel, ts, m, nil)
+func (c *Client) Update(ctx context.Context, ws conversation.WorkspaceID, channel, ts string, m Message) error {
+	return c.UpdateEncoded(ctx, ws, channel, ts, m, nil)
 }
 
 // updateEncoded is update with m's blocks already encoded, as postEncoded.
-func (c *client) updateEncoded(ctx context.Context, ws conversation.WorkspaceID, channel, ts string, m Message, blocks []byte) error {
+func (c *Client) UpdateEncoded(ctx context.Context, ws conversation.WorkspaceID, channel, ts string, m Message, blocks []byte) error {
 	if c.web == nil {
 		return c.call(ctx, ws, "chat.update", func(ctx context.Context, api API) error {
 			_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...)
@@ -284,7 +274,7 @@ func (c *client) updateEncoded(ctx context.Context, ws conversation.WorkspaceID,
 	}
 	if blocks == nil {
 		var err error
-		if blocks, err = encodeBlocks(m.Blocks); err != nil {
+		if blocks, err = EncodeBlocks(m.Blocks); err != nil {
 			return fmt.Errorf("slack chat.update: %w", err)
 		}
 	}
@@ -354,7 +344,7 @@ func (w *webAPI) chat(ctx context.Context, token, method string, body []byte) (s
 	return r.TS, r.Err()
 }
 
-func (c *client) userTZ(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
+func (c *Client) UserTZ(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
 	var tz string
 	err := c.call(ctx, ws, "users.info", func(ctx context.Context, api API) error {
 		u, err := api.GetUserInfoContext(ctx, user)
@@ -368,7 +358,7 @@ func (c *client) userTZ(ctx context.Context, ws conversation.WorkspaceID, user s
 
 // userName is the name Slack shows for a user of ws: their display name,
 // else their full name, else their handle.
-func (c *client) userName(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
+func (c *Client) UserName(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
 	var name string
 	err := c.call(ctx, ws, "users.info", func(ctx context.Context, api API) error {
 		u, err := api.GetUserInfoContext(ctx, user)
@@ -388,7 +378,7 @@ func (c *client) userName(ctx context.Context, ws conversation.WorkspaceID, user
 	return name, err
 }
 
-func (c *client) publishHome(ctx context.Context, ws conversation.WorkspaceID, user string, v slack.HomeTabViewRequest) error {
+func (c *Client) PublishHome(ctx context.Context, ws conversation.WorkspaceID, user string, v slack.HomeTabViewRequest) error {
 	return c.call(ctx, ws, "views.publish", func(ctx context.Context, api API) error {
 		_, err := api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: v})
 		return err
@@ -398,7 +388,7 @@ func (c *client) publishHome(ctx context.Context, ws conversation.WorkspaceID, u
 // respondMessage posts an ephemeral reply to an interaction's or
 // command's response_url (which accepts JSON without a token), or with
 // replace set, replaces the ephemeral message the press was on.
-func (c *client) respondMessage(ctx context.Context, responseURL string, m Message, replace bool) error {
+func (c *Client) Respond(ctx context.Context, responseURL string, m Message, replace bool) error {
 	msg := map[string]any{"text": m.Text, "blocks": m.Blocks}
 	u, err := url.Parse(responseURL)
 	if err != nil || !c.allowURL(u) {
@@ -439,14 +429,15 @@ func (c *client) respondMessage(ctx context.Context, responseURL string, m Messa
 	})
 }
 
-// ephemeral posts a message only user sees, in a channel (and thread).
-func (c *client) ephemeral(ctx context.Context, ws conversation.WorkspaceID, where mentionRef, user string, m Message) error {
+// Ephemeral posts a message only user sees, in a channel (and, when
+// thread is set, in that thread).
+func (c *Client) Ephemeral(ctx context.Context, ws conversation.WorkspaceID, channel, thread, user string, m Message) error {
 	opts := msgOptions(m)
-	if where.thread != "" {
-		opts = append(opts, slack.MsgOptionTS(where.thread))
+	if thread != "" {
+		opts = append(opts, slack.MsgOptionTS(thread))
 	}
 	return c.call(ctx, ws, "chat.postEphemeral", func(ctx context.Context, api API) error {
-		_, err := api.PostEphemeralContext(ctx, where.channel, user, opts...)
+		_, err := api.PostEphemeralContext(ctx, channel, user, opts...)
 		return err
 	})
 }
