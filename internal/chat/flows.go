@@ -12,6 +12,7 @@ import (
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/erasure"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
@@ -80,6 +81,10 @@ type Who struct {
 	// Elsewhere is set when a command was typed outside the audit's
 	// conversation (/itfit in a Slack channel: the audit is in the DM).
 	Elsewhere bool
+	// Lang is the language the person reads. An adapter sets it only when
+	// told outright (a terminal's --lang); the Service settles it
+	// otherwise (Language).
+	Lang locale.Lang
 }
 
 // is reports whether id names this person.
@@ -96,6 +101,10 @@ type Input struct {
 	// TZ is the person's IANA zone where the platform says (reminders
 	// arrive in their working hours).
 	TZ string
+	// Locale is the language the platform says the person uses with this
+	// input ("fr-CA": Teams' activity locale, a terminal's $LANG), if it
+	// says; a choice made with the language command comes first.
+	Locale string
 }
 
 // Act is a press of an action the bot rendered.
@@ -140,6 +149,9 @@ type Options struct {
 	Reminders Reminders
 	Eraser    Eraser
 	Claims    Claims
+	// Languages keeps each person's language; nil: the language comes
+	// from the platform alone (Who.Lang, Input.Locale), else English.
+	Languages Languages
 	Log       *slog.Logger
 	// Now is the clock for telling a double press from a retry after
 	// silence; default time.Now.
@@ -156,10 +168,13 @@ type Service struct {
 	claims    Claims
 	log       *slog.Logger
 	now       func() time.Time
-	views     *Views
+	languages Languages
+	// views are the views in each language (language.go).
+	views map[locale.Lang]*Views
 
-	mu       sync.Mutex
-	outboxes map[conversation.Platform]Outbox
+	mu        sync.Mutex
+	outboxes  map[conversation.Platform]Outbox
+	detectors map[conversation.Platform]Detector
 }
 
 // New returns the service.
@@ -174,14 +189,29 @@ func New(o Options) (*Service, error) {
 		o.Now = time.Now
 	}
 	s := &Service{engine: o.Engine, reminders: o.Reminders, eraser: o.Eraser, claims: o.Claims, log: o.Log, now: o.Now,
-		outboxes: map[conversation.Platform]Outbox{}}
-	s.views = &Views{audit: o.Engine.Audit(), w: english, nudges: s.nudges}
+		languages: o.Languages, outboxes: map[conversation.Platform]Outbox{}, detectors: map[conversation.Platform]Detector{}}
+	s.views = map[locale.Lang]*Views{}
+	for _, l := range locale.All {
+		s.views[l] = &Views{audit: o.Engine.Audit(), w: words(l), nudges: s.nudges}
+	}
 	return s, nil
 }
 
-// Views is the service's view builder, for the messages an adapter sends
-// on its own (NotInstalled, Busy) and for notifiers.
-func (s *Service) Views() *Views { return s.views }
+// Views is the service's view builder in English, for the messages an
+// adapter sends on its own before it knows the person's language.
+func (s *Service) Views() *Views { return s.views[locale.English] }
+
+// ViewsIn is the view builder in a language (English for one itfit does
+// not speak), for the messages an adapter sends on its own.
+func (s *Service) ViewsIn(l locale.Lang) *Views {
+	if v, ok := s.views[l]; ok {
+		return v
+	}
+	return s.views[locale.English]
+}
+
+// in is the view builder in the language the person reads.
+func (s *Service) in(who Who) *Views { return s.ViewsIn(who.Lang) }
 
 func (s *Service) nudges(p conversation.Platform) bool {
 	return s.reminders != nil && s.reminders.Delivers(p)
@@ -197,11 +227,19 @@ const (
 	verbReminders
 	verbForget
 	verbHelp
+	verbLanguage
 	verbUnknown
 )
 
 func parseVerb(word string) verb {
-	switch strings.TrimSpace(word) {
+	word = strings.TrimSpace(word)
+	if v, ok := frenchVerb(word); ok {
+		return v
+	}
+	if _, ok := languageWord(word); ok {
+		return verbLanguage
+	}
+	switch word {
 	case "", "start", "hi", "hello", "begin", "resume":
 		return verbStart
 	case "restart", "start over", "again":
@@ -218,8 +256,10 @@ func parseVerb(word string) verb {
 	return verbUnknown
 }
 
-// Handle is everything an input gets: Quick's outputs, then Rest's.
+// Handle is everything an input gets: Quick's outputs, then Rest's, in
+// the person's language (see Language).
 func (s *Service) Handle(ctx context.Context, in Input) []Output {
+	s.Language(ctx, &in)
 	outs, more := s.Quick(in)
 	if more {
 		outs = append(outs, s.Rest(ctx, in)...)
@@ -234,7 +274,8 @@ func (s *Service) Quick(in Input) ([]Output, bool) {
 	if in.Act != nil {
 		return nil, true
 	}
-	v, w := s.views, s.views.w
+	v := s.in(in.Who)
+	w := v.w
 	switch parseVerb(in.Word) {
 	case verbHelp:
 		return []Output{{Op: Note, Msg: v.Help(in.Who)}}, false
@@ -260,6 +301,7 @@ func (s *Service) Quick(in Input) ([]Output, bool) {
 
 // Rest does the work an input asks for and says what to show.
 func (s *Service) Rest(ctx context.Context, in Input) []Output {
+	s.Language(ctx, &in)
 	if in.Act != nil {
 		return s.act(ctx, in)
 	}
@@ -277,11 +319,13 @@ func (s *Service) Rest(ctx context.Context, in Input) []Output {
 	case verbStatus:
 		r, err := s.engine.Status(ctx, in.Who.Key)
 		if err != nil {
-			return s.fail(ctx, "status", err)
+			return s.fail(ctx, in.Who, "status", err)
 		}
-		return []Output{{Op: Note, Msg: s.views.status(r, in.Who)}}
+		return []Output{{Op: Note, Msg: s.in(in.Who).status(r, in.Who)}}
 	case verbReminders:
 		return s.listReminders(ctx, in)
+	case verbLanguage:
+		return s.chooseLanguage(ctx, in)
 	}
 	return nil
 }
@@ -289,6 +333,9 @@ func (s *Service) Rest(ctx context.Context, in Input) []Output {
 // Home is the person's home view (Slack's App Home tab): start or resume,
 // and their last result. who.Key.Conversation is their DM, if known.
 func (s *Service) Home(ctx context.Context, who Who) (Message, error) {
+	in := Input{Who: who}
+	s.Language(ctx, &in)
+	who = in.Who
 	var inProgress *conversation.Reply
 	if who.Key.Conversation != "" {
 		r, err := s.engine.Status(ctx, who.Key)
@@ -307,13 +354,14 @@ func (s *Service) Home(ctx context.Context, who Who) (Message, error) {
 	if len(hist) > 0 {
 		last = &hist[0]
 	}
-	return s.views.Home(inProgress, last, who), nil
+	return s.in(who).Home(inProgress, last, who), nil
 }
 
 // hint answers a word itfit does not know: the audit goes on, and help
 // says what else there is.
 func (s *Service) hint(in Input, elsewhere bool) Text {
-	v, w := s.views, s.views.w
+	v := s.in(in.Who)
+	w := v.w
 	word := in.Word
 	if len([]rune(word)) > 40 {
 		word = string([]rune(word)[:39]) + "…"
@@ -337,19 +385,20 @@ func (s *Service) start(ctx context.Context, in Input, fresh bool, notes ...Text
 		r, err = s.engine.Start(ctx, in.Who.Key)
 	}
 	if err != nil {
-		return s.fail(ctx, "start", err)
+		return s.fail(ctx, in.Who, "start", err)
 	}
-	w := s.views.w
+	v := s.in(in.Who)
+	w := v.w
 	var note Text
 	switch {
 	case r.AuditChanged:
 		note = txt(w.t("The questions have changed since you started, so the audit begins again."))
 	case r.Event == conversation.Resumed && r.Result != nil:
-		note = txt(w.t("Here is your result. "), s.views.command(in.Who.Surface, "restart"), w.t(" (or Start over) takes the audit again."))
+		note = txt(w.t("Here is your result. "), v.command(in.Who.Surface, "restart"), w.t(" (or Start over) takes the audit again."))
 	case r.Event == conversation.Resumed:
 		note = txt(w.t("Welcome back: picking up where you left off."))
 	case r.Event == conversation.Started && !fresh:
-		note = s.views.intro()
+		note = v.intro()
 	case r.Event == conversation.Started && in.Act == nil:
 		note = txt(w.t("Starting again from the first question."))
 	}
@@ -360,9 +409,9 @@ func (s *Service) start(ctx context.Context, in Input, fresh bool, notes ...Text
 func (s *Service) show(r conversation.Reply, who Who, notes ...Text) Output {
 	var m Message
 	if r.Result != nil {
-		m = s.views.Card(*r.Result, r.SinceLast, who)
+		m = s.in(who).Card(*r.Result, r.SinceLast, who)
 	} else {
-		m = s.views.Question(r, who)
+		m = s.in(who).Question(r, who)
 	}
 	for _, n := range notes {
 		if len(n) > 0 {
@@ -374,7 +423,7 @@ func (s *Service) show(r conversation.Reply, who Who, notes ...Text) Output {
 }
 
 func (s *Service) act(ctx context.Context, in Input) []Output {
-	a, v := in.Act, s.views
+	a, v := in.Act, s.in(in.Who)
 	if a.Problem.Kind != NoProblem {
 		s.logger(ctx).Info("chat: press refused", "intent", a.Intent, "problem", a.Problem.Kind)
 		return []Output{{Op: Note, Msg: v.note(v.w.problem(a.Problem))}}
@@ -392,13 +441,13 @@ func (s *Service) act(ctx context.Context, in Input) []Output {
 		}
 		r, err := s.engine.Answer(ctx, in.Who.Key, conversation.Answer{Rev: a.Rev, Question: a.Value.Question, Options: opts})
 		if err != nil {
-			return s.fail(ctx, "answer", err)
+			return s.fail(ctx, in.Who, "answer", err)
 		}
 		return s.after(ctx, in, r)
 	case IntentBack:
 		r, err := s.engine.Back(ctx, in.Who.Key, a.Rev)
 		if err != nil {
-			return s.fail(ctx, "back", err)
+			return s.fail(ctx, in.Who, "back", err)
 		}
 		return s.after(ctx, in, r)
 	case IntentRestart:
@@ -419,6 +468,8 @@ func (s *Service) act(ctx context.Context, in Input) []Output {
 		return s.erase(ctx, in)
 	case IntentInvite:
 		return s.invite(ctx, in)
+	case IntentLanguage:
+		return s.setLanguage(ctx, in, a.Value.Lang)
 	}
 	s.logger(ctx).Info("chat: unknown intent refused", "intent", a.Intent)
 	return []Output{{Op: Note, Msg: v.note(v.w.problem(Problem{Kind: UnknownButton}))}}
@@ -431,7 +482,8 @@ const doublePress = 5 * time.Second
 
 // after shows what an answer or Back did.
 func (s *Service) after(ctx context.Context, in Input, r conversation.Reply) []Output {
-	a, v, w := in.Act, s.views, s.views.w
+	a, v := in.Act, s.in(in.Who)
+	w := v.w
 	owner := groupOwner(in.Who)
 	switch r.Event {
 	case conversation.Advanced, conversation.Completed:
@@ -472,7 +524,8 @@ func (s *Service) after(ctx context.Context, in Input, r conversation.Reply) []O
 // button that just advanced the audit is left alone (its reply is on its
 // way); any other gets one note per message and where the person really is.
 func (s *Service) stale(ctx context.Context, in Input, r conversation.Reply) []Output {
-	a, v, w := in.Act, s.views, s.views.w
+	a, v := in.Act, s.in(in.Who)
+	w := v.w
 	if a.Intent == IntentBack && r.Rev == a.Rev && len(r.Answers) == 0 {
 		return []Output{{Op: Note, Msg: v.note(w.t("This is the first question, so there is nothing to go back to."))}}
 	}
@@ -536,12 +589,13 @@ func lastAnswer(r conversation.Reply) advisor.Answer {
 
 // restart is Start over: once per message, however often it is pressed.
 func (s *Service) restart(ctx context.Context, in Input) []Output {
-	a, v, w := in.Act, s.views, s.views.w
+	a, v := in.Act, s.in(in.Who)
+	w := v.w
 	claim := "restart:" + a.On
 	if a.On != "" {
 		first, err := s.claims.Claim(ctx, in.Who.Key.UserKey, claim)
 		if err != nil {
-			return s.fail(ctx, "restart", err)
+			return s.fail(ctx, in.Who, "restart", err)
 		}
 		if !first {
 			s.logger(ctx).Info("chat: start over pressed twice; the first press counts")
@@ -551,7 +605,7 @@ func (s *Service) restart(ctx context.Context, in Input) []Output {
 	r, err := s.engine.Restart(ctx, in.Who.Key)
 	if err != nil {
 		s.release(ctx, in.Who.Key.UserKey, a.On, claim)
-		return s.fail(ctx, "restart", err)
+		return s.fail(ctx, in.Who, "restart", err)
 	}
 	outs := []Output{s.show(r, in.Who)}
 	// A question is closed; a card stays as it was, so the result persists.
@@ -572,12 +626,13 @@ func (s *Service) release(ctx context.Context, u conversation.UserKey, on, claim
 
 // retake starts a fresh audit from a nudge; the new card says what changed.
 func (s *Service) retake(ctx context.Context, in Input) []Output {
-	a, v, w := in.Act, s.views, s.views.w
+	a, v := in.Act, s.in(in.Who)
+	w := v.w
 	claim := "retake:" + a.On
 	if a.On != "" {
 		first, err := s.claims.Claim(ctx, in.Who.Key.UserKey, claim)
 		if err != nil {
-			return s.fail(ctx, "retake", err)
+			return s.fail(ctx, in.Who, "retake", err)
 		}
 		if !first {
 			s.logger(ctx).Info("chat: retake pressed twice; the first press counts")
@@ -587,7 +642,7 @@ func (s *Service) retake(ctx context.Context, in Input) []Output {
 	r, err := s.engine.Restart(ctx, in.Who.Key)
 	if err != nil {
 		s.release(ctx, in.Who.Key.UserKey, a.On, claim)
-		return s.fail(ctx, "retake", err)
+		return s.fail(ctx, in.Who, "retake", err)
 	}
 	return []Output{
 		s.show(r, in.Who, txt(w.t("Here is the audit again: at the end I'll show you what changed since last time."))),
@@ -596,16 +651,16 @@ func (s *Service) retake(ctx context.Context, in Input) []Output {
 }
 
 // off says reminders cannot work here; nil when they can.
-func (s *Service) off(p conversation.Platform) []Output {
-	if s.nudges(p) {
+func (s *Service) off(who Who) []Output {
+	if s.nudges(who.Key.Platform) {
 		return nil
 	}
-	v := s.views
+	v := s.in(who)
 	return []Output{{Op: Note, Msg: v.note(v.w.t("Reminders are not switched on in this deployment, so nothing was scheduled or changed. Put the revisit date from your card in your calendar instead."))}}
 }
 
 func (s *Service) remind(ctx context.Context, in Input) []Output {
-	if outs := s.off(in.Who.Key.Platform); outs != nil {
+	if outs := s.off(in.Who); outs != nil {
 		return outs
 	}
 	due, err := s.reminders.Remind(ctx, in.Who.Key, in.TZ)
@@ -614,17 +669,18 @@ func (s *Service) remind(ctx context.Context, in Input) []Output {
 		due, err = s.reminders.Remind(ctx, in.Who.Key, "")
 	}
 	if err != nil {
-		return s.fail(ctx, "remind", err)
+		return s.fail(ctx, in.Who, "remind", err)
 	}
-	w := s.views.w
-	return []Output{{Op: Note, Msg: s.views.noteText(txt(w.t("Done: I'll remind you on "), due, w.t(" to revisit the decision, with your answers to compare.")))}}
+	v := s.in(in.Who)
+	return []Output{{Op: Note, Msg: v.noteText(v.w.s("Done: I'll remind you on %v to revisit the decision, with your answers to compare.", due))}}
 }
 
 func (s *Service) share(ctx context.Context, in Input) []Output {
-	if outs := s.off(in.Who.Key.Platform); outs != nil {
+	if outs := s.off(in.Who); outs != nil {
 		return outs
 	}
-	v, w := s.views, s.views.w
+	v := s.in(in.Who)
+	w := v.w
 	p := in.Act.Person
 	switch {
 	case p == "":
@@ -636,21 +692,21 @@ func (s *Service) share(ctx context.Context, in Input) []Output {
 		if errors.Is(err, schedule.ErrGone) {
 			err = errNotReachable
 		}
-		return s.fail(ctx, "share", err)
+		return s.fail(ctx, in.Who, "share", err)
 	}
 	manager := Span{Kind: Person, ID: string(p), Mention: true, S: w.t("your account manager")}
 	return []Output{{Op: Note, Msg: v.noteText(txt(w.t("Sent: "), manager, w.t(" has a copy of this result. When your yearly revisit comes round (press “Remind me in 12 months” if you haven't), they'll be nudged too.")))}}
 }
 
 func (s *Service) listReminders(ctx context.Context, in Input) []Output {
-	if outs := s.off(in.Who.Key.Platform); outs != nil {
+	if outs := s.off(in.Who); outs != nil {
 		return outs
 	}
 	list, err := s.reminders.List(ctx, in.Who.Key.UserKey)
 	if err != nil {
-		return s.fail(ctx, "list reminders", err)
+		return s.fail(ctx, in.Who, "list reminders", err)
 	}
-	return []Output{{Op: Note, Msg: s.views.Reminders(list, in.Who, managerSpan)}}
+	return []Output{{Op: Note, Msg: s.in(in.Who).Reminders(list, in.Who, managerSpan)}}
 }
 
 // managerSpan names a manager in a reminders list: a mention on the
@@ -663,33 +719,33 @@ func managerSpan(m revisit.Manager) Span {
 // so it cannot be pressed again; without one, as a note.
 func (s *Service) settle(in Input, title, outcome Text) []Output {
 	if in.Act.On == "" {
-		return []Output{{Op: Note, Msg: s.views.noteText(outcome)}}
+		return []Output{{Op: Note, Msg: s.in(in.Who).noteText(outcome)}}
 	}
 	m := Message{Kind: KindClosed, Owner: groupOwner(in.Who), Title: title.String(), Lead: outcome, Tone: ToneGood, Summary: outcome.String()}
 	return []Output{{Op: Replace, Msg: m}}
 }
 
 func (s *Service) snooze(ctx context.Context, in Input) []Output {
-	if outs := s.off(in.Who.Key.Platform); outs != nil {
+	if outs := s.off(in.Who); outs != nil {
 		return outs
 	}
 	due, err := s.reminders.Snooze(ctx, in.Who.Key.UserKey)
 	if err != nil {
-		return s.fail(ctx, "snooze", err)
+		return s.fail(ctx, in.Who, "snooze", err)
 	}
-	w := s.views.w
-	return s.settle(in, txt(w.t("Your reminders")), txt(w.t("Snoozed: I'll remind you again on "), due, "."))
+	w := s.in(in.Who).w
+	return s.settle(in, txt(w.t("Your reminders")), w.s("Snoozed: I'll remind you again on %v.", due))
 }
 
 func (s *Service) stop(ctx context.Context, in Input) []Output {
-	if outs := s.off(in.Who.Key.Platform); outs != nil {
+	if outs := s.off(in.Who); outs != nil {
 		return outs
 	}
 	stopped, err := s.reminders.Stop(ctx, in.Who.Key.UserKey)
 	if err != nil {
-		return s.fail(ctx, "stop", err)
+		return s.fail(ctx, in.Who, "stop", err)
 	}
-	w := s.views.w
+	w := s.in(in.Who).w
 	outcome := w.t("Stopped: no more revisit reminders will be sent, to you or your account manager. “Remind me in 12 months” on a card schedules one again.")
 	if !stopped {
 		outcome = w.t("You had no reminders scheduled, so there was nothing to stop.")
@@ -702,10 +758,10 @@ func (s *Service) stop(ctx context.Context, in Input) []Output {
 func (s *Service) erase(ctx context.Context, in Input) []Output {
 	c, err := s.eraser.Forget(ctx, in.Who.Key.UserKey)
 	if err != nil {
-		return s.fail(ctx, "forget", err)
+		return s.fail(ctx, in.Who, "forget", err)
 	}
 	s.logger(ctx).Info("chat: person forgotten", "sessions", c.Sessions, "results", c.Results, "reminders", c.Reminders, "other", c.Other)
-	return s.settle(in, nil, txt(s.views.erased(c)))
+	return s.settle(in, nil, txt(s.in(in.Who).erased(c)))
 }
 
 // invite is an account manager's invitation to retake (IntentInvite). The client is
@@ -713,30 +769,31 @@ func (s *Service) erase(ctx context.Context, in Input) []Output {
 // platform verified them) must be the manager that client's nudges go to
 // now, or nothing is sent.
 func (s *Service) invite(ctx context.Context, in Input) []Output {
-	if outs := s.off(in.Who.Key.Platform); outs != nil {
+	if outs := s.off(in.Who); outs != nil {
 		return outs
 	}
-	a, v, w := in.Act, s.views, s.views.w
+	a, v := in.Act, s.in(in.Who)
+	w := v.w
 	client := conversation.Key{UserKey: a.Value.Client, Conversation: a.Value.ClientConv}
 	if client.User == "" || client.Workspace == "" || client.Platform == "" {
 		return []Output{{Op: Note, Msg: v.note(w.problem(Problem{Kind: UnknownButton}))}}
 	}
 	m, ok, err := s.reminders.ManagerOf(ctx, client.UserKey)
 	if err != nil {
-		return s.fail(ctx, "invite", err)
+		return s.fail(ctx, in.Who, "invite", err)
 	}
 	if !ok || !isManager(m, in.Who) {
 		s.logger(ctx).Warn("chat: invite refused: the presser is not the client's account manager", "client_workspace", client.Workspace)
 		return []Output{{Op: Note, Msg: v.noteText(txt(w.t("Only the account manager of "), clientSpan(client, w.t("this client")), w.t(" can invite them to retake, so nothing was sent.")))}}
 	}
-	who := s.client(ctx, m, client.UserKey, w.t("your client"))
+	who := s.client(ctx, in.Who, m, client.UserKey, w.t("your client"))
 	// One invitation per nudge, however many of the account team press it.
 	// The claim lives under the client's tag, so their forget sweeps it.
 	claim := "invite:" + a.On
 	if a.On != "" {
 		first, err := s.claims.Claim(ctx, client.UserKey, claim)
 		if err != nil {
-			return s.fail(ctx, "invite", err)
+			return s.fail(ctx, in.Who, "invite", err)
 		}
 		if !first {
 			return []Output{{Op: Note, Msg: v.note(w.t("They were already invited from this message."))}}
@@ -748,7 +805,7 @@ func (s *Service) invite(ctx context.Context, in Input) []Output {
 			s.logger(ctx).Info("chat: invite: the client cannot be reached or has no result", "err", err)
 			return []Output{{Op: Note, Msg: v.note(w.t("I can't invite them any more: they have no itfit result now, or removed itfit. Nothing was sent."))}}
 		}
-		return s.fail(ctx, "invite", err)
+		return s.fail(ctx, in.Who, "invite", err)
 	}
 	return s.settle(in, txt(w.t("A client's yearly IT revisit is due")), txt(w.t("Invitation sent: "), who, w.t(" has been asked to retake the audit.")))
 }
@@ -769,14 +826,15 @@ func isManager(m revisit.Manager, who Who) bool {
 }
 
 // fail logs what went wrong and tells the person in words they can act on.
-func (s *Service) fail(ctx context.Context, what string, err error) []Output {
-	text, ours := s.views.w.failure(err)
+func (s *Service) fail(ctx context.Context, who Who, what string, err error) []Output {
+	v := s.in(who)
+	text, ours := v.w.failure(err)
 	level := slog.LevelInfo
 	if ours {
 		level = slog.LevelError
 	}
 	s.logger(ctx).Log(ctx, level, "chat: "+what, "err", err)
-	return []Output{{Op: Note, Msg: s.views.note(text)}}
+	return []Output{{Op: Note, Msg: v.note(text)}}
 }
 
 func (s *Service) logger(ctx context.Context) *slog.Logger { return obs.Logger(ctx, s.log) }

@@ -36,8 +36,8 @@ type ClientInfo struct {
 // Notifier delivers revisit nudges and shared results through one
 // platform's Outbox: it is what revisit.Service.Register takes.
 type Notifier struct {
-	views *Views
-	out   Outbox
+	s   *Service
+	out Outbox
 }
 
 var _ revisit.Notifier = (*Notifier)(nil)
@@ -49,43 +49,64 @@ func (s *Service) Notifier(p conversation.Platform, out Outbox) *Notifier {
 	s.mu.Lock()
 	s.outboxes[p] = out
 	s.mu.Unlock()
-	return &Notifier{views: s.views, out: out}
+	return &Notifier{s: s, out: out}
 }
 
-// client names a client to manager m, where the platform can.
-func (s *Service) client(ctx context.Context, m revisit.Manager, client conversation.UserKey, words string) Span {
+// client names a client to manager m (who), where the platform can.
+func (s *Service) client(ctx context.Context, who Who, m revisit.Manager, client conversation.UserKey, words string) Span {
 	s.mu.Lock()
 	out := s.outboxes[m.Platform]
 	s.mu.Unlock()
 	if out == nil {
 		return Span{Kind: Person, ID: string(client.User), Mention: true, S: words}
 	}
-	p := s.views.person(out.Client(ctx, m, client), client)
-	if !p.Mention && p.S == s.views.w.t("a client") {
+	v := s.in(who)
+	p := v.person(out.Client(ctx, m, client), client)
+	if !p.Mention && p.S == v.w.t("a client") {
 		p.S = words
 	}
 	return p
 }
 
-// NudgeUser reminds a user of their last result.
+// NudgeUser reminds a user of their last result, in their language.
 func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conversation.Result, why revisit.Reason) error {
-	return n.out.ToUser(ctx, to, func(who Who) Message { return n.views.Nudge(last, why, who) })
+	l, _ := n.s.languageOf(ctx, to.UserKey)
+	v := n.s.ViewsIn(l)
+	return n.out.ToUser(ctx, to, func(who Who) Message { return v.Nudge(last, why, who) })
 }
 
-// NudgeManager tells the manager a client's revisit is due.
+// NudgeManager tells the manager a client's revisit is due, in the
+// manager's language (see managerViews).
 func (n *Notifier) NudgeManager(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
-	c := n.client(ctx, m, client)
-	return n.out.ToManager(ctx, m, client, n.views.ManagerNudge(c, conversation.UserID(m.Target), last))
+	v := n.managerViews(ctx, m, client.UserKey)
+	c := n.client(ctx, v, m, client)
+	return n.out.ToManager(ctx, m, client, v.ManagerNudge(c, conversation.UserID(m.Target), last))
 }
 
-// ShareResult sends the manager a client's card now.
+// ShareResult sends the manager a client's card now, in the manager's
+// language.
 func (n *Notifier) ShareResult(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
-	return n.out.ToManager(ctx, m, client, n.views.Shared(n.client(ctx, m, client), last))
+	v := n.managerViews(ctx, m, client.UserKey)
+	return n.out.ToManager(ctx, m, client, v.Shared(n.client(ctx, v, m, client), last))
 }
 
-func (n *Notifier) client(ctx context.Context, m revisit.Manager, client conversation.Key) Client {
+// managerViews words what goes to an account manager: in the manager's
+// own language when itfit knows it (they chose one, or their platform said
+// when they used itfit themselves), else in the client's (a manager
+// usually works in their clients' language), else in English. A manager
+// that is a channel has no language of its own: the client's.
+func (n *Notifier) managerViews(ctx context.Context, m revisit.Manager, client conversation.UserKey) *Views {
+	mgr := conversation.UserKey{Platform: m.Platform, Workspace: m.Workspace, User: conversation.UserID(m.Target)}
+	if l, ok := n.s.languageOf(ctx, mgr); ok {
+		return n.s.ViewsIn(l)
+	}
+	l, _ := n.s.languageOf(ctx, client)
+	return n.s.ViewsIn(l)
+}
+
+func (n *Notifier) client(ctx context.Context, v *Views, m revisit.Manager, client conversation.Key) Client {
 	info := n.out.Client(ctx, m, client.UserKey)
-	return Client{Key: client, Person: n.views.person(info, client.UserKey)}
+	return Client{Key: client, Person: v.person(info, client.UserKey)}
 }
 
 // person names a client for their manager: a mention where it resolves,

@@ -4,31 +4,211 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/message/catalog"
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/revisit"
 )
 
 // tr words what the bot says in one language. Every sentence of this
-// package goes through t (a fixed sentence) or f (one with values), keyed by
-// its English wording, so that another language is a catalogue of the same
-// keys rather than a second copy of the views.
-type tr struct{}
+// package goes through t (a fixed sentence), f (one with values), plural
+// (one with a count) or s (a sentence with dates, names or commands in it),
+// keyed by its English wording, so that another language is a catalogue of
+// the same keys (fr_CA.go) rather than a second copy of the views.
+//
+// The catalogues are golang.org/x/text message catalogues: a Printer
+// formats numbers the language's way and picks plural forms by its rules
+// (French counts 0 and 1 as singular). A Printer costs about 1-2.5 µs a
+// sentence, so fixed sentences (t, s) are read from the catalogue's map
+// without it, and formatted ones with small counts ("Question 3 of 9") are kept once
+// formatted: an answer's hot path pays a map read, never the Printer.
+type tr struct {
+	lang locale.Lang
+	// p formats f's and plural's sentences; nil for English, whose keys
+	// are its sentences.
+	p *message.Printer
+	// fixed is the catalogue as written: t's and s's sentences.
+	fixed map[string]string
+	// small caches f's results for formats whose values are all small
+	// whole numbers, up to maxSmall of them.
+	small  sync.Map // smallKey -> string
+	nsmall atomic.Int32
+}
 
 // english is the language every sentence is written in.
-var english = &tr{}
+var english = &tr{lang: locale.English}
 
-func (*tr) t(s string) string                   { return s }
-func (*tr) f(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+// french is Canadian French (fr_CA.go).
+var french = newTr(locale.French, frCA, frCAPlurals, frenchTypography)
 
-// plural picks the wording for a count.
+// langs are the words of every language itfit speaks.
+var langs = map[locale.Lang]*tr{locale.English: english, locale.French: french}
+
+// words is the translator of a language, English for any other.
+func words(l locale.Lang) *tr {
+	if w, ok := langs[l]; ok {
+		return w
+	}
+	return english
+}
+
+// plurals is a sentence with a count, in the forms a language needs.
+type plurals struct{ One, Other string }
+
+func newTr(l locale.Lang, catalogue map[string]string, forms map[string]plurals, typography func(string) string) *tr {
+	b := catalog.NewBuilder(catalog.Fallback(language.English))
+	tag := l.Tag()
+	fixed := make(map[string]string, len(catalogue))
+	for k, v := range catalogue {
+		fixed[k] = typography(v)
+	}
+	for k, v := range fixed {
+		if err := b.SetString(tag, k, v); err != nil {
+			panic(fmt.Sprintf("catalogue %s: %q: %v", l, k, err))
+		}
+	}
+	for k, v := range forms {
+		if err := b.Set(tag, k, plural.Selectf(1, "%d", plural.One, typography(v.One), plural.Other, typography(v.Other))); err != nil {
+			panic(fmt.Sprintf("catalogue %s: %q: %v", l, k, err))
+		}
+	}
+	return &tr{lang: l, p: message.NewPrinter(tag, message.Catalog(b)), fixed: fixed}
+}
+
+func (w *tr) t(s string) string {
+	if v, ok := w.fixed[s]; ok {
+		return v
+	}
+	return s
+}
+
+type smallKey struct {
+	format string
+	n      int
+	a, b   int
+}
+
+// maxSmall bounds the cache of formatted sentences.
+const maxSmall = 4096
+
+func (w *tr) f(format string, args ...any) string {
+	if w.p == nil {
+		return fmt.Sprintf(format, args...)
+	}
+	k, ok := small(format, args)
+	if !ok {
+		return w.p.Sprintf(format, args...)
+	}
+	if v, ok := w.small.Load(k); ok {
+		return v.(string)
+	}
+	v := w.p.Sprintf(format, args...)
+	if w.nsmall.Add(1) <= maxSmall {
+		w.small.Store(k, v)
+	}
+	return v
+}
+
+// small is the cache key of a format with at most two whole numbers from
+// 0 to 99 (positions, totals, counts).
+func small(format string, args []any) (smallKey, bool) {
+	k := smallKey{format: format, n: len(args)}
+	if len(args) > 2 {
+		return k, false
+	}
+	for i, a := range args {
+		n, ok := a.(int)
+		if !ok || n < 0 || n > 99 {
+			return k, false
+		}
+		if i == 0 {
+			k.a = n
+		} else {
+			k.b = n
+		}
+	}
+	return k, true
+}
+
+// plural picks the wording for a count: one and many are the English
+// forms; the catalogue keys another language's forms by many.
 func (w *tr) plural(n int, one, many string) string {
-	if n == 1 {
-		return w.f(one, n)
+	if w.p == nil {
+		if n == 1 {
+			return fmt.Sprintf(one, n)
+		}
+		return fmt.Sprintf(many, n)
 	}
 	return w.f(many, n)
+}
+
+// s is a sentence with spans in it: format, translated whole, holds %v
+// (or %[2]v, where a language puts them in another order) for each of
+// parts, which are strings, Spans, Texts or dates. Use it where words
+// around a date, a name or a command would not translate one by one.
+func (w *tr) s(format string, parts ...any) Text {
+	f := w.t(format)
+	out := make(Text, 0, 2*len(parts)+1)
+	next := 0
+	for {
+		i := strings.IndexByte(f, '%')
+		if i < 0 || i == len(f)-1 {
+			break
+		}
+		n, width := -1, 0
+		switch {
+		case f[i+1] == 'v':
+			n, width = next, 2
+		case f[i+1] == '[' && i+4 < len(f) && f[i+3] == ']' && f[i+4] == 'v' && f[i+2] >= '1' && f[i+2] <= '9':
+			n, width = int(f[i+2]-'1'), 5
+		case f[i+1] == '%':
+			out = append(out, txt(f[:i+1])...)
+			f = f[i+2:]
+			continue
+		}
+		if n < 0 || n >= len(parts) {
+			out = append(out, txt(f[:i+1])...)
+			f = f[i+1:]
+			continue
+		}
+		out = append(out, txt(f[:i])...)
+		out = append(out, w.part(parts[n])...)
+		next = n + 1
+		f = f[i+width:]
+	}
+	return append(out, txt(f)...)
+}
+
+func (w *tr) part(p any) Text {
+	if t, ok := p.(time.Time); ok {
+		return Text{w.date(t)}
+	}
+	return txt(p)
+}
+
+// date is a day as a span: the renderer may show it the platform's way
+// (Slack's dates in the reader's zone); S is the words in this language.
+func (w *tr) date(t time.Time) Span {
+	return Span{Kind: Date, T: t, S: w.lang.Date(t)}
+}
+
+// txt builds a Text in this language: as the package's txt, with dates in
+// its words.
+func (w *tr) txt(parts ...any) Text {
+	t := make(Text, 0, len(parts))
+	for _, p := range parts {
+		t = append(t, w.part(p)...)
+	}
+	return t
 }
 
 // Problem is input an adapter could not turn into an answer or a choice,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/locale"
 )
 
 // Kind names what a message is. Renderers use it for the identifiers a
@@ -34,9 +35,10 @@ const (
 	KindForget       Kind = "forget" // "erase everything?" with the button that does it
 	KindHelp         Kind = "help"
 	KindHome         Kind = "home"
-	KindNote         Kind = "note"    // a line or two of text
-	KindExpired      Kind = "expired" // an audit that is gone, with a fresh start
-	KindWelcome      Kind = "welcome" // the hello when itfit is added to a conversation
+	KindNote         Kind = "note"     // a line or two of text
+	KindExpired      Kind = "expired"  // an audit that is gone, with a fresh start
+	KindWelcome      Kind = "welcome"  // the hello when itfit is added to a conversation
+	KindLanguage     Kind = "language" // the language chooser
 )
 
 // Message is one thing the bot shows. Every field is optional; a renderer
@@ -152,6 +154,8 @@ const (
 	IntentStop    Intent = "stop"
 	IntentErase   Intent = "erase" // the confirmed forget
 	IntentInvite  Intent = "invite"
+	// IntentLanguage switches the person's language to Value.Lang.
+	IntentLanguage Intent = "language"
 )
 
 // Style is how prominent an action is.
@@ -201,6 +205,8 @@ type Value struct {
 	Owner      conversation.UserID
 	Client     conversation.UserKey
 	ClientConv conversation.ConversationID
+	// Lang is the language a language button switches to.
+	Lang locale.Lang
 }
 
 // Text is a line of words, some of them emphasised, dated or naming a
@@ -223,8 +229,11 @@ const (
 // Span is one run of a Text.
 type Span struct {
 	Kind SpanKind
-	S    string    // the words (Plain, Strong), the command word (Command), the name (Person)
-	T    time.Time // Date
+	// S is the words (Plain, Strong), the command word (Command), the name
+	// (Person), the date in the message's language (Date: what a platform
+	// that shows dates its own way falls back to).
+	S string
+	T time.Time // Date
 	// ID and Place identify a Person: mentionable where the platform can
 	// (Slack, in the person's own workspace), else named with the place.
 	ID      string
@@ -232,23 +241,15 @@ type Span struct {
 	Mention bool
 }
 
-// Plain returns the words of a text without emphasis, for summaries and
-// tests; dates in the long English form, commands as the bare word.
+// String is the words of a text without emphasis, for summaries and
+// tests; dates in the message's language, commands as the bare word.
 func (t Text) String() string {
 	var b []byte
 	for _, s := range t {
-		switch s.Kind {
-		case Date:
-			b = append(b, s.T.UTC().Format(dateLayout)...)
-		default:
-			b = append(b, s.S...)
-		}
+		b = append(b, s.S...)
 	}
 	return string(b)
 }
-
-// dateLayout is how dates read in English text.
-const dateLayout = "2 January 2006"
 
 // txt builds a Text from strings (plain), Spans and times (dates).
 func txt(parts ...any) Text {
@@ -264,7 +265,7 @@ func txt(parts ...any) Text {
 		case Text:
 			t = append(t, v...)
 		case time.Time:
-			t = append(t, Span{Kind: Date, T: v})
+			t = append(t, Span{Kind: Date, T: v, S: locale.English.Date(v)})
 		}
 	}
 	return t

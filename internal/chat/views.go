@@ -7,6 +7,7 @@ import (
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/erasure"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/revisit"
 )
 
@@ -291,7 +292,7 @@ func (v *Views) Shared(c Client, last conversation.Result) Message {
 	w := v.w
 	m := v.card(last.Recommendation, nil, "", false)
 	m.Kind = KindShared
-	m.Notes = append([]Text{txt(w.t("Shared with you by "), c.Person, w.t(": their itfit result of "), last.CompletedAt, ".")}, m.Notes...)
+	m.Notes = append([]Text{w.s("Shared with you by %v: their itfit result of %v.", c.Person, last.CompletedAt)}, m.Notes...)
 	m.Summary = w.f("Shared with you: %s", m.Summary)
 	return m
 }
@@ -300,7 +301,7 @@ func (v *Views) lastResult(last conversation.Result) []Fact {
 	w := v.w
 	r := last.Recommendation
 	return []Fact{
-		{Label: w.t("Audit taken"), Value: txt(last.CompletedAt)},
+		{Label: w.t("Audit taken"), Value: w.txt(last.CompletedAt)},
 		{Label: w.t("Verdict"), Value: txt(r.VerdictName)},
 		{Label: w.t("Strength"), Value: txt(capitalize(w.strength(r.Strength)))},
 	}
@@ -315,13 +316,13 @@ func (v *Views) Nudge(last conversation.Result, why revisit.Reason, who Who) Mes
 		Kind:    KindNudge,
 		Owner:   groupOwner(who),
 		Title:   w.t("Time to revisit your IT decision"),
-		Lead:    txt(w.t("It has been a while since your itfit audit. On "), last.CompletedAt, w.t(" it concluded "), strong(r.VerdictName), ", ", w.strength(r.Strength), "."),
+		Lead:    w.s("It has been a while since your itfit audit. On %v it concluded %v, %v.", last.CompletedAt, strong(r.VerdictName), w.strength(r.Strength)),
 		Summary: w.f("Time to revisit your IT decision: last time the audit concluded %s.", r.VerdictName),
 	}
 	if why == revisit.Invited {
 		m.Title = w.t("Your account manager invited you to retake the audit")
-		m.Lead = txt(w.t("Your account manager would like to check the decision with you. On "), last.CompletedAt,
-			w.t(" the audit concluded "), strong(r.VerdictName), ", ", w.strength(r.Strength), ".")
+		m.Lead = w.s("Your account manager would like to check the decision with you. On %v the audit concluded %v, %v.",
+			last.CompletedAt, strong(r.VerdictName), w.strength(r.Strength))
 		m.Summary = w.f("Your account manager invited you to retake the itfit audit: last time it concluded %s.", r.VerdictName)
 	}
 	m.Sections = []Section{
@@ -390,7 +391,7 @@ func (v *Views) Reminders(list []revisit.Reminder, who Who, manager func(revisit
 	for _, r := range list {
 		switch r.Kind {
 		case revisit.ForUser:
-			s.Items = append(s.Items, txt(w.t("A reminder to you to revisit the decision, on "), r.Due))
+			s.Items = append(s.Items, w.s("A reminder to you to revisit the decision, on %v", r.Due))
 		case revisit.ForManager:
 			to := txt(w.t("your account manager"))
 			if r.Manager != nil && manager != nil {
@@ -398,7 +399,7 @@ func (v *Views) Reminders(list []revisit.Reminder, who Who, manager func(revisit
 					to = txt(to, " ", p)
 				}
 			}
-			s.Items = append(s.Items, txt(w.t("A nudge to "), to, w.t(" with your last result, on "), r.Due))
+			s.Items = append(s.Items, w.s("A nudge to %v with your last result, on %v", to, r.Due))
 		}
 	}
 	m.Sections = []Section{s}
@@ -441,6 +442,11 @@ func (v *Views) erased(e erasure.Counts) string {
 
 // command names a command as the person would type it there.
 func (v *Views) command(s Surface, word string) Span {
+	if v.w.lang == locale.French {
+		if fr, ok := frenchCommands[word]; ok {
+			word = fr
+		}
+	}
 	return Span{Kind: Command, S: word, Place: surfaceName(s)}
 }
 
@@ -622,7 +628,7 @@ func (v *Views) Home(inProgress *conversation.Reply, last *conversation.Result, 
 		r := last.Recommendation
 		m.Sections = append(m.Sections, Section{Divider: true, Title: w.t("Your last result"),
 			Text: txt(strong(r.VerdictName), ", ", w.strength(r.Strength), ". ", r.Summary)},
-			Section{Text: txt(w.t("Completed "), last.CompletedAt, w.t(" · revisit by "), r.RevisitOn)})
+			Section{Text: w.s("Completed %v · revisit by %v", last.CompletedAt, r.RevisitOn)})
 	}
 	m.Footer = txt(w.t("“Remind me in 12 months” on your card schedules a revisit reminder. "), v.command(who.Surface, "reminders"),
 		w.t(" lists, snoozes or stops them; "), v.command(who.Surface, "forget"), w.t(" erases everything itfit holds about you."))

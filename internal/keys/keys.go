@@ -193,3 +193,11 @@ func (p Prefix) SlackOAuthState(state string) string {
 func (p Prefix) SlackSignature(sum string) string {
 	return string(p) + ":slack:sig:" + esc(sum)
 }
+
+// Language is the hash of one user's language: field "chosen" for what
+// they picked with the language command, "seen" for what their platform
+// last said they use (Slack's users.info locale, Teams' activity locale),
+// each a BCP 47 tag.
+func (p Prefix) Language(platform, workspace, user string) string {
+	return p.userTag(platform, workspace, user) + ":lang"
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -80,10 +79,11 @@ var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func esc(s string) string { return escaper.Replace(s) }
 
-// slackDate renders a date in the reader's own time zone, with a fallback
-// for clients that cannot.
-func slackDate(t time.Time) string {
-	return "<!date^" + strconv.FormatInt(t.Unix(), 10) + "^{date_long}|" + t.UTC().Format("2 January 2006") + ">"
+// slackDate renders a date in the reader's own time zone (and Slack's
+// language), with the chat layer's words for it as the fallback for
+// clients that cannot.
+func slackDate(s chat.Span) string {
+	return "<!date^" + strconv.FormatInt(s.T.Unix(), 10) + "^{date_long}|" + esc(s.S) + ">"
 }
 
 // mrk spells a text in mrkdwn: words escaped, dates in the reader's zone,
@@ -97,7 +97,7 @@ func mrk(t chat.Text) string {
 				b.WriteString("*" + esc(s.S) + "*")
 			}
 		case chat.Date:
-			b.WriteString(slackDate(s.T))
+			b.WriteString(slackDate(s))
 		case chat.Person:
 			b.WriteString(person(s))
 		case chat.Command:

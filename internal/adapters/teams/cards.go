@@ -150,7 +150,7 @@ func md(t chat.Text) string {
 				b.WriteString("**" + s.S + "**")
 			}
 		case chat.Date:
-			b.WriteString(s.T.UTC().Format(dateFormat))
+			b.WriteString(s.S) // the date in the message's language
 		case chat.Person:
 			b.WriteString(s.S)
 		case chat.Command:
@@ -165,8 +165,6 @@ func md(t chat.Text) string {
 	}
 	return b.String()
 }
-
-const dateFormat = "2 January 2006"
 
 // asText is a message that is only words (a note, the help) as the
 // markdown of a text reply, which Teams shows better than a card; false

@@ -61,7 +61,7 @@ func plain(t chat.Text) string {
 	for _, s := range t {
 		switch s.Kind {
 		case chat.Date:
-			b.WriteString(s.T.UTC().Format("2 January 2006"))
+			b.WriteString(s.S) // the date in the message's language
 		case chat.Person:
 			if s.S != "" {
 				b.WriteString(s.S)
