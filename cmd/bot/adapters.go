@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -56,9 +57,13 @@ type deps struct {
 	revisits *revisit.Service
 	// flows is the chat layer; erasers and claims are its stores. complete
 	// builds them when they are missing.
-	flows   *chat.Service
-	erasers *erasure.Registry
-	claims  *conversation.Claims
+	flows     *chat.Service
+	erasers   *erasure.Registry
+	claims    *conversation.Claims
+	languages *conversation.Languages
+	// historyTTL is how long results are kept, and so what a person's
+	// language is kept for (0: the default).
+	historyTTL time.Duration
 }
 
 // complete builds the chat layer over the engine if it is not built yet:
@@ -78,7 +83,10 @@ func (d *deps) complete(log *slog.Logger) error {
 	}
 	d.erasers.Register("sessions", erasure.Sessions(d.engine))
 	d.erasers.Register("claims", erasure.Other(d.claims))
-	flows, err := chat.New(chat.Options{Engine: d.engine, Reminders: reminders, Eraser: d.erasers, Claims: d.claims, Log: log})
+	d.languages = conversation.NewLanguages(d.rdb, d.engine.Prefix(), d.historyTTL)
+	d.erasers.Register("languages", erasure.Other(d.languages))
+	flows, err := chat.New(chat.Options{Engine: d.engine, Reminders: reminders, Eraser: d.erasers, Claims: d.claims,
+		Languages: d.languages, Log: log})
 	if err != nil {
 		return err
 	}

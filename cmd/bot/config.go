@@ -174,7 +174,8 @@ func printHelp(w io.Writer) error {
 	b.WriteString(`itfit: co-managed or fully managed IT? A chat bot that runs the audit.
 
 Usage:
-  bot chat      run the audit in this terminal
+  bot chat      run the audit in this terminal (--lang en or fr; default: the
+                language chosen before, else LANG's, else English)
   bot serve     run the HTTP server for Slack and Teams
   bot check     try Redis, Slack and Teams with this configuration; non-zero
                 on failure (--config-only: the settings alone, no network)

@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch cmd {
 	case "chat":
-		return runChat(ctx, cfg, stdin, stdout, stderr)
+		return runChat(ctx, cfg, args[1:], stdin, stdout, stderr)
 	case "check":
 		switch {
 		case len(args) == 1:

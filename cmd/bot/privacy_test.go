@@ -75,7 +75,9 @@ func TestServeStoresOnlyWhatTheAuditNeeds(t *testing.T) {
 	audit := advisor.Default()
 	known := map[string]bool{audit.Version: true, team: true, user: true, "D" + user: true,
 		"itfit": true, "slack": true, "session": true, "sessions": true, "history": true, "rev": true, "v": true,
-		"st": true, "d": true, "a": true, "t0": true, "t1": true, "map": true}
+		"st": true, "d": true, "a": true, "t0": true, "t1": true, "map": true,
+		// The person's language: the hash's fields and BCP 47 tags.
+		"lang": true, "seen": true, "chosen": true, "en": true, "fr-CA": true}
 	for _, q := range audit.Questions {
 		known[string(q.ID)] = true
 		for _, o := range q.Options {

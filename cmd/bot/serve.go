@@ -122,7 +122,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		After: cfg.RevisitAfter, Managers: managers, Platforms: rules, HistoryTTL: cfg.HistoryTTL, Logger: log,
 	})
 
-	workers, err := mountAdapters(cfg, log, deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg, revisits: revisits}, mux)
+	workers, err := mountAdapters(cfg, log, deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg, revisits: revisits, historyTTL: cfg.HistoryTTL}, mux)
 	if err != nil {
 		return nil, err
 	}

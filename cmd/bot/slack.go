@@ -55,6 +55,7 @@ func mountSlack(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]wor
 		return nil, err
 	}
 	d.notify(conversation.Slack, app.Outbox())
+	d.flows.Detect(conversation.Slack, app.Locale)
 	app.Mount(mux)
 	mode := "request URLs"
 	var workers []worker

@@ -407,17 +407,19 @@ func TestAddToSlackThenAuditWithThatWorkspacesToken(t *testing.T) {
 	}
 	d.wait()
 	calls := d.fake.allCalls()
-	if len(calls) != 2 || calls[0].method != "conversations.open" || calls[1].method != "chat.postMessage" {
+	// users.info once, for the person's locale.
+	if len(calls) != 3 || calls[0].method != "conversations.open" || calls[1].method != "users.info" || calls[2].method != "chat.postMessage" {
 		t.Fatalf("calls = %+v", calls)
 	}
 	var blocks []map[string]any
-	_ = json.Unmarshal([]byte(calls[1].form.Get("blocks")), &blocks)
+	_ = json.Unmarshal([]byte(calls[2].form.Get("blocks")), &blocks)
 	answer := firstAnswerButton(t, blocks)
 	d.click(a, "U1", "DU1", "1700000000.000001", answer)
 	d.wait()
 	calls = d.fake.allCalls()
-	// The next question first, then the answered one loses its buttons.
-	if len(calls) != 4 || calls[2].method != "chat.postMessage" || calls[3].method != "chat.update" {
+	// The next question first, then the answered one loses its buttons;
+	// no second users.info: the locale is kept.
+	if len(calls) != 5 || calls[3].method != "chat.postMessage" || calls[4].method != "chat.update" {
 		t.Fatalf("after the answer, calls = %+v", calls)
 	}
 	for _, c := range calls {
@@ -466,7 +468,7 @@ func TestTwoWorkspacesNeverCross(t *testing.T) {
 	d.command(a, "U1", "")
 	d.wait()
 	var blocks []map[string]any
-	_ = json.Unmarshal([]byte(d.fake.allCalls()[n+1].form.Get("blocks")), &blocks)
+	_ = json.Unmarshal([]byte(d.fake.allCalls()[n+2].form.Get("blocks")), &blocks) // after conversations.open and users.info
 	d.click(a, "U1", "DU1", "1700000000.000002", firstAnswerButton(t, blocks))
 	d.wait()
 	for _, c := range d.fake.allCalls()[n:] {
@@ -590,8 +592,10 @@ func TestExpiredTokenRefreshedOnceUnderConcurrentClicks(t *testing.T) {
 		t.Fatalf("%d refreshes, want 1", n)
 	}
 	calls := d.fake.allCalls()
-	if len(calls) != 2*clicks {
-		t.Fatalf("%d Web API calls, want %d", len(calls), 2*clicks)
+	// Each of the twenty people: conversations.open, users.info (their
+	// locale, once), chat.postMessage.
+	if len(calls) != 3*clicks {
+		t.Fatalf("%d Web API calls, want %d", len(calls), 3*clicks)
 	}
 	for _, c := range calls {
 		if c.token != "xoxb-"+r+"-refreshed" {

@@ -94,7 +94,8 @@ func TestMountSlackEndToEnd(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(calls) != 2 || calls[0] != "conversations.open U1" || calls[1] != "chat.postMessage DU1" {
+	// users.info once: the person's locale, for the language they read.
+	if len(calls) != 3 || calls[0] != "conversations.open U1" || calls[1] != "users.info " || calls[2] != "chat.postMessage DU1" {
 		t.Fatalf("Web API calls = %q", calls)
 	}
 }
@@ -128,6 +129,10 @@ func TestMountSlackWiresRevisits(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path == "/api/conversations.open" {
 			fmt.Fprintf(w, `{"ok":true,"channel":{"id":"D%s"}}`, r.PostForm.Get("users"))
+			return
+		}
+		if r.URL.Path == "/api/users.info" {
+			fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"locale":"en-US"}}`, r.PostForm.Get("user"))
 			return
 		}
 		mu.Lock()

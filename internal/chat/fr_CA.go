@@ -247,6 +247,7 @@ var frCA = map[string]string{
 	"Sorry, I couldn't show that card. Send me any message to try again.":                                     "Toutes nos excuses : je n'ai pas pu afficher cette fiche. Envoyez-moi un message pour réessayer.",
 	"Bye. Your answers are saved; run the same command to carry on.":                                          "Au revoir. Vos réponses sont enregistrées; relancez la même commande pour continuer.",
 	"Bye. These answers were kept in memory only and are now gone; set REDIS_URL to keep them for next time.": "Au revoir. Ces réponses n'étaient gardées qu'en mémoire et sont maintenant effacées; définissez REDIS_URL pour les conserver la prochaine fois.",
+	"(Using an embedded store: answers last until you quit. Set REDIS_URL to keep them.)":                     "(Stockage intégré : vos réponses durent jusqu'à ce que vous quittiez. Définissez REDIS_URL pour les conserver.)",
 	"Press Enter to try again, or type quit: ":                                                                "Appuyez sur Entrée pour réessayer, ou tapez quitter : ",
 	"(y/N)": "(o/N)",
 	"y":     "o",

@@ -131,6 +131,37 @@ func (s *Service) languageOf(ctx context.Context, u conversation.UserKey) (local
 	return "", false
 }
 
+// QuickInEveryLanguage is Quick for someone whose language is not known
+// yet: a note that is only a line is said in every language, one after
+// the other (as Canadian signs are); anything longer is in English, which
+// is what the person reads until the platform says otherwise.
+func (s *Service) QuickInEveryLanguage(in Input) ([]Output, bool) {
+	in.Who.Lang = locale.English
+	outs, more := s.Quick(in)
+	for i, o := range outs {
+		if !isLine(o.Msg) {
+			continue
+		}
+		m := o.Msg
+		for _, l := range locale.All[1:] {
+			other := in
+			other.Who.Lang = l
+			more, _ := s.Quick(other)
+			if len(more) == len(outs) && isLine(more[i].Msg) {
+				m.Sections = append(m.Sections, Section{Text: more[i].Msg.Lead})
+				m.Summary += " / " + more[i].Msg.Summary
+			}
+		}
+		outs[i].Msg = m
+	}
+	return outs, more
+}
+
+// isLine reports whether a message is a note of one line.
+func isLine(m Message) bool {
+	return m.Kind == KindNote && m.Title == "" && len(m.Sections) == 0 && len(m.Actions) == 0 && len(m.Notes) == 0
+}
+
 // languageWord reads the language command: "language", "langue" or
 // "lang", then what language, if said.
 func languageWord(word string) (arg string, ok bool) {

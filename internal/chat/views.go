@@ -569,6 +569,12 @@ func (v *Views) Bye(kept bool) Message {
 	return v.note(w.t("Bye. These answers were kept in memory only and are now gone; set REDIS_URL to keep them for next time."))
 }
 
+// EmbeddedStore is what the terminal says first when nothing it keeps
+// outlives the process.
+func (v *Views) EmbeddedStore() Message {
+	return v.note(v.w.t("(Using an embedded store: answers last until you quit. Set REDIS_URL to keep them.)"))
+}
+
 // RetryPrompt asks whether to try again after a failure at the start.
 func (v *Views) RetryPrompt() string {
 	return v.w.t("Press Enter to try again, or type quit: ")

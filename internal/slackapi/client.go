@@ -344,6 +344,20 @@ func (w *webAPI) chat(ctx context.Context, token, method string, body []byte) (s
 	return r.TS, r.Err()
 }
 
+// UserLocale is the locale Slack has for a user ("fr-CA"): users.info
+// with include_locale.
+func (c *Client) UserLocale(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
+	var loc string
+	err := c.call(ctx, ws, "users.info", func(ctx context.Context, api API) error {
+		u, err := api.GetUserInfoContext(ctx, user, slack.GetUserInfoOptionIncludeLocale(true))
+		if err == nil && u != nil {
+			loc = u.Locale
+		}
+		return err
+	})
+	return loc, err
+}
+
 func (c *Client) UserTZ(ctx context.Context, ws conversation.WorkspaceID, user string) (string, error) {
 	var tz string
 	err := c.call(ctx, ws, "users.info", func(ctx context.Context, api API) error {

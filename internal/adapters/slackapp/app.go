@@ -14,6 +14,7 @@ import (
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/slackauth"
@@ -25,6 +26,13 @@ type Flows interface {
 	Rest(ctx context.Context, in chat.Input) []chat.Output
 	Home(ctx context.Context, who chat.Who) (chat.Message, error)
 	Views() *chat.Views
+	ViewsIn(l locale.Lang) *chat.Views
+	// Language and KnownLanguage settle the language the person reads;
+	// KnownLanguage without asking Slack (users.info), so that a slash
+	// command's acknowledgement never waits on the Web API.
+	Language(ctx context.Context, in *chat.Input)
+	KnownLanguage(ctx context.Context, in *chat.Input) bool
+	QuickInEveryLanguage(in chat.Input) ([]chat.Output, bool)
 }
 
 var _ Flows = (*chat.Service)(nil)

@@ -183,8 +183,18 @@ func (a *App) command(ctx context.Context, c command, claim string) *ephemeral {
 		Who:  chat.Who{Key: conversation.Key{UserKey: userKey(ws, c.User)}, Surface: chat.SurfaceSlash, Elsewhere: true},
 		Word: word(c.Text),
 	}
-	quick, more := a.flows.Quick(in)
 	rt := route{ws: ws, user: c.User, responseURL: c.ResponseURL}
+	var quick []chat.Output
+	var more bool
+	if a.knownLanguage(ctx, &in) {
+		quick, more = a.flows.Quick(in)
+	} else {
+		// Someone itfit has not met: Slack says their locale only through
+		// the Web API, which the acknowledgement never waits on. Its note
+		// is in every language; the work that follows asks Slack, and is
+		// in theirs.
+		quick, more = a.flows.QuickInEveryLanguage(in)
+	}
 	if more {
 		err := a.later(ctx, "command", claim, rt, func(ctx context.Context, log *slog.Logger) {
 			if a.inDM(ctx, log, &in, &rt) {
@@ -193,7 +203,7 @@ func (a *App) command(ctx context.Context, c command, claim string) *ephemeral {
 		})
 		if err != nil {
 			obs.Logger(ctx, a.log).Warn("slack work shed", "task", "command", "workspace", ws, "err", err)
-			return ephemeralOf(Render(a.views.Busy()))
+			return ephemeralOf(Render(a.flows.ViewsIn(in.Who.Lang).Busy()))
 		}
 	}
 	for _, o := range quick {
@@ -202,6 +212,24 @@ func (a *App) command(ctx context.Context, c command, claim string) *ephemeral {
 		}
 	}
 	return nil
+}
+
+// languageCheck bounds how long a slash command's immediate reply waits
+// for the person's language; past it the reply is in English.
+const languageCheck = 500 * time.Millisecond
+
+// knownLanguage settles the language of a slash command's sender from
+// what itfit keeps, within languageCheck; false when only Slack can say.
+func (a *App) knownLanguage(ctx context.Context, in *chat.Input) bool {
+	ctx, cancel := context.WithTimeout(ctx, languageCheck)
+	defer cancel()
+	return a.flows.KnownLanguage(ctx, in)
+}
+
+// Locale asks Slack for a user's locale (users.info with include_locale):
+// the chat layer's detector for Slack, asked once per person.
+func (a *App) Locale(ctx context.Context, u conversation.UserKey) (string, error) {
+	return a.slack.UserLocale(ctx, u.Workspace, string(u.User))
 }
 
 // ephemeral is the body of an immediate reply to a slash command.
@@ -377,6 +405,7 @@ func (a *App) event(ctx context.Context, e envelope) error {
 		}
 		rt := route{ws: ws, user: ev.User, mention: where}
 		if err := a.later(ctx, "mention", claim, rt, func(ctx context.Context, log *slog.Logger) {
+			a.flows.Language(ctx, &in)
 			quick, more := a.flows.Quick(in)
 			a.deliver(ctx, log, rt, quick)
 			if more && a.inDM(ctx, log, &in, &rt) {

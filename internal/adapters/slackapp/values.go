@@ -7,6 +7,7 @@ import (
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/slackapi"
 )
 
@@ -26,6 +27,7 @@ const (
 	actStop      = "itfit_stop"
 	actForget    = "itfit_forget" // "Yes, erase everything"
 	actInvite    = "itfit_invite"
+	actLanguage  = "itfit_language:" // + the language, one button each
 	// shortcutStart is the callback_id of the global shortcut "Start an IT
 	// audit" (the manifest's features.shortcuts).
 	shortcutStart = "itfit_start"
@@ -53,6 +55,9 @@ var intents = map[string]chat.Intent{
 // actionID is an action's action_id. Continue, the multi-select's submit,
 // is an answer without an option.
 func actionID(a chat.Action) string {
+	if a.Intent == chat.IntentLanguage {
+		return actLanguage + string(a.Value.Lang)
+	}
 	if a.Intent == chat.IntentAnswer {
 		if a.Value.Option != "" {
 			return actAnswer + string(a.Value.Option)
@@ -235,6 +240,13 @@ func act(a action, values map[string]map[string]stateValue, clicker conversation
 			}
 			out.Person = conversation.UserID(a.SelectedUser)
 		}
+		return out
+	case strings.HasPrefix(id, actLanguage):
+		l := locale.Lang(strings.TrimPrefix(id, actLanguage))
+		if !l.Valid() {
+			return bad()
+		}
+		out.Intent, out.Value = chat.IntentLanguage, chat.Value{Lang: l}
 		return out
 	case id == actInvite:
 		client, ok := parseInvite(a.Value, clicker)

@@ -186,7 +186,7 @@ var intents = map[string]chat.Intent{}
 
 func init() {
 	for _, in := range []chat.Intent{chat.IntentAnswer, chat.IntentBack, chat.IntentRestart, chat.IntentRemind, chat.IntentShare,
-		chat.IntentStart, chat.IntentRetake, chat.IntentSnooze, chat.IntentStop, chat.IntentErase, chat.IntentInvite} {
+		chat.IntentStart, chat.IntentRetake, chat.IntentSnooze, chat.IntentStop, chat.IntentErase, chat.IntentInvite, chat.IntentLanguage} {
 		intents[string(in)] = in
 	}
 }
@@ -195,7 +195,7 @@ func init() {
 // into a command word. ok is false for what the bot should not answer: a
 // message in a shared conversation that does not mention it.
 func (a *inbound) input(who chat.Who) (chat.Input, bool) {
-	in := chat.Input{Who: who, TZ: a.LocalTimezone}
+	in := chat.Input{Who: who, TZ: a.LocalTimezone, Locale: a.Locale}
 	if len(a.Value) > 0 && string(a.Value) != "null" {
 		p := a.press(who.Key)
 		in.Act = &p
@@ -226,7 +226,7 @@ func (a *inbound) press(k conversation.Key) chat.Act {
 		return p
 	}
 	p.Intent, p.Rev = in, v.Rev
-	p.Value = chat.Value{Question: v.Question, Option: v.Option, Pos: v.Pos, Total: v.Total, Owner: v.User}
+	p.Value = chat.Value{Question: v.Question, Option: v.Option, Pos: v.Pos, Total: v.Total, Owner: v.User, Lang: v.Lang}
 	p.Picked = splitOptions(v.Options)
 	switch in {
 	case chat.IntentInvite:

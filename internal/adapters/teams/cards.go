@@ -9,6 +9,7 @@ import (
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/locale"
 )
 
 // CardVersion is the Adaptive Card schema version of every card. Teams
@@ -127,6 +128,8 @@ type SubmitData struct {
 
 	Client conversation.UserID         `json:"client,omitempty"`
 	Conv   conversation.ConversationID `json:"conv,omitempty"`
+	// Lang is the language a language button switches to.
+	Lang locale.Lang `json:"lang,omitempty"`
 }
 
 func newCard(body []Element, actions []Action) *Card {
@@ -469,6 +472,8 @@ func (r *cardRenderer) data(a chat.Action) SubmitData {
 		d.Rev = r.m.Rev
 	case chat.IntentInvite:
 		d.Client, d.Conv = v.Client.User, v.ClientConv
+	case chat.IntentLanguage:
+		d.Lang = v.Lang
 	}
 	return d
 }

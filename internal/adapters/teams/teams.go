@@ -16,6 +16,7 @@ import (
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/revisit"
 )
@@ -24,6 +25,7 @@ import (
 type Flows interface {
 	Handle(ctx context.Context, in chat.Input) []chat.Output
 	Views() *chat.Views
+	ViewsIn(l locale.Lang) *chat.Views
 }
 
 // TokenValidator checks the token the Bot Connector sends with an activity.
@@ -210,7 +212,7 @@ func (h *Handler) turn(ctx context.Context, a *inbound, claims botframework.Clai
 		}
 		for _, m := range a.MembersAdded {
 			if m.ID == a.Recipient.ID {
-				t.send(ctx, activity(h.flows.Views().Help(who)))
+				t.send(ctx, activity(h.flows.ViewsIn(t.lang()).Help(who)))
 				return
 			}
 		}
@@ -294,11 +296,20 @@ func (t *turnCtx) send(ctx context.Context, act schema.Activity) {
 		!errors.Is(err, botframework.ErrTokenFetch) && !errors.Is(err, botframework.ErrTransient) {
 		// The card itself was refused (Teams answers 400 to a card it will
 		// not render); a plain note may still get through.
-		note := activity(t.h.flows.Views().CardRefused())
+		note := activity(t.h.flows.ViewsIn(t.lang()).CardRefused())
 		note.From, note.Recipient, note.Conversation = act.From, act.Recipient, act.Conversation
 		_, err := t.h.conn.SendToConversation(ctx, t.serviceURL, t.a.Conversation.ID, note)
 		t.observe("send_to_conversation", err)
 	}
+}
+
+// lang is the language of the activity's sender, for the notes the
+// adapter sends on its own: what their Teams client is set to (the chat
+// layer settles it for everything else, a choice made with the language
+// command first).
+func (t *turnCtx) lang() locale.Lang {
+	l, _ := locale.Match(t.a.Locale)
+	return l.Or(locale.English)
 }
 
 func (t *turnCtx) observe(call string, err error) {

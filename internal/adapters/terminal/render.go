@@ -153,7 +153,9 @@ func (r *text) wrap(s, first, rest string) {
 	line := prefix
 	n := utf8.RuneCountInString(prefix)
 	empty := true
-	for _, word := range strings.Fields(s) {
+	// Split at ordinary spaces only: a non-breaking one (French puts one
+	// before a colon) keeps its words on one line.
+	for _, word := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' }) {
 		wl := utf8.RuneCountInString(word)
 		if !empty && n+1+wl > r.width {
 			r.line(line)

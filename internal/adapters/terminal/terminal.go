@@ -16,12 +16,14 @@ import (
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/locale"
 )
 
 // Flows is what the terminal asks of the chat layer (*chat.Service).
 type Flows interface {
 	Handle(ctx context.Context, in chat.Input) []chat.Output
-	Views() *chat.Views
+	ViewsIn(l locale.Lang) *chat.Views
+	Language(ctx context.Context, in *chat.Input)
 }
 
 var _ Flows = (*chat.Service)(nil)
@@ -37,6 +39,12 @@ type Options struct {
 	// Kept says whether the store outlives the process, which is what the
 	// goodbye tells the person.
 	Kept bool
+	// Lang is the language asked for outright (bot chat --lang): it wins
+	// until the person switches with the language command. Locale is the
+	// environment's ($LANG), which a choice the person made before wins
+	// over.
+	Lang   locale.Lang
+	Locale string
 }
 
 // Chat runs the audit over in and out until the person quits or the input
@@ -46,18 +54,20 @@ func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Write
 		o.Width = 80
 	}
 	who.Surface = chat.SurfaceTerminal
-	t := &term{flows: f, views: f.Views(), who: who, w: &writer{w: out, width: o.Width}, kept: o.Kept}
+	who.Lang = o.Lang
+	t := &term{flows: f, who: who, locale: o.Locale, w: &writer{w: out, width: o.Width}, kept: o.Kept}
+	t.settle(ctx)
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 1024), maxLine)
 
-	t.show(f.Handle(ctx, chat.Input{Who: who}))
+	t.show(f.Handle(ctx, t.input()))
 	for t.current == nil {
 		// Nothing to answer yet: the start failed, and said why.
 		t.w.prompt(t.views.RetryPrompt())
 		if !sc.Scan() || isQuit(sc.Text()) {
 			return t.end(sc, false)
 		}
-		t.show(f.Handle(ctx, chat.Input{Who: who}))
+		t.show(f.Handle(ctx, t.input()))
 	}
 	for {
 		t.w.prompt("> ")
@@ -74,6 +84,11 @@ func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Write
 			continue
 		}
 		outs := f.Handle(ctx, input)
+		if isLanguage(input.Word) {
+			// The person chose: their choice, kept, wins over --lang now.
+			t.who.Lang = ""
+			t.settle(ctx)
+		}
 		if c := confirmation(outs); c != nil {
 			// Asked to confirm (forget): y/N here, then the press.
 			t.show(outs)
@@ -84,7 +99,9 @@ func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Write
 			if !t.views.Affirmative(sc.Text()) {
 				continue // nothing erased; the person carries on where they were
 			}
-			outs = f.Handle(ctx, chat.Input{Who: who, Act: &chat.Act{Intent: c.Intent, Value: c.Value}})
+			in := t.input()
+			in.Act = &chat.Act{Intent: c.Intent, Value: c.Value}
+			outs = f.Handle(ctx, in)
 		}
 		t.show(outs)
 	}
@@ -93,8 +110,9 @@ func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Write
 // term is one terminal chat: what it shows and what the person answers.
 type term struct {
 	flows   Flows
-	views   *chat.Views
+	views   *chat.Views // in the person's language, for the prompts
 	who     chat.Who
+	locale  string
 	w       *writer
 	kept    bool
 	current *chat.Message // the question (or card) the person is at
@@ -115,8 +133,32 @@ func (t *term) end(sc *bufio.Scanner, bye bool) error {
 }
 
 func isQuit(s string) bool {
-	s = strings.ToLower(strings.TrimSpace(s))
-	return s == "quit" || s == "exit" || s == "q"
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "quit", "exit", "q", "quitter":
+		return true
+	}
+	return false
+}
+
+// isLanguage reports whether a command switches the language.
+func isLanguage(word string) bool {
+	for _, w := range []string{"language", "langue", "lang"} {
+		if word == w || strings.HasPrefix(word, w+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// input is an input from the person, before what they typed is read.
+func (t *term) input() chat.Input { return chat.Input{Who: t.who, Locale: t.locale} }
+
+// settle picks the prompts' language: the person's, as the chat layer
+// settles it.
+func (t *term) settle(ctx context.Context) {
+	in := t.input()
+	t.flows.Language(ctx, &in)
+	t.views = t.flows.ViewsIn(in.Who.Lang)
 }
 
 // confirmation is an action among outs that asks to be confirmed.
@@ -134,18 +176,23 @@ func confirmation(outs []chat.Output) *chat.Action {
 // read translates a typed line: a command word, "back", or option numbers
 // for the current question.
 func (t *term) read(line string) (chat.Input, bool) {
-	in := chat.Input{Who: t.who}
+	in := t.input()
 	m := t.current
-	switch strings.ToLower(line) {
-	case "back", "b":
+	lower := strings.ToLower(line)
+	if isLanguage(lower) {
+		in.Word = lower
+		return in, true
+	}
+	switch lower {
+	case "back", "b", "retour", "r":
 		var here chat.Value
 		if m.Ask != nil {
 			here = m.Ask.Here
 		}
 		in.Act = &chat.Act{Intent: chat.IntentBack, Rev: m.Rev, Value: here}
 		return in, true
-	case "help", "?", "restart", "status", "forget":
-		in.Word = strings.ToLower(line)
+	case "help", "?", "restart", "status", "forget", "aide", "recommencer", "état", "etat", "oublier":
+		in.Word = lower
 		return in, true
 	}
 	if m.Ask == nil {
