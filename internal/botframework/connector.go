@@ -37,8 +37,12 @@ var ErrInvalidArgument = errors.New("botframework: invalid argument")
 // ConnectorConfig configures a Connector. Tokens is required.
 type ConnectorConfig struct {
 	Tokens TokenProvider
-	// HTTPClient defaults to a client with a 30s timeout; a client without a
-	// timeout is given one.
+	// HTTPClient defaults to a client with a 30s timeout over the package's
+	// shared transport: one pool of connections for the connector, token
+	// and key endpoints, up to 256 idle per host (kept 90s), HTTP/2 where
+	// offered. A client without a timeout is given one; a client of your
+	// own brings its transport, so size its idle pool to the calls in
+	// flight (http.DefaultTransport keeps 2 per host).
 	HTTPClient *http.Client
 	// RequestTimeout bounds each attempt. Default 15s.
 	RequestTimeout time.Duration
