@@ -45,15 +45,11 @@ func runChat(ctx context.Context, cfg Config, args []string, stdin io.Reader, st
 		return err
 	}
 	env := envLocale()
-	if st.embedded {
-		l, _ := locale.Match(env)
-		fmt.Fprint(stdout, terminal.Render(d.flows.ViewsIn(lang.Or(l)).EmbeddedStore(), width(stdout)))
-	}
 	who := chat.Who{Key: conversation.Key{
 		UserKey:      conversation.UserKey{Platform: conversation.Terminal, Workspace: "local", User: conversation.UserID(localUser())},
 		Conversation: "terminal",
 	}}
-	return terminal.Chat(ctx, d.flows, who, stdin, stdout, terminal.Options{Width: width(stdout), Kept: !st.embedded, Lang: lang, Locale: env})
+	return terminal.Chat(ctx, d.flows, who, stdin, stdout, terminal.Options{Width: width(stdout), Kept: !st.embedded, Echo: !isTerminal(stdin), Lang: lang, Locale: env})
 }
 
 // chatFlags reads bot chat's flags: --lang (en or fr) asks for a language
@@ -89,6 +85,12 @@ func envLocale() string {
 		}
 	}
 	return ""
+}
+
+// isTerminal reports whether f is a terminal (which echoes what is typed).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // width is the terminal's width: the terminal's own when stdout is one,

@@ -561,18 +561,18 @@ func (v *Views) Unreadable() Message {
 
 // Bye is what the terminal says when the person leaves: whether their
 // answers wait for them depends on the store.
+// Ephemeral tells a terminal user, before the first question, that their
+// answers last only as long as the process (the embedded store).
+func (v *Views) Ephemeral() Message {
+	return v.note(v.w.t("Using an embedded store: answers last until you quit. Set REDIS_URL to keep them."))
+}
+
 func (v *Views) Bye(kept bool) Message {
 	w := v.w
 	if kept {
 		return v.note(w.t("Bye. Your answers are saved; run the same command to carry on."))
 	}
 	return v.note(w.t("Bye. These answers were kept in memory only and are now gone; set REDIS_URL to keep them for next time."))
-}
-
-// EmbeddedStore is what the terminal says first when nothing it keeps
-// outlives the process.
-func (v *Views) EmbeddedStore() Message {
-	return v.note(v.w.t("(Using an embedded store: answers last until you quit. Set REDIS_URL to keep them.)"))
 }
 
 // RetryPrompt asks whether to try again after a failure at the start.
