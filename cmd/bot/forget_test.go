@@ -162,8 +162,13 @@ func TestForgetCostsTheUsersKeysNotTheKeyspace(t *testing.T) {
 			return slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(id, user) })
 		})
 		pattern := keys.Default.UserPattern("slack", team, user)
-		if ks, _ := rdb.Keys(ctx, pattern).Result(); len(ks) < 3 {
+		ks, _ := rdb.Keys(ctx, pattern).Result()
+		if len(ks) < 3 {
 			t.Fatalf("%s holds only %v before forget", user, ks)
+		}
+		// Their language (Slack's locale, asked once) is theirs too.
+		if !slices.Contains(ks, keys.Default.Language("slack", team, user)) {
+			t.Fatalf("%s has no language kept before forget: %v", user, ks)
 		}
 
 		confirm := forgetConfirm(t, base, team, user)

@@ -75,7 +75,7 @@ func (s *Service) language(ctx context.Context, in *Input, detect bool) bool {
 		return true
 	case saidOK:
 		in.Who.Lang = said
-		if known.Seen != said {
+		if known.Seen != said && !erasing(in) {
 			s.saw(ctx, u, said)
 		}
 		return true
@@ -84,7 +84,9 @@ func (s *Service) language(ctx context.Context, in *Input, detect bool) bool {
 		return true
 	}
 	d := s.detector(u.Platform)
-	if d == nil {
+	if d == nil || erasing(in) {
+		// (Nothing is written about someone being erased, nor asked of
+		// their platform.)
 		in.Who.Lang = locale.English
 		return true
 	}
@@ -106,6 +108,9 @@ func (s *Service) language(ctx context.Context, in *Input, detect bool) bool {
 	s.saw(ctx, u, in.Who.Lang)
 	return true
 }
+
+// erasing reports whether the input is the confirmed forget.
+func erasing(in *Input) bool { return in.Act != nil && in.Act.Intent == IntentErase }
 
 func (s *Service) saw(ctx context.Context, u conversation.UserKey, l locale.Lang) {
 	if err := s.languages.Saw(ctx, u, l); err != nil {
@@ -241,6 +246,9 @@ func (s *Service) setLanguage(ctx context.Context, in Input, l locale.Lang) []Ou
 	}
 	in.Who.Lang = l
 	v := s.in(in.Who)
+	if in.Act == nil {
+		return []Output{{Op: Note, Msg: v.noteText(v.languageSet(in.Who))}}
+	}
 	return s.settle(in, txt(v.w.t("Language")), v.languageSet(in.Who))
 }
 
