@@ -43,7 +43,13 @@ type Views struct {
 // NewViews builds views over an audit; nudges says on which platforms
 // reminders are delivered (the card offers them only there).
 func NewViews(a *advisor.Audit, nudges func(conversation.Platform) bool) *Views {
-	return &Views{audit: a, w: english, nudges: nudges}
+	return NewViewsIn(a, nudges, locale.English)
+}
+
+// NewViewsIn is NewViews in a language (English for one itfit does not
+// speak).
+func NewViewsIn(a *advisor.Audit, nudges func(conversation.Platform) bool, l locale.Lang) *Views {
+	return &Views{audit: a, w: words(l), nudges: nudges}
 }
 
 func (v *Views) progress(pos, total int) string {
@@ -477,6 +483,7 @@ func (v *Views) Help(who Who) Message {
 			txt(c("status"), w.t(": where your audit stands")),
 			txt(c("reminders"), w.t(": your revisit reminders, to snooze or stop them")),
 			txt(c("forget"), w.t(": erase everything itfit holds about you (asks first)")),
+			txt(c("language"), w.t(": choose English or French")),
 			txt(c("help"), w.t(": this message")),
 		}}}
 	case SurfaceTerminal:
@@ -486,6 +493,7 @@ func (v *Views) Help(who Who) Message {
 			txt(c("restart"), w.t(": drop your answers and begin again")),
 			txt(c("status"), w.t(": where your audit stands")),
 			txt(c("forget"), w.t(": erase everything itfit holds about you (asks first)")),
+			txt(c("language en"), w.t(" or "), c("langue fr"), w.t(": English or French")),
 			txt(c("quit"), w.t(": stop here; run the same command to carry on")),
 		}}}
 	default:
@@ -499,6 +507,7 @@ func (v *Views) Help(who Who) Message {
 			txt(c("status"), w.t(": where your audit stands")),
 			txt(c("reminders"), w.t(": your revisit reminders, to snooze or stop them")),
 			txt(c("forget"), w.t(": erase everything itfit holds about you (asks first)")),
+			txt(c("language"), w.t(": choose English or French")),
 			txt(c("help"), w.t(": this message")),
 		}}}
 	}

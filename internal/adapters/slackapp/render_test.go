@@ -51,7 +51,7 @@ var done = chattest.Done
 // Every view of the chat layer, rendered as Block Kit, matches its golden
 // file and stays within Block Kit's limits.
 func TestGoldenMessages(t *testing.T) {
-	for _, s := range chattest.Samples() {
+	for _, s := range chattest.AllSamples() {
 		golden(t, s.Name, Render(s.Msg))
 	}
 }

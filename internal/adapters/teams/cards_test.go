@@ -64,7 +64,7 @@ func questionReply(t testing.TB, a *advisor.Audit, kind advisor.Kind) conversati
 func goldenCards(t testing.TB) map[string]*teams.Card {
 	t.Helper()
 	out := map[string]*teams.Card{}
-	for _, s := range chattest.Samples() {
+	for _, s := range chattest.AllSamples() {
 		out[s.Name] = teams.Render(s.Msg)
 	}
 	return out

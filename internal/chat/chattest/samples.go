@@ -11,6 +11,7 @@ import (
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/revisit"
 )
 
@@ -25,8 +26,11 @@ type Sample struct {
 
 // Views are the views over the built-in audit, with nudges delivered on
 // every platform.
-func Views() *chat.Views {
-	return chat.NewViews(advisor.Default(), func(conversation.Platform) bool { return true })
+func Views() *chat.Views { return ViewsIn(locale.English) }
+
+// ViewsIn are Views in a language.
+func ViewsIn(l locale.Lang) *chat.Views {
+	return chat.NewViewsIn(advisor.Default(), func(conversation.Platform) bool { return true }, l)
 }
 
 // Answers picks, for every question asked, the named option where the
@@ -71,9 +75,32 @@ func Situations(a *advisor.Audit) map[string]advisor.Answers {
 	}
 }
 
-// Samples are every view, in the situations that shape it.
-func Samples() []Sample {
-	v := Views()
+// Samples are every view, in the situations that shape it, in English.
+func Samples() []Sample { return SamplesIn(locale.English) }
+
+// AllSamples are the samples in every language: English's named as
+// Samples', another language's with its tag after the name
+// ("card_close.fr-CA").
+func AllSamples() []Sample {
+	var out []Sample
+	for _, l := range locale.All {
+		out = append(out, SamplesIn(l)...)
+	}
+	return out
+}
+
+// SamplesIn are the samples in one language.
+func SamplesIn(l locale.Lang) []Sample {
+	out := samples(ViewsIn(l))
+	if l != locale.English {
+		for i := range out {
+			out[i].Name += "." + string(l)
+		}
+	}
+	return out
+}
+
+func samples(v *chat.Views) []Sample {
 	a := advisor.Default()
 	private := chat.Who{Key: conversation.Key{UserKey: conversation.UserKey{Platform: "sample", Workspace: "W1", User: "U1"}, Conversation: "D1"}, Surface: chat.SurfaceChat}
 	group := private
@@ -131,6 +158,7 @@ func Samples() []Sample {
 		{"home_progress_last", v.Home(&inProgress, &last, with(private, chat.SurfaceSlash))},
 		{"not_installed", v.NotInstalled("https://itfit.example.com/slack/install")},
 		{"busy", v.Busy()},
+		{"language", v.LanguageChoice(private)},
 	}
 }
 
