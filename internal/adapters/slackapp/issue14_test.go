@@ -14,8 +14,8 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/redistest"
 	"github.com/itfit/itfit/internal/secretbox"
-	"github.com/itfit/itfit/internal/slackauth"
 	"github.com/itfit/itfit/internal/slackapi"
+	"github.com/itfit/itfit/internal/slackauth"
 )
 
 // TestMentionWordsWithPunctuation: "@itfit" followed by punctuation, with
