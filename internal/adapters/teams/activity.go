@@ -228,13 +228,16 @@ func (a *inbound) mentionsBot() bool {
 }
 
 // commandText is the message text without the bot's mention ("<at>itfit</at>
-// help" reads "help"), HTML entities Teams adds, and surrounding space, in
-// lower case. Any other mention is dropped too: a name is never a command.
+// help" reads "help"), the punctuation after a mention ("<at>itfit</at>:
+// help", "hey <at>itfit</at>, status"), what comes before the first mention,
+// HTML entities Teams adds, and surrounding space, in lower case. Any other
+// mention is dropped too: a name is never a command.
 func (a *inbound) commandText() string {
-	s := a.Text
+	const mark = "\x00"
+	s := strings.ReplaceAll(a.Text, "&nbsp;", " ")
 	for _, e := range a.Entities {
 		if e.Type == "mention" && e.Mentioned.ID == a.Recipient.ID && e.Text != "" {
-			s = strings.ReplaceAll(s, e.Text, " ")
+			s = strings.ReplaceAll(s, e.Text, mark)
 		}
 	}
 	// A mention without entity text still arrives wrapped in <at> tags.
@@ -249,10 +252,23 @@ func (a *inbound) commandText() string {
 		if j < 0 {
 			break
 		}
-		s = s[:i] + " " + s[i+j+len("</at>"):]
+		s = s[:i] + mark + s[i+j+len("</at>"):]
 	}
-	s = strings.ReplaceAll(s, "&nbsp;", " ")
-	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+	if i := strings.Index(s, mark); i >= 0 {
+		s = s[i:]
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.Index(s, mark)
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		b.WriteByte(' ')
+		s = strings.TrimLeft(s[i+len(mark):], " \t\n:,;.!?-")
+	}
+	return strings.ToLower(strings.Join(strings.Fields(b.String()), " "))
 }
 
 // who is the person an activity comes from, as the chat layer knows them.
