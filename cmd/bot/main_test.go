@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -47,6 +48,7 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 	for _, url := range urls {
 		t.Run("REDIS_URL="+url, func(t *testing.T) {
 			t.Setenv("REDIS_URL", url)
+			t.Setenv("LC_ALL", "C") // English, whatever this machine's locale
 			user := "chat-test-" + time.Now().Format("150405.000000")
 			t.Setenv("USER", user)
 			if url != "" {
@@ -81,12 +83,95 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 	}
 }
 
+// TestChatInFrench drives `bot chat --lang fr` (and, without the flag, a
+// French $LANG) through the whole audit, with French command words: every
+// sentence of the bot's own is French, dates and counts French-style.
+func TestChatInFrench(t *testing.T) {
+	input := strings.Join([]string{
+		"",       // empty: asked again
+		"9",      // out of range
+		"2",      // it_staff: one generalist
+		"1",      // generalist_load: overwhelmed
+		"retour", // take it back
+		"1",      // overwhelmed again
+		"1,2",    // skills: security, cloud
+		"2",      // after_hours: team strained
+		"1, 4",   // projects: exclusive "none" with another
+		"4",      // projects: none
+		"3",      // compliance: no
+		"1",      // growth: outpacing
+		"1",      // distraction: weekly
+		"3",      // control: unsure
+		"état",
+		"aide",
+		"quitter",
+	}, "\n") + "\n"
+	for _, tc := range []struct {
+		name string
+		args []string
+		lang string
+	}{
+		{"--lang fr", []string{"chat", "--lang", "fr"}, "C"},
+		{"LANG=fr_CA.UTF-8", []string{"chat"}, "fr_CA.UTF-8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("REDIS_URL", "")
+			t.Setenv("LC_ALL", "")
+			t.Setenv("LC_MESSAGES", "")
+			t.Setenv("LANG", tc.lang)
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), tc.args, strings.NewReader(input), &out, &errOut); err != nil {
+				t.Fatalf("chat: %v\n%s", err, errOut.String())
+			}
+			// French puts a non-breaking space before a colon.
+			got := strings.ReplaceAll(out.String(), "\u00a0", " ")
+			for _, want := range []string{
+				"Stockage intégré",
+				"Question 1 sur 10",
+				"Veuillez taper le numéro d'une option.",
+				"Il n'y a pas d'option 9; choisissez de 1 à 4.",
+				"Avec cette réponse, 1 question ne s'applique plus",
+				"Retour à la question précédente. Votre réponse était :",
+				"L'option 4 ne peut pas être combinée à d'autres",
+				"Recommandation : ",
+				"Réévaluez cette décision d'ici le",
+				"Vous avez terminé l'audit",
+				"recommencer : effacer vos réponses et recommencer",
+				"Au revoir.",
+			} {
+				if !strings.Contains(got, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			for _, english := range []string{"Question 1 of", "Please ", "Bye.", "You went back", "What the provider would cover"} {
+				if strings.Contains(got, english) {
+					t.Errorf("output has the English %q:\n%s", english, got)
+				}
+			}
+		})
+	}
+}
+
+// TestChatLangFlag: --lang takes en or fr, and nothing else.
+func TestChatLangFlag(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	var errOut bytes.Buffer
+	if err := run(context.Background(), []string{"chat", "--lang", "de"}, strings.NewReader(""), io.Discard, &errOut); !errors.Is(err, errUsage) || !strings.Contains(errOut.String(), `--lang: got "de", want en or fr`) {
+		t.Fatalf("--lang de: %v, %q", err, errOut.String())
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"chat", "--lang", "en"}, strings.NewReader("quit\n"), &out, io.Discard); err != nil || !strings.Contains(out.String(), "Question 1 of 10") {
+		t.Fatalf("--lang en: %v\n%s", err, out.String())
+	}
+}
+
 // TestChatAtEightyColumns runs the whole audit, mistakes included, at 80
 // columns and at 10,000: at 80 no line is wider, and the words are the
 // same as at 10,000 (wrapping split none of them); neither run writes a log
 // line, to stdout or stderr.
 func TestChatAtEightyColumns(t *testing.T) {
 	t.Setenv("REDIS_URL", "")
+	t.Setenv("LC_ALL", "C")
 	input := "\n9\n1, 1\n2\n1\nback\n1\n1,2\n2\n1, 4\n4\n3\n1\n1\n3\nstatus\nhelp\nquit\n"
 	chatAt := func(cols string) (string, string) {
 		t.Setenv("COLUMNS", cols)

@@ -280,7 +280,7 @@ var frCA = map[string]string{
 	"Choose the language itfit uses with you: it applies to your audit, your card and your reminders.": "Choisissez la langue qu'itfit utilise avec vous : elle s'applique à votre audit, à votre fiche et à vos rappels.",
 	"itfit speaks English and French; type %v or %v.":                                                  "itfit parle anglais et français; tapez %v ou %v.",
 	"This deployment cannot keep a language choice, so nothing changed.":                               "Ce déploiement ne peut pas conserver de choix de langue; rien n'a changé.",
-	"Done: itfit speaks English with you from now on, in your audit, your card and your reminders. ":   "C'est fait : itfit communique désormais avec vous en français, dans votre audit, votre fiche et vos rappels. ",
+	"Done: itfit speaks English with you from now on, in your audit, your card and your reminders.":    "C'est fait : itfit communique désormais avec vous en français, dans votre audit, votre fiche et vos rappels.",
 }
 
 // frCAPlurals are the sentences with a count, keyed by their English

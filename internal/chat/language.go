@@ -246,10 +246,22 @@ func (s *Service) setLanguage(ctx context.Context, in Input, l locale.Lang) []Ou
 	}
 	in.Who.Lang = l
 	v := s.in(in.Who)
-	if in.Act == nil {
-		return []Output{{Op: Note, Msg: v.noteText(v.languageSet(in.Who))}}
+	done := txt(v.w.t("Done: itfit speaks English with you from now on, in your audit, your card and your reminders."))
+	var outs []Output
+	if in.Act != nil {
+		outs = s.settle(in, txt(v.w.t("Language")), done)
 	}
-	return s.settle(in, txt(v.w.t("Language")), v.languageSet(in.Who))
+	// An audit in progress: its question again, in the language chosen.
+	if r, err := s.engine.Status(ctx, in.Who.Key); err == nil && r.Question != nil {
+		if in.Act != nil {
+			return append([]Output{s.show(r, in.Who)}, outs...)
+		}
+		return []Output{s.show(r, in.Who, done)}
+	}
+	if in.Act != nil {
+		return outs
+	}
+	return []Output{{Op: Note, Msg: v.noteText(txt(done, " ", v.startHint(in.Who)))}}
 }
 
 // LanguageChoice says which language itfit speaks with the person and
@@ -277,9 +289,4 @@ func (v *Views) LanguageChoice(who Who) Message {
 		m.Actions = append(m.Actions, a)
 	}
 	return m
-}
-
-func (v *Views) languageSet(who Who) Text {
-	w := v.w
-	return txt(w.t("Done: itfit speaks English with you from now on, in your audit, your card and your reminders. "), v.startHint(who))
 }

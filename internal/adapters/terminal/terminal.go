@@ -92,7 +92,7 @@ func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Write
 			continue
 		}
 		outs := f.Handle(ctx, input)
-		if isLanguage(input.Word) {
+		if isLanguage(input.Word) && strings.Contains(input.Word, " ") {
 			// The person chose: their choice, kept, wins over --lang now.
 			t.who.Lang = ""
 			t.settle(ctx)
