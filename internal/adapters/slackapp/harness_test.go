@@ -63,6 +63,7 @@ type fakeSlack struct {
 	limited   map[string]int // method -> how many 429s to answer first
 	failing   map[string]string
 	userTZ    string
+	locale    string // users.info's locale
 	retryWait string
 }
 
@@ -128,7 +129,7 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	case "chat.postEphemeral":
 		fmt.Fprint(w, `{"ok":true,"message_ts":"1700000000.999999"}`)
 	case "users.info":
-		fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"tz":%q}}`, c.Form.Get("user"), f.userTZ)
+		fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"tz":%q,"locale":%q}}`, c.Form.Get("user"), f.userTZ, f.locale)
 	case "views.publish":
 		fmt.Fprint(w, `{"ok":true,"view":{"id":"V1","type":"home"}}`)
 	default:
@@ -215,6 +216,11 @@ var testNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 // engine, Redis and prefix (and may register more erasers).
 type withReminders func(h *harness) chat.Reminders
 
+// withLanguages keeps each person's language in Redis, with Slack's
+// users.info as the chat layer's detector, as cmd/bot wires it; the fake
+// Web API says the locale given.
+type withLanguages struct{ locale string }
+
 // socketMode builds the harness's app for Socket Mode against a
 // socketSlack (whose fake Web API the harness then reads) instead of the
 // signed Request URLs.
@@ -250,7 +256,19 @@ func newHarness(t *testing.T, opts ...any) *harness {
 	}
 	h.erasers.Register("sessions", erasure.Sessions(h.engine))
 	h.erasers.Register("claims", erasure.Other(h.claims))
-	flows, err := chat.New(chat.Options{Engine: h.engine, Reminders: reminders, Eraser: h.erasers, Claims: h.claims, Log: log, Now: clock})
+	var langs *conversation.Languages
+	for _, o := range opts {
+		if l, ok := o.(withLanguages); ok {
+			langs = conversation.NewLanguages(rb.Client, rb.Prefix, 0)
+			h.erasers.Register("languages", erasure.Other(langs))
+			h.api.locale = l.locale
+		}
+	}
+	co := chat.Options{Engine: h.engine, Reminders: reminders, Eraser: h.erasers, Claims: h.claims, Log: log, Now: clock}
+	if langs != nil {
+		co.Languages = langs
+	}
+	flows, err := chat.New(co)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,6 +302,9 @@ func newHarness(t *testing.T, opts ...any) *harness {
 		t.Fatal(err)
 	}
 	h.app = app
+	if langs != nil {
+		flows.Detect(conversation.Slack, app.Locale)
+	}
 	mux := http.NewServeMux()
 	app.Mount(mux)
 	h.srv = httptest.NewServer(obs.Middleware(log, h.metrics, mux))

@@ -104,6 +104,8 @@ type fixtureOptions struct {
 	revisits  *revisitOptions
 	// tenants is teams.Options.Tenants.
 	tenants []string
+	// languages keeps each person's language in Redis, as cmd/bot does.
+	languages bool
 }
 
 func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
@@ -150,7 +152,13 @@ func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 	}
 	erasers.Register("sessions", erasure.Sessions(f.engine))
 	erasers.Register("claims", erasure.Other(claims))
-	f.flows, err = chat.New(chat.Options{Engine: f.engine, Reminders: reminders, Eraser: erasers, Claims: claims, Log: log, Now: clock})
+	co := chat.Options{Engine: f.engine, Reminders: reminders, Eraser: erasers, Claims: claims, Log: log, Now: clock}
+	if o.languages {
+		langs := conversation.NewLanguages(rb.Client, rb.Prefix, 0)
+		erasers.Register("languages", erasure.Other(langs))
+		co.Languages = langs
+	}
+	f.flows, err = chat.New(co)
 	if err != nil {
 		t.Fatal(err)
 	}
