@@ -29,7 +29,6 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
 }
 
-
 // BenchmarkDeskPage builds a page of a manager's desk among 10,000
 // clients in three sources (two assigned workspaces and the clients who
 // shared with them), first and last pages, in both orders: the page's IDs
