@@ -39,6 +39,7 @@ const (
 	KindExpired      Kind = "expired"  // an audit that is gone, with a fresh start
 	KindWelcome      Kind = "welcome"  // the hello when itfit is added to a conversation
 	KindLanguage     Kind = "language" // the language chooser
+	KindDesk         Kind = "desk"     // an account manager's clients, a page at a time
 )
 
 // Message is one thing the bot shows. Every field is optional; a renderer
@@ -101,6 +102,9 @@ type Section struct {
 	// Emphasis sets the section apart (a box on Teams).
 	Emphasis bool
 	Tone     Tone
+	// Actions are buttons about this section alone (a client on a
+	// manager's desk), shown under it.
+	Actions []Action
 }
 
 // Fact is one label: value row (the responsibility matrix, a last result).
@@ -156,6 +160,14 @@ const (
 	IntentInvite  Intent = "invite"
 	// IntentLanguage switches the person's language to Value.Lang.
 	IntentLanguage Intent = "language"
+	// The account manager's desk: a page (Value.Sort, Value.Page), and
+	// what can be done about the client a row names (Value.Client).
+	IntentClients      Intent = "clients"
+	IntentClientInvite Intent = "client_invite"
+	IntentClientCard   Intent = "client_card"
+	IntentClientSnooze Intent = "client_snooze"
+	IntentExport       Intent = "export" // Value.Format: "csv" or "json"
+	IntentReport       Intent = "report" // the card as a PDF
 )
 
 // Style is how prominent an action is.
@@ -207,6 +219,9 @@ type Value struct {
 	ClientConv conversation.ConversationID
 	// Lang is the language a language button switches to.
 	Lang locale.Lang
+	// Sort and Page say which page of a manager's desk a button is on (or
+	// goes to); Format is an export's.
+	Sort, Page, Format string
 }
 
 // Text is a line of words, some of them emphasised, dated or naming a
