@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/itfit/itfit/internal/adapters/slackapp"
+	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/secretbox"
@@ -85,7 +86,8 @@ func mountSlackInstall(ic slackauth.Config, log *slog.Logger, d deps, mux *http.
 	if err != nil {
 		return nil, err
 	}
-	installer, err := slackauth.NewInstaller(ic, slackauth.InstallerOptions{Store: store, Redis: d.rdb, Log: alog, Metrics: d.metrics})
+	installer, err := slackauth.NewInstaller(ic, slackauth.InstallerOptions{Store: store, Redis: d.rdb, Log: alog, Metrics: d.metrics,
+		Translate: chat.Translate})
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

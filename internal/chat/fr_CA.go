@@ -314,6 +314,27 @@ var frCA = map[string]string{
 	"%v: %v The link works once, for you, for %v minutes (until %v).":                    "%v : %v Le lien fonctionne une seule fois, pour vous seulement, pendant %v minutes (jusqu'au %v).",
 	"Download the recommendation (PDF)":                                                  "Télécharger la recommandation (PDF)",
 
+	// Add to Slack's result pages (internal/slackauth).
+	"Something went wrong on our side. Please try again.":                                             "Un problème est survenu de notre côté. Veuillez réessayer.",
+	"Slack did not complete the installation.":                                                        "Slack n'a pas terminé l'installation.",
+	"Slack did not complete the installation (%s).":                                                   "Slack n'a pas terminé l'installation (%s).",
+	"itfit cannot finish the installation right now. Please try again in a minute.":                   "itfit ne peut pas terminer l'installation pour le moment. Veuillez réessayer dans une minute.",
+	"Slack sent no authorisation code.":                                                               "Slack n'a envoyé aucun code d'autorisation.",
+	"Slack did not accept the installation. The link may have been used already; please start again.": "Slack n'a pas accepté l'installation. Le lien a peut-être déjà servi; veuillez recommencer.",
+	"Slack's answer was incomplete. Please start again.":                                              "La réponse de Slack était incomplète. Veuillez recommencer.",
+	"itfit could not save the installation. Please try again in a minute.":                            "itfit n'a pas pu enregistrer l'installation. Veuillez réessayer dans une minute.",
+	"This installation link has expired. Please start again.":                                         "Ce lien d'installation a expiré. Veuillez recommencer.",
+	"This installation was started in another browser. Please start again in this one.":               "Cette installation a été commencée dans un autre navigateur. Veuillez recommencer dans celui-ci.",
+	"This installation link is not valid or has already been used. Please start again.":               "Ce lien d'installation n'est pas valide ou a déjà servi. Veuillez recommencer.",
+	"itfit is installed":                                   "itfit est installé",
+	"itfit is installed in %s.":                            "itfit est installé dans %s.",
+	"Type /itfit in Slack to start the audit.":             "Tapez /itfit dans Slack pour commencer l'audit.",
+	"Open itfit in Slack":                                  "Ouvrir itfit dans Slack",
+	"itfit was not installed":                              "itfit n'a pas été installé",
+	"Start again":                                          "Recommencer",
+	"You cancelled the installation; nothing was changed.": "Vous avez annulé l'installation; rien n'a été modifié.",
+	"Add itfit to Slack":                                   "Ajouter itfit à Slack",
+
 	// Language. Each language's sentence says it of itself.
 	"Language":                       "Langue",
 	"itfit speaks English with you.": "itfit communique avec vous en français.",

@@ -61,6 +61,13 @@ func words(l locale.Lang) *tr {
 	return english
 }
 
+// Translate words a sentence of another package in a language, through
+// this package's catalogue (Add to Slack's result pages): format is its
+// English, as TestCatalogueComplete finds it there.
+func Translate(l locale.Lang, format string, args ...any) string {
+	return words(l).f(format, args...)
+}
+
 // plurals is a sentence with a count, in the forms a language needs.
 type plurals struct{ One, Other string }
 

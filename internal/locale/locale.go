@@ -110,3 +110,18 @@ func (l Lang) Date(t time.Time) string {
 	}
 	return day + " " + frenchMonths[t.Month()-1] + " " + strconv.Itoa(t.Year())
 }
+
+// MatchAccept reads an HTTP Accept-Language header ("fr-CA,fr;q=0.9,en;q=0.8")
+// into the language itfit speaks that the browser prefers; ok is false
+// when it names none of them.
+func MatchAccept(header string) (Lang, bool) {
+	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil || len(tags) == 0 {
+		return "", false
+	}
+	_, i, c := matcher.Match(tags...)
+	if c < language.High {
+		return "", false
+	}
+	return All[i], true
+}

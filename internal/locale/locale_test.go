@@ -80,3 +80,23 @@ func TestDate(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchAccept(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want locale.Lang
+		ok   bool
+	}{
+		{"fr-CA,fr;q=0.9,en;q=0.8", locale.French, true},
+		{"en-US,en;q=0.9", locale.English, true},
+		{"de-DE,fr;q=0.5", locale.French, true},
+		{"de-DE", "", false},
+		{"", "", false},
+		{"garbage;;q=x", "", false},
+	} {
+		got, ok := locale.MatchAccept(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("MatchAccept(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/obs"
 )
 
@@ -40,21 +41,26 @@ type InstallerOptions struct {
 	Now        func() time.Time
 	HTTPClient *http.Client
 	StateTTL   time.Duration
+	// Translate words the result pages in the browser's language
+	// (Accept-Language): the chat layer's catalogue, chat.Translate. Nil:
+	// English.
+	Translate func(l locale.Lang, format string, args ...any) string
 }
 
 // Installer serves Slack's OAuth v2 install flow.
 type Installer struct {
-	cfg      Config
-	store    *Store
-	rdb      redis.UniversalClient
-	prefix   keys.Prefix
-	log      *slog.Logger
-	metrics  *obs.Metrics
-	now      func() time.Time
-	http     *http.Client
-	stateTTL time.Duration
-	apiURL   string
-	stateKey []byte // signs states; derived from the client secret
+	cfg       Config
+	store     *Store
+	rdb       redis.UniversalClient
+	prefix    keys.Prefix
+	log       *slog.Logger
+	metrics   *obs.Metrics
+	now       func() time.Time
+	http      *http.Client
+	stateTTL  time.Duration
+	apiURL    string
+	stateKey  []byte // signs states; derived from the client secret
+	translate func(l locale.Lang, format string, args ...any) string
 }
 
 // NewInstaller checks cfg and the options.
@@ -68,7 +74,7 @@ func NewInstaller(cfg Config, o InstallerOptions) (*Installer, error) {
 	in := &Installer{
 		cfg: cfg, store: o.Store, rdb: o.Redis, prefix: o.Prefix, log: o.Log, metrics: o.Metrics,
 		now: o.Now, http: o.HTTPClient, stateTTL: o.StateTTL, apiURL: apiBase(cfg.APIURL),
-		stateKey: stateKey(cfg.ClientSecret),
+		stateKey: stateKey(cfg.ClientSecret), translate: o.Translate,
 	}
 	if in.prefix == "" {
 		in.prefix = keys.Default
@@ -159,7 +165,9 @@ func (in *Installer) InstallHandler() http.Handler {
 		nonce, err := random(32)
 		if err != nil {
 			log.Error("slack install: random nonce", "err", err)
-			in.page(w, http.StatusInternalServerError, failurePage("Something went wrong on our side. Please try again.", in.cfg.InstallURL()))
+			in.page(w, r, http.StatusInternalServerError, func(pw pageWords) pageData {
+				return failurePage(pw, pw.t("Something went wrong on our side. Please try again."), in.cfg.InstallURL())
+			})
 			return
 		}
 		state := in.newState(nonce, in.now())
@@ -217,30 +225,38 @@ func (in *Installer) CallbackHandler() http.Handler {
 			// only checked, for the log.
 			log.Info("slack install: not completed at Slack", "slack_error", slackErr, "state_err", in.checkState(r, false))
 			if slackErr == "access_denied" {
-				in.page(w, http.StatusOK, cancelPage(in.cfg.InstallURL()))
+				in.page(w, r, http.StatusOK, func(pw pageWords) pageData { return cancelPage(pw, in.cfg.InstallURL()) })
 				return
 			}
-			msg := "Slack did not complete the installation."
-			if slackCode(slackErr) {
-				msg = "Slack did not complete the installation (" + slackErr + ")."
-			}
-			in.page(w, http.StatusBadRequest, failurePage(msg, in.cfg.InstallURL()))
+			in.page(w, r, http.StatusBadRequest, func(pw pageWords) pageData {
+				msg := pw.t("Slack did not complete the installation.")
+				if slackCode(slackErr) {
+					msg = pw.f("Slack did not complete the installation (%s).", slackErr)
+				}
+				return failurePage(pw, msg, in.cfg.InstallURL())
+			})
 			return
 		}
 		if err := in.checkState(r, true); err != nil {
 			if errors.Is(err, errStateStore) {
 				log.Error("slack install: spend state", "err", err)
-				in.page(w, http.StatusServiceUnavailable, failurePage("itfit cannot finish the installation right now. Please try again in a minute.", in.cfg.InstallURL()))
+				in.page(w, r, http.StatusServiceUnavailable, func(pw pageWords) pageData {
+					return failurePage(pw, pw.t("itfit cannot finish the installation right now. Please try again in a minute."), in.cfg.InstallURL())
+				})
 				return
 			}
 			log.Info("slack install: callback refused", "reason", err)
-			in.page(w, http.StatusBadRequest, failurePage(stateMessage(err), in.cfg.InstallURL()))
+			in.page(w, r, http.StatusBadRequest, func(pw pageWords) pageData {
+				return failurePage(pw, stateMessage(pw, err), in.cfg.InstallURL())
+			})
 			return
 		}
 		code := q.Get("code")
 		if code == "" {
 			log.Info("slack install: callback refused", "reason", errCodeMissing)
-			in.page(w, http.StatusBadRequest, failurePage("Slack sent no authorisation code.", in.cfg.InstallURL()))
+			in.page(w, r, http.StatusBadRequest, func(pw pageWords) pageData {
+				return failurePage(pw, pw.t("Slack sent no authorisation code."), in.cfg.InstallURL())
+			})
 			return
 		}
 
@@ -250,23 +266,29 @@ func (in *Installer) CallbackHandler() http.Handler {
 			in.metrics.PlatformCall("slack", "oauth.v2.access", "failed")
 			log.Warn("slack install: code exchange failed", "reason", errSlackRefused,
 				"err", scrub(err.Error(), in.cfg.ClientSecret, code))
-			in.page(w, http.StatusBadRequest, failurePage("Slack did not accept the installation. The link may have been used already; please start again.", in.cfg.InstallURL()))
+			in.page(w, r, http.StatusBadRequest, func(pw pageWords) pageData {
+				return failurePage(pw, pw.t("Slack did not accept the installation. The link may have been used already; please start again."), in.cfg.InstallURL())
+			})
 			return
 		}
 		in.metrics.PlatformCall("slack", "oauth.v2.access", "ok")
 		inst, err := installationFrom(resp, in.now())
 		if err != nil {
 			log.Warn("slack install: unusable oauth.v2.access reply", "reason", err)
-			in.page(w, http.StatusBadGateway, failurePage("Slack's answer was incomplete. Please start again.", in.cfg.InstallURL()))
+			in.page(w, r, http.StatusBadGateway, func(pw pageWords) pageData {
+				return failurePage(pw, pw.t("Slack's answer was incomplete. Please start again."), in.cfg.InstallURL())
+			})
 			return
 		}
 		if err := in.store.Save(ctx, inst); err != nil {
 			log.Error("slack install: store installation", "installation", inst, "err", err)
-			in.page(w, http.StatusServiceUnavailable, failurePage("itfit could not save the installation. Please try again in a minute.", in.cfg.InstallURL()))
+			in.page(w, r, http.StatusServiceUnavailable, func(pw pageWords) pageData {
+				return failurePage(pw, pw.t("itfit could not save the installation. Please try again in a minute."), in.cfg.InstallURL())
+			})
 			return
 		}
 		log.Info("slack app installed", "installation", inst, "installer", inst.Installer, "scopes", strings.Join(inst.Scopes, ","))
-		in.page(w, http.StatusOK, successPage(inst))
+		in.page(w, r, http.StatusOK, func(pw pageWords) pageData { return successPage(pw, inst) })
 	})
 }
 
@@ -319,14 +341,14 @@ func slackCode(s string) bool {
 	return true
 }
 
-func stateMessage(err error) string {
+func stateMessage(pw pageWords, err error) string {
 	switch {
 	case errors.Is(err, errStateExpired):
-		return "This installation link has expired. Please start again."
+		return pw.t("This installation link has expired. Please start again.")
 	case errors.Is(err, errOtherBrowser):
-		return "This installation was started in another browser. Please start again in this one."
+		return pw.t("This installation was started in another browser. Please start again in this one.")
 	default:
-		return "This installation link is not valid or has already been used. Please start again."
+		return pw.t("This installation link is not valid or has already been used. Please start again.")
 	}
 }
 
@@ -367,6 +389,7 @@ func noStore(w http.ResponseWriter) {
 
 // pageData is one result page. html/template escapes every field.
 type pageData struct {
+	Lang     string
 	Title    string
 	Message  string
 	Hint     string
@@ -374,29 +397,52 @@ type pageData struct {
 	LinkText string
 }
 
-func successPage(inst Installation) pageData {
+func successPage(pw pageWords, inst Installation) pageData {
 	p := pageData{
-		Title:   "itfit is installed",
-		Message: "itfit is installed in " + inst.Name() + ".",
-		Hint:    "Type /itfit in Slack to start the audit.",
+		Title:   pw.t("itfit is installed"),
+		Message: pw.f("itfit is installed in %s.", inst.Name()),
+		Hint:    pw.t("Type /itfit in Slack to start the audit."),
 	}
 	if inst.AppID != "" && inst.Team != "" {
 		p.Link = "https://slack.com/app_redirect?" + url.Values{"app": {inst.AppID}, "team": {inst.Team}}.Encode()
-		p.LinkText = "Open itfit in Slack"
+		p.LinkText = pw.t("Open itfit in Slack")
 	}
 	return p
 }
 
-func failurePage(msg, retry string) pageData {
-	return pageData{Title: "itfit was not installed", Message: msg, Link: retry, LinkText: "Start again"}
+func failurePage(pw pageWords, msg, retry string) pageData {
+	return pageData{Title: pw.t("itfit was not installed"), Message: msg, Link: retry, LinkText: pw.t("Start again")}
 }
 
-func cancelPage(retry string) pageData {
-	return pageData{Title: "itfit was not installed", Message: "You cancelled the installation; nothing was changed.", Link: retry, LinkText: "Add itfit to Slack"}
+func cancelPage(pw pageWords, retry string) pageData {
+	return pageData{Title: pw.t("itfit was not installed"), Message: pw.t("You cancelled the installation; nothing was changed."),
+		Link: retry, LinkText: pw.t("Add itfit to Slack")}
+}
+
+// pageWords words a result page in one language. Its sentences are keyed
+// by their English, in the chat layer's catalogue (internal/chat/fr_CA.go,
+// whose completeness test reads this file too).
+type pageWords struct {
+	lang      locale.Lang
+	translate func(l locale.Lang, format string, args ...any) string
+}
+
+func (pw pageWords) t(s string) string {
+	if pw.translate == nil {
+		return s
+	}
+	return pw.translate(pw.lang, s)
+}
+
+func (pw pageWords) f(format string, args ...any) string {
+	if pw.translate == nil {
+		return fmt.Sprintf(format, args...)
+	}
+	return pw.translate(pw.lang, format, args...)
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1d3557}</style>
 </head><body>
@@ -407,8 +453,20 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 </body></html>
 `))
 
-func (in *Installer) page(w http.ResponseWriter, status int, p pageData) {
+// page answers with a result page in the browser's language (English
+// when it prefers none itfit speaks, or nothing translates).
+func (in *Installer) page(w http.ResponseWriter, r *http.Request, status int, build func(pageWords) pageData) {
+	pw := pageWords{lang: locale.English}
+	if in.translate != nil {
+		pw.translate = in.translate
+		if l, ok := locale.MatchAccept(r.Header.Get("Accept-Language")); ok {
+			pw.lang = l
+		}
+	}
+	p := build(pw)
+	p.Lang = string(pw.lang)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", p.Lang)
 	w.WriteHeader(status)
 	_ = pageTemplate.Execute(w, p)
 }
