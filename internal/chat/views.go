@@ -71,7 +71,7 @@ func (v *Views) Question(r conversation.Reply, who Who) Message {
 	here := Value{Question: q.ID, Pos: r.Position, Total: r.Total, Owner: who.Key.User}
 	m := Message{
 		Kind:    KindQuestion,
-		Key:     "q:" + string(q.ID) + ":" + strconv.Itoa(r.Position) + ":" + strconv.Itoa(r.Total) + ":" + owner,
+		Key:     "q:" + string(w.lang) + ":" + string(q.ID) + ":" + strconv.Itoa(r.Position) + ":" + strconv.Itoa(r.Total) + ":" + owner,
 		Rev:     r.Rev,
 		Owner:   owner,
 		Title:   q.Prompt,
@@ -117,7 +117,7 @@ func (v *Views) Answered(e conversation.Echo, pos, total int, owner string) Mess
 	answer := strings.Join(e.Labels, ", ")
 	return Message{
 		Kind:    KindAnswered,
-		Key:     "a:" + string(e.Question.ID) + ":" + answer + ":" + strconv.Itoa(pos) + ":" + strconv.Itoa(total) + ":" + owner,
+		Key:     "a:" + string(v.w.lang) + ":" + string(e.Question.ID) + ":" + answer + ":" + strconv.Itoa(pos) + ":" + strconv.Itoa(total) + ":" + owner,
 		Owner:   owner,
 		Title:   e.Question.Prompt,
 		Lead:    txt(answer),

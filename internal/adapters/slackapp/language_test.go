@@ -2,6 +2,7 @@ package slackapp
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,46 @@ func TestSlackDatesInFrench(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "^{date_long}|1er novembre 2027\\u003e") {
 		t.Fatalf("the date: %s", b)
+	}
+}
+
+// TestSlackEncodedBlocksKeepLanguagesApart: the blocks of a question are
+// encoded once and reused for everyone at that question; one person's
+// French never reaches another's English.
+func TestSlackEncodedBlocksKeepLanguagesApart(t *testing.T) {
+	h := newHarness(t, withLanguages{locale: "fr-CA"})
+	answer := func(user, option string) {
+		ps := h.api.all("chat.postMessage")
+		for i := len(ps) - 1; i >= 0; i-- {
+			if ps[i].Form.Get("channel") == "D"+user {
+				h.click(user, ps[i], fmt.Sprintf("1700000000.%06d", i+1), element(t, ps[i].blocks(t), actAnswer+option), nil)
+				h.wait()
+				return
+			}
+		}
+		t.Fatalf("no question for %s", user)
+	}
+	h.command("U1", "")
+	h.wait()
+	answer("U1", "two_three")
+	answer("U1", "nearly_all") // the third question, without a note: encoded once, kept
+	h.command("U2", "language en")
+	h.wait()
+	h.command("U2", "")
+	h.wait()
+	answer("U2", "two_three")
+	answer("U2", "nearly_all")
+	for _, p := range h.api.all("chat.postMessage") {
+		text, blocks := p.Form.Get("text"), p.Form.Get("blocks")
+		switch p.Form.Get("channel") {
+		case "DU1":
+			if !strings.Contains(blocks, "Recommencer") || strings.Contains(blocks, "Start over") {
+				t.Errorf("U1 (French) got %q: %s", text, blocks)
+			}
+		case "DU2":
+			if !strings.Contains(blocks, "Start over") || strings.Contains(blocks, "Recommencer") {
+				t.Errorf("U2 (English) got %q: %s", text, blocks)
+			}
+		}
 	}
 }
