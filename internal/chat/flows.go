@@ -593,7 +593,7 @@ func (s *Service) stale(ctx context.Context, in Input, r conversation.Reply) []O
 		// comes next, as the first press would have.
 		outs := []Output{s.show(r, in.Who)}
 		if q, ok := s.engine.Audit().Question(a.Value.Question); ok {
-			outs = append(outs, Output{Op: Replace, Msg: v.Answered(conversation.Echo{Question: q, Labels: q.Labels(lastAnswer(r).Options)}, a.Value.Pos, a.Value.Total, groupOwner(in.Who))})
+			outs = append(outs, Output{Op: Replace, Msg: v.Answered(conversation.Echo{Question: q, Labels: q.Labels(lastAnswer(r).Options), Options: lastAnswer(r).Options}, a.Value.Pos, a.Value.Total, groupOwner(in.Who))})
 		}
 		return outs
 	}

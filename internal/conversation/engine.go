@@ -134,7 +134,7 @@ func (e *Engine) answer(ctx context.Context, k Key, a Answer) (Reply, error) {
 		}
 	}
 	q, _ := e.audit.Question(a.Question)
-	r.Answered = &Echo{Question: q, Labels: q.Labels(opts)}
+	r.Answered = &Echo{Question: q, Labels: q.Labels(opts), Options: opts}
 	return r, nil
 }
 
@@ -158,7 +158,7 @@ func (e *Engine) back(ctx context.Context, k Key, rev int64) (Reply, error) {
 	}
 	r := e.reply(sess, WentBack)
 	if q, ok := e.audit.Question(undone.Question); ok {
-		r.Undone = &Echo{Question: q, Labels: q.Labels(undone.Options)}
+		r.Undone = &Echo{Question: q, Labels: q.Labels(undone.Options), Options: undone.Options}
 	}
 	return r, nil
 }

@@ -84,6 +84,9 @@ const (
 type Echo struct {
 	Question *advisor.Question
 	Labels   []string
+	// Options are the answer's options, so that a view in another
+	// language can label them in its own words.
+	Options []advisor.OptionID
 }
 
 // Reply is what an operation hands back for an adapter to render.

@@ -143,7 +143,7 @@ func samples(v *chat.Views) []Sample {
 		{"question_multi", v.Question(ask("skills", 3, 9), private)},
 		{"question_group", v.Question(ask("after_hours", 5, 9), group)},
 		{"question_multi_group", v.Question(ask("projects", 6, 9), group)},
-		{"answered", v.Answered(conversation.Echo{Question: skills, Labels: skills.Labels([]advisor.OptionID{"security", "cloud"})}, 3, 9, "")},
+		{"answered", v.Answered(conversation.Echo{Question: skills, Labels: skills.Labels([]advisor.OptionID{"security", "cloud"}), Options: []advisor.OptionID{"security", "cloud"}}, 3, 9, "")},
 		{"card_comanaged", v.Card(rec("comanaged"), nil, private)},
 		{"card_fully_managed", v.Card(rec("fully_managed"), nil, private)},
 		{"card_decisive", v.Card(rec("decisive"), nil, private)},
