@@ -249,6 +249,11 @@ type setup struct {
 	managers  managers
 	backend   *redistest.Backend
 	noWorker  bool
+	// roots verifies the receivers' certificates; default the local
+	// receiver's.
+	roots *x509.CertPool
+	// start is the fake clock's start; default t0.
+	start time.Time
 	// concurrency of the worker; default 1, so that a poll of the worker
 	// means no delivery is in flight (see settle).
 	concurrency int
@@ -261,7 +266,11 @@ func newHarness(t *testing.T, s setup) *harness {
 		real := redistest.Real(t)
 		b = &real
 	}
-	h := &harness{t: t, rdb: b.Client, prefix: b.Prefix, clock: &clock{now: t0}, metrics: obs.NewMetrics(), logs: &testkit.Buffer{}}
+	start := t0
+	if !s.start.IsZero() {
+		start = s.start
+	}
+	h := &harness{t: t, rdb: b.Client, prefix: b.Prefix, clock: &clock{now: start}, metrics: obs.NewMetrics(), logs: &testkit.Buffer{}}
 	h.recv = newReceiver(t, h.clock)
 	eps := s.endpoints
 	if eps == nil {
@@ -275,10 +284,13 @@ func newHarness(t *testing.T, s setup) *harness {
 	if s.managers == nil {
 		s.managers = managers{}
 	}
+	if s.roots == nil {
+		s.roots = h.recv.roots()
+	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := webhooks.New(b.Client, eps, webhooks.Options{
 		Prefix: b.Prefix, Now: h.clock.Now, Logger: log, Metrics: h.metrics,
-		Managers: s.managers, History: history{r: result(t, +1, t0.Add(-time.Hour))}, RootCAs: h.recv.roots(),
+		Managers: s.managers, History: history{r: result(t, +1, t0.Add(-time.Hour))}, RootCAs: s.roots,
 	})
 	if err != nil {
 		t.Fatal(err)
