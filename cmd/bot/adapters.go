@@ -14,6 +14,7 @@ import (
 	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/webhooks"
 )
 
 // platform is one chat platform itfit serves. Adding one is a package
@@ -54,6 +55,8 @@ type deps struct {
 	// revisits schedules and delivers yearly revisits; each adapter
 	// registers its outbox on it. Nil without revisits (some tests).
 	revisits *revisit.Service
+	// webhooks queues events for ITFIT_WEBHOOKS' endpoints; nil without.
+	webhooks *webhooks.Service
 	// flows is the chat layer; erasers and claims are its stores. complete
 	// builds them when they are missing.
 	flows   *chat.Service
@@ -63,8 +66,8 @@ type deps struct {
 
 // complete builds the chat layer over the engine if it is not built yet:
 // claims, the erasure registry (the scheduler first, so no nudge goes out
-// about what is being erased, then sessions and claims; adapters add
-// theirs), and the flows.
+// about what is being erased, then sessions, claims and webhooks; adapters
+// add theirs), and the flows.
 func (d *deps) complete(log *slog.Logger) error {
 	if d.flows != nil {
 		return nil
@@ -78,7 +81,13 @@ func (d *deps) complete(log *slog.Logger) error {
 	}
 	d.erasers.Register("sessions", erasure.Sessions(d.engine))
 	d.erasers.Register("claims", erasure.Other(d.claims))
-	flows, err := chat.New(chat.Options{Engine: d.engine, Reminders: reminders, Eraser: d.erasers, Claims: d.claims, Log: log})
+	var events chat.Events
+	if d.webhooks != nil {
+		// Drops what is queued about the person and queues user.forgotten.
+		d.erasers.Register("webhooks", d.webhooks)
+		events = d.webhooks
+	}
+	flows, err := chat.New(chat.Options{Engine: d.engine, Reminders: reminders, Eraser: d.erasers, Claims: d.claims, Events: events, Log: log})
 	if err != nil {
 		return err
 	}
