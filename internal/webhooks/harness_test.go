@@ -424,13 +424,17 @@ func result(t testing.TB, lean int, at time.Time) conversation.Result {
 // completion is the reply of an audit completed at the fake clock's now;
 // with retake, a retake whose verdict moved from the other lean.
 func (h *harness) completion(lean int, retake bool) conversation.Reply {
+	return completion(h.t, lean, retake, h.clock.Now())
+}
+
+func completion(tb testing.TB, lean int, retake bool, now time.Time) conversation.Reply {
 	a := advisor.Default()
-	as := answers(h.t, lean)
-	rec := a.Recommend(as, h.clock.Now())
+	as := answers(tb, lean)
+	rec := a.Recommend(as, now)
 	r := conversation.Reply{Event: conversation.Completed, Result: &rec, Answers: as}
 	if retake {
-		before := answers(h.t, -lean)
-		r.SinceLast = a.Compare(before, h.clock.Now().Add(-365*24*time.Hour), as, &rec)
+		before := answers(tb, -lean)
+		r.SinceLast = a.Compare(before, now.Add(-365*24*time.Hour), as, &rec)
 	}
 	return r
 }
