@@ -69,3 +69,28 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: whatever ITFIT_WEBHOOKS holds, Parse does not panic, accepts
+// only https endpoints with valid secrets, and an error never repeats a
+// secret from the input.
+func FuzzParse(f *testing.F) {
+	f.Add(`[{"name":"crm","url":"https://crm.example.com/x","secrets":["` + secretOld + `"],"events":["audit.completed"]}]`)
+	f.Add(`[{"name":"crm","url":"http://h/x","secrets":["whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"],"events":["user.forgotten"],"timeout":"5s"}]`)
+	f.Add(`[{"name":"a","url":"https://h","secrets":["whsec_!!"],"events":[]}]`)
+	f.Fuzz(func(t *testing.T, s string) {
+		eps, err := webhooks.Parse(s)
+		if err != nil {
+			for _, sec := range strings.FieldsFunc(s, func(r rune) bool { return r == '"' || r == ',' || r == '[' || r == ']' }) {
+				if raw, ok := strings.CutPrefix(sec, "whsec_"); ok && len(raw) >= 8 && strings.Contains(err.Error(), raw) {
+					t.Fatalf("error repeats a secret: %v", err)
+				}
+			}
+			return
+		}
+		for _, ep := range eps {
+			if !strings.HasPrefix(strings.ToLower(ep.URL), "https://") || len(ep.Secrets) == 0 || len(ep.Events) == 0 || ep.Timeout < time.Second {
+				t.Fatalf("accepted %+v", ep)
+			}
+		}
+	})
+}
