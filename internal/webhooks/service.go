@@ -156,8 +156,28 @@ func (s *Service) Worker(bg redis.UniversalClient, cfg WorkerConfig) *schedule.W
 		AmbiguousDelay:   minBackoff,
 		MinBackoff:       time.Second,
 		MaxBackoff:       time.Minute,
-		Logger:           s.o.Logger.With("worker", "webhooks"),
+		// The schedule's info lines speak of rate limits for what are, here,
+		// events waiting their turn; the deliverer logs what matters.
+		Logger: slog.New(atLeast{Handler: s.o.Logger.Handler(), min: slog.LevelWarn}).With("worker", "webhooks"),
 	})
+}
+
+// atLeast drops records below min.
+type atLeast struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
+	return atLeast{Handler: h.Handler.WithAttrs(as), min: h.min}
+}
+
+func (h atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{Handler: h.Handler.WithGroup(name), min: h.min}
 }
 
 // disclosure is Full for a person with an account manager.
