@@ -164,17 +164,6 @@ func TestServeSendsWebhooks(t *testing.T) {
 	}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what) // a hang guard, not a timing assertion
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestWebhooksCommandListsReplaysAndDrops: a delivery that ran out of
 // attempts is listed by `bot webhooks list`, sent again by `replay`
 // (the same webhook-id), and `drop` of a key that is not there says so.

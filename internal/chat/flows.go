@@ -726,6 +726,11 @@ func (s *Service) stop(ctx context.Context, in Input) []Output {
 // be a key about them, written after the erase.
 func (s *Service) erase(ctx context.Context, in Input) []Output {
 	c, err := s.eraser.Forget(ctx, in.Who.Key.UserKey)
+	if errors.Is(err, erasure.ErrTooSoon) {
+		// Another press (or replica) is erasing, or just did: nothing
+		// more to erase, and saying "held nothing" would be untrue.
+		return s.settle(in, nil, txt(s.views.w.t("Done: itfit erased everything about you moments ago; there is nothing more to erase.")))
+	}
 	if err != nil {
 		return s.fail(ctx, "forget", err)
 	}

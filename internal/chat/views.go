@@ -555,6 +555,12 @@ func (v *Views) Unreadable() Message {
 
 // Bye is what the terminal says when the person leaves: whether their
 // answers wait for them depends on the store.
+// Ephemeral tells a terminal user, before the first question, that their
+// answers last only as long as the process (the embedded store).
+func (v *Views) Ephemeral() Message {
+	return v.note(v.w.t("Using an embedded store: answers last until you quit. Set REDIS_URL to keep them."))
+}
+
 func (v *Views) Bye(kept bool) Message {
 	w := v.w
 	if kept {

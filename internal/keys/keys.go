@@ -146,7 +146,15 @@ func (p Prefix) Shares(platform, workspace, user string) string {
 	return p.userTag(platform, workspace, user) + ":shares"
 }
 
-// UserPattern matches every key of one user, for forget's final sweep.
+// ForgetGuard is set while one user's forget runs and for a few seconds
+// after, so that a burst of forgets runs one (erasure.Registry.Guard). It
+// holds "1" and expires by itself.
+func (p Prefix) ForgetGuard(platform, workspace, user string) string {
+	return p.userTag(platform, workspace, user) + ":forgetting"
+}
+
+// UserPattern matches every key of one user (tests check that forget left
+// none).
 func (p Prefix) UserPattern(platform, workspace, user string) string {
 	return globEscaper.Replace(p.userTag(platform, workspace, user)) + ":*"
 }
