@@ -212,8 +212,9 @@ func TestAnswerAfterTheTimeoutIsRetriedOnlyWithTheSameID(t *testing.T) {
 		return http.StatusOK
 	})
 	h.svc.Completed(ctx, ana, "", h.completion(-1, false))
-	h.settle(1)
-	waitFor(t, "the client to time out", func() bool { return h.metric("crm", "retried") == 1 })
+	// (A job can be claimed a moment before its event is queued, and then
+	// looks again 2 s later: the clock moves in seconds until the attempt.)
+	h.until("the client to time out", time.Second, time.Minute, func() bool { return h.metric("crm", "retried") == 1 })
 	close(slow)
 	waitFor(t, "the slow answer", func() bool { return len(h.recv.got()) == 1 })
 	h.settle(5)
@@ -485,7 +486,14 @@ func TestForgetWaitsForTheSendInFlight(t *testing.T) {
 		return http.StatusOK
 	})
 	h.svc.Completed(ctx, ana, "", h.completion(-1, false))
-	<-held
+	h.until("the held request", time.Second, time.Minute, func() bool {
+		select {
+		case <-held:
+			return true
+		default:
+			return false
+		}
+	})
 	if _, err := h.svc.Erase(ctx, ana); err != nil {
 		t.Fatal(err)
 	}
