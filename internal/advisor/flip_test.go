@@ -169,19 +169,6 @@ func TestEveryFlipOfTheBuiltInAuditIsWorded(t *testing.T) {
 	}
 }
 
-// randomAnswers walks an audit choosing at random among every valid answer.
-func randomAnswers(a *advisor.Audit, rng *rand.Rand) advisor.Answers {
-	var as advisor.Answers
-	for {
-		q, ok := a.Next(as)
-		if !ok {
-			return as
-		}
-		alts := advisortest.Alternatives(q, nil)
-		as = append(as, advisor.Answer{Question: q.ID, Options: alts[rng.IntN(len(alts))]})
-	}
-}
-
 // The flip is exact on answers nobody chose by hand, against trying every
 // combination: on the built-in audit, and on one with decisive answers on
 // questions the flip may change, options pulling both ways within one
@@ -198,7 +185,7 @@ func TestFlipIsExactOnRandomAnswers(t *testing.T) {
 			rng := rand.New(rand.NewPCG(19, 17))
 			flipped, decisive := 0, 0
 			for i := range 1000 {
-				as := randomAnswers(a, rng)
+				as := advisortest.Random(a, rng)
 				r := a.Recommend(as, time.Now())
 				t.Run(fmt.Sprint(i), func(t *testing.T) { checkCard(t, a, as, r) })
 				if r.Decisive {

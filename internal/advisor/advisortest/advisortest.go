@@ -6,6 +6,7 @@ package advisortest
 
 import (
 	"math/bits"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/itfit/itfit/internal/advisor"
@@ -189,4 +190,18 @@ func Alternatives(q *advisor.Question, given []advisor.OptionID) [][]advisor.Opt
 		out = append(out, opts)
 	}
 	return out
+}
+
+// Random walks the audit choosing at random among every valid answer to
+// each question asked.
+func Random(a *advisor.Audit, rng *rand.Rand) advisor.Answers {
+	var as advisor.Answers
+	for {
+		q, ok := a.Next(as)
+		if !ok {
+			return as
+		}
+		alts := Alternatives(q, nil)
+		as = append(as, advisor.Answer{Question: q.ID, Options: alts[rng.IntN(len(alts))]})
+	}
 }
