@@ -34,7 +34,7 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 		"2",     // after_hours: team strained
 		"1, 4",  // projects: exclusive "none" with another: refused by the engine
 		"4",     // projects: none
-		"3",     // compliance: no
+		"8",     // frameworks: none of these (so no question about the expertise)
 		"1",     // growth: outpacing
 		"1",     // distraction: weekly
 		"3",     // control: unsure
@@ -57,7 +57,7 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 			}
 			got := out.String()
 			for _, want := range []string{
-				"Question 1 of 10",
+				"Question 1 of 11",
 				"Please type the number of an option.",
 				"Please answer with option numbers from 1 to 4",
 				"There is no option 9; choose from 1 to 4.",
