@@ -31,7 +31,7 @@ const (
 	// characters; the built-in audit's longest fills one). What does not
 	// fit is counted on a last "… +N" line: lists come strongest first, so
 	// the weakest are the ones collapsed.
-	maxListBlocks = 3
+	maxListBlocks    = 3
 	maxMessageText   = 3000 // the top-level fallback text shown in notifications
 	maxConfirmTitle  = 100
 	maxConfirmText   = 300

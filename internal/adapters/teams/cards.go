@@ -125,8 +125,12 @@ type SubmitData struct {
 	Rev      int64               `json:"rev,omitempty"`
 	Option   advisor.OptionID    `json:"option,omitempty"`
 	User     conversation.UserID `json:"user"`
-	Pos      int                 `json:"pos,omitempty"`
-	Total    int                 `json:"total,omitempty"`
+	// UID is the owner's other ID, their Teams from.id beside the Entra
+	// object ID in User, so that a submit that arrives with either ID is
+	// known to be the owner's.
+	UID   string `json:"uid,omitempty"`
+	Pos   int    `json:"pos,omitempty"`
+	Total int    `json:"total,omitempty"`
 
 	Client conversation.UserID         `json:"client,omitempty"`
 	Conv   conversation.ConversationID `json:"conv,omitempty"`
@@ -216,18 +220,37 @@ func asText(m chat.Message) (string, bool) {
 // refuses a bigger message outright.
 const MaxCardBytes = 24 << 10
 
-// Render turns a neutral message into an Adaptive Card. A card over
-// MaxCardBytes (only an operator's audit with very long texts can make one)
-// is rendered again with fewer items per list and shorter texts until it
-// fits; lists come strongest first, so the weakest items are the ones
-// counted in a "… +N" line.
-func Render(m chat.Message) *Card {
-	c := (&cardRenderer{m: m}).render()
+// Render turns a neutral message into an Adaptive Card.
+func Render(m chat.Message) *Card { return renderFor(m, owner{}) }
+
+// owner is the person a card is sent to, by both of their IDs: user is the
+// one their audit is keyed by (the Entra object ID), alt their Teams
+// from.id. Every button of theirs carries both.
+type owner struct {
+	user conversation.UserID
+	alt  string
+}
+
+// ownerOf is the person an activity came from, as a card's owner.
+func ownerOf(user conversation.UserID, fromID string) owner {
+	if fromID == string(user) {
+		fromID = ""
+	}
+	return owner{user: user, alt: fromID}
+}
+
+// renderFor renders a card for its owner. A card over MaxCardBytes (only
+// an operator's audit with very long texts can make one) is rendered again
+// with fewer items per list and shorter texts until it fits; lists come
+// strongest first, so the weakest items are the ones counted in a "… +N"
+// line.
+func renderFor(m chat.Message, o owner) *Card {
+	c := (&cardRenderer{m: m, owner: o}).render()
 	if len(m.Sections) == 0 || cardBytes(c) <= MaxCardBytes {
 		return c
 	}
 	for items := 32; items >= 1; items /= 2 {
-		c = (&cardRenderer{m: m, maxItems: items, maxText: 100 * items}).render()
+		c = (&cardRenderer{m: m, owner: o, maxItems: items, maxText: 100 * items}).render()
 		if cardBytes(c) <= MaxCardBytes {
 			break
 		}
@@ -244,8 +267,9 @@ func cardBytes(c *Card) int {
 }
 
 type cardRenderer struct {
-	m    chat.Message
-	body []Element
+	m     chat.Message
+	owner owner
+	body  []Element
 	// maxItems and maxText, when set, bound each list and each text of
 	// a card that would be too big for Teams.
 	maxItems, maxText int
@@ -540,6 +564,9 @@ func style(s chat.Style) string {
 func (r *cardRenderer) data(a chat.Action) SubmitData {
 	v := a.Value
 	d := SubmitData{Action: string(a.Intent), Question: v.Question, Option: v.Option, User: v.Owner, Pos: v.Pos, Total: v.Total}
+	if o := r.owner; o.alt != "" && v.Owner != "" && v.Owner == o.user {
+		d.UID = o.alt
+	}
 	switch a.Intent {
 	case chat.IntentAnswer, chat.IntentBack:
 		d.Rev = r.m.Rev
@@ -556,11 +583,15 @@ func attachment(c *Card) schema.Attachment {
 
 // activity is a message as Teams shows it: plain words as a text reply,
 // anything else as a card; the summary names it in notifications.
-func activity(m chat.Message) schema.Activity {
+func activity(m chat.Message) schema.Activity { return activityFor(m, owner{}) }
+
+// activityFor is activity for a card sent to o, whose buttons carry both
+// of o's IDs.
+func activityFor(m chat.Message, o owner) schema.Activity {
 	if s, ok := asText(m); ok {
 		return schema.Activity{Type: schema.Message, Text: s, TextFormat: schema.MARKDOWN}
 	}
-	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(Render(m))}}
+	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(renderFor(m, o))}}
 }
 
 // displayName makes a Teams display name safe to show in a card or message:
