@@ -87,7 +87,7 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 // line, to stdout or stderr.
 func TestChatAtEightyColumns(t *testing.T) {
 	t.Setenv("REDIS_URL", "")
-	input := "\n9\n1, 1\n2\n1\nback\n1\n1,2\n2\n1, 4\n4\n3\n1\n1\n3\nstatus\nhelp\nquit\n"
+	input := "\n9\n1, 1\n2\n1\nback\n1\n1,2\n2\n1, 4\n4\n8\n1\n1\n3\nstatus\nhelp\nquit\n" // frameworks: 8, none of these
 	chatAt := func(cols string) (string, string) {
 		t.Setenv("COLUMNS", cols)
 		var out, errOut bytes.Buffer
