@@ -173,6 +173,9 @@ func fallback(m chat.Message) string {
 type renderer struct {
 	m      chat.Message
 	blocks []slack.Block
+	// rows counts the sections with actions of their own, whose blocks
+	// need IDs unique in the message or view.
+	rows int
 }
 
 func (r *renderer) add(b slack.Block) { r.blocks = append(r.blocks, b) }
@@ -336,6 +339,9 @@ func (r *renderer) renderSection(s chat.Section) {
 		for i, f := range s.Facts {
 			lines[i] = "• " + esc(f.Label) + ": " + mrk(f.Value)
 		}
+		if len(s.Text) > 0 {
+			lines = append([]string{mrk(s.Text)}, lines...)
+		}
 		r.lines(heading(s.Title), lines)
 	default:
 		lines := items(s)
@@ -352,6 +358,14 @@ func (r *renderer) renderSection(s chat.Section) {
 			head = ">" + head
 		}
 		r.lines(head, lines)
+	}
+	if len(s.Actions) > 0 {
+		els := make([]slack.BlockElement, 0, len(s.Actions))
+		for _, a := range s.Actions {
+			els = append(els, r.element(a))
+		}
+		r.rows++
+		r.add(slack.NewActionBlock("itfit_row_"+strconv.Itoa(r.rows), els...))
 	}
 }
 
