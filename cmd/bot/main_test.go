@@ -36,7 +36,7 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 		"2",     // after_hours: team strained
 		"1, 4",  // projects: exclusive "none" with another: refused by the engine
 		"4",     // projects: none
-		"3",     // compliance: no
+		"8",     // frameworks: none of these (so no question about the expertise)
 		"1",     // growth: outpacing
 		"1",     // distraction: weekly
 		"3",     // control: unsure
@@ -60,7 +60,7 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 			}
 			got := out.String()
 			for _, want := range []string{
-				"Question 1 of 10",
+				"Question 1 of 11",
 				"Please type the number of an option.",
 				"Please answer with option numbers from 1 to 4",
 				"There is no option 9; choose from 1 to 4.",
@@ -98,7 +98,7 @@ func TestChatInFrench(t *testing.T) {
 		"2",      // after_hours: team strained
 		"1, 4",   // projects: exclusive "none" with another
 		"4",      // projects: none
-		"3",      // compliance: no
+		"8",      // frameworks: none of these
 		"1",      // growth: outpacing
 		"1",      // distraction: weekly
 		"3",      // control: unsure
@@ -127,7 +127,7 @@ func TestChatInFrench(t *testing.T) {
 			got := strings.ReplaceAll(out.String(), "\u00a0", " ")
 			for _, want := range []string{
 				"Stockage intégré",
-				"Question 1 sur 10",
+				"Question 1 sur 11",
 				"Veuillez taper le numéro d'une option.",
 				"Il n'y a pas d'option 9; choisissez de 1 à 4.",
 				"Avec cette réponse, 1 question ne s'applique plus",
@@ -160,7 +160,7 @@ func TestChatLangFlag(t *testing.T) {
 		t.Fatalf("--lang de: %v, %q", err, errOut.String())
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"chat", "--lang", "en"}, strings.NewReader("quit\n"), &out, io.Discard); err != nil || !strings.Contains(out.String(), "Question 1 of 10") {
+	if err := run(context.Background(), []string{"chat", "--lang", "en"}, strings.NewReader("quit\n"), &out, io.Discard); err != nil || !strings.Contains(out.String(), "Question 1 of 11") {
 		t.Fatalf("--lang en: %v\n%s", err, out.String())
 	}
 }
@@ -172,7 +172,7 @@ func TestChatLangFlag(t *testing.T) {
 func TestChatAtEightyColumns(t *testing.T) {
 	t.Setenv("REDIS_URL", "")
 	t.Setenv("LC_ALL", "C")
-	input := "\n9\n1, 1\n2\n1\nback\n1\n1,2\n2\n1, 4\n4\n3\n1\n1\n3\nstatus\nhelp\nquit\n"
+	input := "\n9\n1, 1\n2\n1\nback\n1\n1,2\n2\n1, 4\n4\n8\n1\n1\n3\nstatus\nhelp\nquit\n" // frameworks: 8, none of these
 	chatAt := func(cols string) (string, string) {
 		t.Setenv("COLUMNS", cols)
 		var out, errOut bytes.Buffer

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/itfit/itfit/internal/locale"
 )
 
 //go:embed audit.yaml
@@ -80,6 +82,11 @@ type Audit struct {
 	NextSteps  map[Verdict][]string    `json:"next_steps"`
 	index      map[QuestionID]int      // position of each question
 	options    map[QuestionID]map[OptionID]int
+	// gates are the questions another question's ask_if names: changing
+	// one would change what is asked.
+	gates map[QuestionID]bool
+	// langs is the audit in every language it was read in.
+	langs map[locale.Lang]*Audit
 }
 
 // Scoring holds the thresholds that turn a score into a strength.
@@ -133,6 +140,12 @@ type Option struct {
 	Weight    int      `json:"weight"`
 	Reason    string   `json:"reason,omitempty"`
 	Covers    []AreaID `json:"covers,omitempty"`
+	// Short names the answer inside the card's sentences (what put an
+	// area in scope); the label stands in when it is unset.
+	Short string `json:"short,omitempty"`
+	// WhatIf finishes "If ..." when the card says what would change the
+	// verdict ("leadership wanted one accountable partner").
+	WhatIf string `json:"what_if,omitempty"`
 }
 
 // Condition holds when a question was answered with any of AnyOf (or with
@@ -179,6 +192,39 @@ func Default() *Audit {
 // Parse reads and checks an audit. name is used in error messages (usually
 // the file's path) so that an operator knows where to look.
 func Parse(name string, data []byte) (*Audit, error) {
+	docs, problems, err := documents(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidAudit, name, err)
+	}
+	a, err := parseOne(name, docs[locale.English], problems)
+	if err != nil {
+		return nil, err
+	}
+	a.langs = map[locale.Lang]*Audit{locale.English: a}
+	for _, l := range locale.All[1:] {
+		other, err := parseOne(name, docs[l], nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s)", err, l)
+		}
+		other.langs = a.langs
+		a.langs[l] = other
+	}
+	return a, nil
+}
+
+// In is the audit in a language: the same questions, options, weights and
+// conditions, in its words (the audit itself for English, or for a
+// language it was not read in).
+func (a *Audit) In(l locale.Lang) *Audit {
+	if b, ok := a.langs[l]; ok {
+		return b
+	}
+	return a
+}
+
+// parseOne reads and checks the audit in one language; problems are its
+// texts' (documents), reported with the others.
+func parseOne(name string, data []byte, problems []string) (*Audit, error) {
 	var a Audit
 	if err := yaml.UnmarshalStrict(data, &a); err != nil {
 		var te *json.UnmarshalTypeError
@@ -187,7 +233,7 @@ func Parse(name string, data []byte) (*Audit, error) {
 		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidAudit, name, err)
 	}
-	if errs := a.check(); len(errs) > 0 {
+	if errs := append(problems, a.check()...); len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %s:\n  %s", ErrInvalidAudit, name, strings.Join(errs, "\n  "))
 	}
 	return &a, nil
@@ -387,8 +433,38 @@ func (a *Audit) check() []string {
 					bad("%s: covers unknown area %q", ow, c)
 				}
 			}
+			for _, f := range []struct{ name, text string }{{"reason", o.Reason}, {"short", o.Short}, {"what_if", o.WhatIf}} {
+				if len(f.text) > 300 {
+					bad("%s: %s is longer than 300 characters", ow, f.name)
+				}
+			}
 		}
 		a.options[q.ID] = opts
+	}
+	// A text may name the answer to an earlier question that is sure to
+	// have been answered: one always asked, or the one deciding whether
+	// this question is asked.
+	for i, q := range a.Questions {
+		for j, o := range q.Options {
+			ow := fmt.Sprintf("question %d (%s) option %d (%s)", i+1, q.ID, j+1, o.ID)
+			for _, f := range []struct{ name, text string }{{"reason", o.Reason}, {"short", o.Short}, {"what_if", o.WhatIf}} {
+				refs, ok := references(f.text)
+				if !ok {
+					bad("%s: %s has a { without its }", ow, f.name)
+				}
+				for _, ref := range refs {
+					k, known := a.index[ref]
+					switch {
+					case !known:
+						bad("%s: %s names {%s}, which is not a question", ow, f.name, ref)
+					case k >= i:
+						bad("%s: %s names {%s}, which is not an earlier question", ow, f.name, ref)
+					case a.Questions[k].AskIf != nil && (q.AskIf == nil || q.AskIf.Question != ref):
+						bad("%s: %s names {%s}, which is not always asked before this question", ow, f.name, ref)
+					}
+				}
+			}
+		}
 	}
 	// Conditions may only look back: a question's fate is settled by the
 	// answers before it, which keeps "the next question" well defined.
@@ -410,9 +486,11 @@ func (a *Audit) check() []string {
 			}
 		}
 	}
+	a.gates = map[QuestionID]bool{}
 	for i, q := range a.Questions {
 		if q.AskIf != nil {
 			checkCond(fmt.Sprintf("question %d (%s) ask_if", i+1, q.ID), *q.AskIf, i)
+			a.gates[q.AskIf.Question] = true
 		}
 	}
 	for i, m := range a.Matrix {
@@ -440,6 +518,64 @@ func (a *Audit) check() []string {
 		bad("comparison: needs at least one row")
 	}
 	return errs
+}
+
+// references are the question IDs a text names as {question_id}; false
+// when a brace is left open.
+func references(s string) ([]QuestionID, bool) {
+	var out []QuestionID
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			return out, !strings.Contains(s, "}")
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return out, false
+		}
+		out = append(out, QuestionID(s[i+1:i+j]))
+		s = s[i+j+1:]
+	}
+}
+
+// fill puts the answers a text names ({frameworks}) into it: the chosen
+// options' short names, comma-separated.
+func (a *Audit) fill(s string, as Answers) string {
+	if !strings.Contains(s, "{") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		j := strings.IndexByte(s[max(i, 0):], '}')
+		if i < 0 || j < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		if q, ok := a.Question(QuestionID(s[i+1 : i+j])); ok {
+			b.WriteString(strings.Join(q.shorts(as.Get(q.ID)), ", "))
+		}
+		s = s[i+j+1:]
+	}
+}
+
+// shorts are the short names of some options (their labels where unset).
+func (q *Question) shorts(opts []OptionID) []string {
+	out := make([]string, 0, len(opts))
+	for _, id := range opts {
+		if o, ok := q.Option(id); ok {
+			out = append(out, o.short())
+		}
+	}
+	return out
+}
+
+func (o *Option) short() string {
+	if o.Short != "" {
+		return o.Short
+	}
+	return o.Label
 }
 
 // AreaName returns the display name of an area.

@@ -17,6 +17,9 @@ type Change struct {
 	ScoreBefore  int
 	ScoreAfter   int
 	Answers      []AnswerChange
+	// Before and After are the answers compared, so that the audit in
+	// another language can word the change again.
+	Before, After Answers `json:"-"`
 }
 
 // AnswerChange is one question answered differently (or asked only once).
@@ -25,6 +28,10 @@ type AnswerChange struct {
 	Prompt   string
 	Before   []string // labels; empty when not asked before
 	After    []string // labels; empty when not asked now
+	// BeforeOptions and AfterOptions are the same answers as option IDs,
+	// for machines (outgoing webhooks) rather than people.
+	BeforeOptions []OptionID
+	AfterOptions  []OptionID
 }
 
 // Compare describes how the answers after (whose recommendation is now)
@@ -39,6 +46,8 @@ func (a *Audit) Compare(before Answers, beforeAt time.Time, after Answers, now *
 		VerdictMoved:        was.Verdict != now.Verdict,
 		ScoreBefore:         was.Score,
 		ScoreAfter:          now.Score,
+		Before:              before,
+		After:               after,
 	}
 	for i := range a.Questions {
 		q := &a.Questions[i]
@@ -46,7 +55,7 @@ func (a *Audit) Compare(before Answers, beforeAt time.Time, after Answers, now *
 		if slices.Equal(b, n) {
 			continue
 		}
-		c.Answers = append(c.Answers, AnswerChange{Question: q.ID, Prompt: q.Prompt, Before: q.Labels(b), After: q.Labels(n)})
+		c.Answers = append(c.Answers, AnswerChange{Question: q.ID, Prompt: q.Prompt, Before: q.Labels(b), After: q.Labels(n), BeforeOptions: b, AfterOptions: n})
 	}
 	return c
 }

@@ -254,3 +254,14 @@ func documents(data []byte) (map[locale.Lang][]byte, []string, error) {
 	}
 	return out, problems, nil
 }
+
+// TextKeys are the fields of an audit file that hold words, sorted: every
+// string under one is given in every language.
+func TextKeys() []string {
+	out := make([]string, 0, len(textKeys))
+	for k := range textKeys {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -66,7 +66,7 @@ func (v *Views) Desk(d DeskPage, who Who) Message {
 // deskClient is one client's row on the desk.
 func (v *Views) deskClient(c DeskClient, here Value) Section {
 	w := v.w
-	r := c.Latest.Recommendation
+	r := v.rec(c.Latest.Recommendation)
 	at := here
 	at.Client = c.Entry.Client
 	return Section{
@@ -92,7 +92,8 @@ func (v *Views) sincePrevious(c DeskClient) string {
 	if c.Previous == nil {
 		return w.t("First result")
 	}
-	ch := v.audit.Compare(c.Previous.Answers, c.Previous.CompletedAt, c.Latest.Answers, &c.Latest.Recommendation)
+	latest := v.rec(c.Latest.Recommendation)
+	ch := v.audit.Compare(c.Previous.Answers, c.Previous.CompletedAt, c.Latest.Answers, &latest)
 	if ch.VerdictMoved {
 		return w.f("The verdict moved: it was %s (%s)", ch.PreviousVerdictName, w.strength(ch.PreviousStrength))
 	}
@@ -105,7 +106,7 @@ func (v *Views) sincePrevious(c DeskClient) string {
 // row is one client of an export: IDs, the names the platform gave, the
 // verdict's own IDs beside its name, times in RFC 3339.
 func (v *Views) row(c DeskClient, info ClientInfo) portfolio.Row {
-	r := c.Latest.Recommendation
+	r := v.rec(c.Latest.Recommendation)
 	u := c.Entry.Client
 	row := portfolio.Row{
 		Platform: string(u.Platform), Workspace: string(u.Workspace), WorkspaceName: info.Place,
@@ -114,7 +115,8 @@ func (v *Views) row(c DeskClient, info ClientInfo) portfolio.Row {
 		CompletedAt: portfolio.Time(c.Latest.CompletedAt), RevisitDue: portfolio.Time(c.Entry.Due),
 	}
 	if c.Previous != nil {
-		ch := v.audit.Compare(c.Previous.Answers, c.Previous.CompletedAt, c.Latest.Answers, &c.Latest.Recommendation)
+		latest := v.rec(c.Latest.Recommendation)
+		ch := v.audit.Compare(c.Previous.Answers, c.Previous.CompletedAt, c.Latest.Answers, &latest)
 		row.PreviousVerdict, row.VerdictMoved, row.AnswersChanged = string(ch.PreviousVerdict), ch.VerdictMoved, len(ch.Answers)
 	}
 	return row
@@ -124,7 +126,7 @@ func (v *Views) row(c DeskClient, info ClientInfo) portfolio.Row {
 // the card, without the buttons (they act on whoever presses them).
 func (v *Views) ClientCard(c Client, last conversation.Result) Message {
 	w := v.w
-	m := v.card(last.Recommendation, nil, "", false)
+	m := v.card(v.rec(last.Recommendation), nil, "", false)
 	m.Kind = KindShared
 	m.Notes = append([]Text{w.s("%v: their itfit result of %v, from your desk.", c.Person, last.CompletedAt)}, m.Notes...)
 	return m
@@ -133,7 +135,7 @@ func (v *Views) ClientCard(c Client, last conversation.Result) Message {
 // Report is the recommendation as a printed page shows it (the PDF): the
 // card's own content, without buttons.
 func (v *Views) Report(last conversation.Result) Message {
-	m := v.card(last.Recommendation, nil, "", false)
+	m := v.card(v.rec(last.Recommendation), nil, "", false)
 	m.Summary = m.Title
 	return m
 }

@@ -54,6 +54,21 @@ type Claims interface {
 	Release(ctx context.Context, u conversation.UserKey, id string) error
 }
 
+// Events hears what happened to a person, for outgoing webhooks
+// (*webhooks.Service). The calls only queue: they log their own failures
+// and never change what the person is shown.
+type Events interface {
+	// Completed: an audit was finished (r is the engine's reply).
+	Completed(ctx context.Context, u conversation.UserKey, name string, r conversation.Reply)
+	// Shared: the person sent their result to an account manager.
+	Shared(ctx context.Context, u conversation.UserKey, name string)
+}
+
+type noEvents struct{}
+
+func (noEvents) Completed(context.Context, conversation.UserKey, string, conversation.Reply) {}
+func (noEvents) Shared(context.Context, conversation.UserKey, string)                        {}
+
 var (
 	_ Engine    = (*conversation.Engine)(nil)
 	_ Reminders = (*revisit.Service)(nil)
@@ -160,7 +175,9 @@ type Options struct {
 	// Languages keeps each person's language; nil: the language comes
 	// from the platform alone (Who.Lang, Input.Locale), else English.
 	Languages Languages
-	Log       *slog.Logger
+	// Events hears completions and shares; nil: nobody listens.
+	Events Events
+	Log    *slog.Logger
 	// Now is the clock for telling a double press from a retry after
 	// silence; default time.Now.
 	Now func() time.Time
@@ -181,6 +198,7 @@ type Service struct {
 	reminders Reminders
 	eraser    Eraser
 	claims    Claims
+	events    Events
 	log       *slog.Logger
 	now       func() time.Time
 	languages Languages
@@ -206,12 +224,15 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{engine: o.Engine, reminders: o.Reminders, eraser: o.Eraser, claims: o.Claims, log: o.Log, now: o.Now,
+	if o.Events == nil {
+		o.Events = noEvents{}
+	}
+	s := &Service{engine: o.Engine, reminders: o.Reminders, eraser: o.Eraser, claims: o.Claims, events: o.Events, log: o.Log, now: o.Now,
 		languages: o.Languages, outboxes: map[conversation.Platform]Outbox{}, detectors: map[conversation.Platform]Detector{},
 		desk: o.Desk, managers: o.Managers, links: o.Links}
 	s.views = map[locale.Lang]*Views{}
 	for _, l := range locale.All {
-		s.views[l] = &Views{audit: o.Engine.Audit(), w: words(l), nudges: s.nudges, reports: o.Links != nil}
+		s.views[l] = &Views{audit: o.Engine.Audit().In(l), w: words(l), nudges: s.nudges, reports: o.Links != nil}
 	}
 	return s, nil
 }
@@ -536,6 +557,9 @@ func (s *Service) after(ctx context.Context, in Input, r conversation.Reply) []O
 	owner := groupOwner(in.Who)
 	switch r.Event {
 	case conversation.Advanced, conversation.Completed:
+		if r.Event == conversation.Completed {
+			s.events.Completed(ctx, in.Who.Key.UserKey, in.Who.Name, r)
+		}
 		// The next question goes first, so the person waits on one
 		// platform round trip, not two.
 		var notes []Text
@@ -555,11 +579,12 @@ func (s *Service) after(ctx context.Context, in Input, r conversation.Reply) []O
 	case conversation.WentBack:
 		var note Text
 		if r.Undone != nil {
-			note = txt(w.t("You went back. Your earlier answer was: "), strong(strings.Join(r.Undone.Labels, ", ")), ".")
+			_, labels := v.echo(*r.Undone)
+			note = txt(w.t("You went back. Your earlier answer was: "), strong(strings.Join(labels, ", ")), ".")
 		}
 		outs := []Output{s.show(r, in.Who, note)}
 		if a.Value.Question != "" {
-			if q, ok := s.engine.Audit().Question(a.Value.Question); ok {
+			if q, ok := v.audit.Question(a.Value.Question); ok {
 				outs = append(outs, Output{Op: Replace, Msg: v.closed(q.Prompt, w.t("↩ You went back to the previous question."), a.Value.Pos, a.Value.Total, owner)})
 			}
 		}
@@ -690,7 +715,7 @@ func (s *Service) restart(ctx context.Context, in Input) []Output {
 	}
 	outs := []Output{s.show(r, in.Who)}
 	// A question is closed; a card stays as it was, so the result persists.
-	if q, ok := s.engine.Audit().Question(a.Value.Question); ok {
+	if q, ok := v.audit.Question(a.Value.Question); ok {
 		outs = append(outs, Output{Op: Replace, Msg: v.closed(q.Prompt, w.t("↩ You started over."), a.Value.Pos, a.Value.Total, groupOwner(in.Who))})
 	}
 	return outs
@@ -776,6 +801,7 @@ func (s *Service) share(ctx context.Context, in Input) []Output {
 		return s.fail(ctx, in.Who, "share", err)
 	}
 	s.recordShare(ctx, in.Who.Key, p)
+	s.events.Shared(ctx, in.Who.Key.UserKey, in.Who.Name)
 	manager := Span{Kind: Person, ID: string(p), Mention: true, S: w.t("your account manager")}
 	return []Output{{Op: Note, Msg: v.noteText(txt(w.t("Sent: "), manager, w.t(" has a copy of this result. When your yearly revisit comes round (press “Remind me in 12 months” if you haven't), they'll be nudged too.")))}}
 }
@@ -915,7 +941,7 @@ func isManager(m revisit.Manager, who Who) bool {
 // fail logs what went wrong and tells the person in words they can act on.
 func (s *Service) fail(ctx context.Context, who Who, what string, err error) []Output {
 	v := s.in(who)
-	text, ours := v.w.failure(err)
+	text, ours := v.failure(err)
 	level := slog.LevelInfo
 	if ours {
 		level = slog.LevelError

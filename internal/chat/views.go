@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -52,7 +53,7 @@ func NewViews(a *advisor.Audit, nudges func(conversation.Platform) bool) *Views 
 // NewViewsIn is NewViews in a language (English for one itfit does not
 // speak).
 func NewViewsIn(a *advisor.Audit, nudges func(conversation.Platform) bool, l locale.Lang) *Views {
-	return &Views{audit: a, w: words(l), nudges: nudges}
+	return &Views{audit: a.In(l), w: words(l), nudges: nudges}
 }
 
 func (v *Views) progress(pos, total int) string {
@@ -65,7 +66,7 @@ func (v *Views) progress(pos, total int) string {
 // Question asks the question a reply waits on: its options, Back once
 // there is something to go back to, and Start over.
 func (v *Views) Question(r conversation.Reply, who Who) Message {
-	q := r.Question
+	q := v.question(r.Question)
 	w := v.w
 	owner := groupOwner(who)
 	here := Value{Question: q.ID, Pos: r.Position, Total: r.Total, Owner: who.Key.User}
@@ -114,16 +115,17 @@ func (v *Views) startOver(here Value) Action {
 // Answered replaces a question once it is answered: the prompt and the
 // answer, nothing left to press.
 func (v *Views) Answered(e conversation.Echo, pos, total int, owner string) Message {
-	answer := strings.Join(e.Labels, ", ")
+	q, labels := v.echo(e)
+	answer := strings.Join(labels, ", ")
 	return Message{
 		Kind:    KindAnswered,
 		Key:     "a:" + string(v.w.lang) + ":" + string(e.Question.ID) + ":" + answer + ":" + strconv.Itoa(pos) + ":" + strconv.Itoa(total) + ":" + owner,
 		Owner:   owner,
-		Title:   e.Question.Prompt,
+		Title:   q.Prompt,
 		Lead:    txt(answer),
 		Tone:    ToneGood,
 		Footer:  txt(v.progress(pos, total)),
-		Summary: e.Question.Prompt + " " + answer,
+		Summary: q.Prompt + " " + answer,
 	}
 }
 
@@ -141,6 +143,8 @@ func (v *Views) closed(title, outcome string, pos, total int, owner string) Mess
 // responsibility matrix, the comparison, next steps, the revisit date, and
 // what can be done with it. since is set on a retake.
 func (v *Views) Card(r advisor.Recommendation, since *advisor.Change, who Who) Message {
+	r = v.rec(r)
+	since = v.change(since, &r)
 	m := v.card(r, since, who.Name, who.Group)
 	w := v.w
 	if v.nudges(who.Key.Platform) {
@@ -184,17 +188,21 @@ func (v *Views) card(r advisor.Recommendation, since *advisor.Change, owner stri
 	if r.Note != "" {
 		add(Section{Text: txt(r.Note)})
 	}
-	if r.Tipping != "" {
-		add(Section{Text: txt(strong(w.t("It is a close call.")), " ", r.Tipping)})
-	}
 	if len(r.Reasons) > 0 {
-		add(Section{Title: w.t("Why"), Items: reasonTexts(r.Reasons)})
+		add(Section{Title: w.f("Pointing to %s", r.VerdictName), Items: reasonTexts(r.Reasons)})
 	}
 	if len(r.Counterpoints) > 0 {
-		add(Section{Title: w.t("Pulling the other way"), Items: reasonTexts(r.Counterpoints)})
+		title := w.t("Pointing the other way")
+		if r.Decisive {
+			title = w.t("Also in your answers, though the answer above settles it")
+		}
+		add(Section{Title: title, Items: reasonTexts(r.Counterpoints)})
+	}
+	if r.Flip != nil {
+		add(Section{Title: w.t("What would change this"), Text: txt(v.flip(r.Flip))})
 	}
 	add(Section{Divider: true, Columns: []Section{
-		{Title: w.t("What the provider would cover"), Items: texts(r.ProviderCovers), Empty: w.t("Nothing in particular")},
+		{Title: w.t("What the provider would cover"), Items: v.scope(r), Empty: w.t("Nothing in particular")},
 		{Title: w.t("What your team keeps"), Items: texts(r.TeamKeeps), Empty: w.t("Nothing in particular")},
 	}})
 	if len(r.Matrix) > 0 {
@@ -214,9 +222,49 @@ func (v *Views) card(r advisor.Recommendation, since *advisor.Change, owner stri
 	if len(r.NextSteps) > 0 {
 		add(Section{Title: w.t("Next steps"), Items: texts(r.NextSteps), Numbered: true})
 	}
-	m.Footer = txt(w.t("Revisit this decision by "), r.RevisitOn, w.t(": teams and businesses change. Completed "), r.CompletedAt,
-		w.f(" · audit %s", r.AuditVersion))
+	m.Footer = w.s("Revisit this decision by %v: teams and businesses change. Completed %v · audit %v", r.RevisitOn, r.CompletedAt, r.AuditVersion)
 	return m
+}
+
+// flip says what would change the verdict, in the audit's words for each
+// answer where it has them ("If leadership wanted one accountable partner
+// and ..., this would tip to Fully managed IT.").
+func (v *Views) flip(f *advisor.Flip) string {
+	w := v.w
+	if len(f.Changes) == 0 {
+		return w.f("Within the questions you were asked, no change of answers would tip this to %s.", f.ToName)
+	}
+	var clauses []string
+	for _, s := range f.Changes {
+		if len(s.Clauses) > 0 {
+			clauses = append(clauses, s.Clauses...)
+			continue
+		}
+		clauses = append(clauses, w.f("your answer to “%s” were “%s”", s.Prompt, strings.Join(s.Labels, ", ")))
+	}
+	return w.f("If %s, this would tip to %s.", w.and(clauses), f.ToName)
+}
+
+// scope is what the provider would cover, each area with the answers that
+// put it there.
+func (v *Views) scope(r advisor.Recommendation) []Text {
+	w := v.w
+	out := make([]Text, 0, len(r.Scope))
+	for _, s := range r.Scope {
+		name := s.Name
+		if s.Owner == advisor.OwnerShared {
+			name = w.f("%s (shared with your team)", s.Name)
+		}
+		switch {
+		case len(s.Because) > 0:
+			out = append(out, txt(w.f("%s: %s", name, strings.Join(s.Because, "; "))))
+		case r.Verdict == advisor.CoManaged:
+			out = append(out, txt(w.f("%s: usual in a co-managed split", name)))
+		default:
+			out = append(out, txt(name))
+		}
+	}
+	return out
 }
 
 func strengthTone(s advisor.Strength) Tone {
@@ -259,12 +307,11 @@ func (v *Views) sinceLast(c *advisor.Change, now advisor.Recommendation) []Secti
 	s := Section{Title: w.t("Since last time"), Emphasis: true}
 	was := txt(strong(c.PreviousVerdictName), " (", w.strength(c.PreviousStrength), ")")
 	if c.VerdictMoved {
-		s.Text = txt(strong(w.t("The verdict moved:")), w.t(" on "), c.PreviousAt, w.t(" it was "), was, w.t(", now it is "),
-			strong(now.VerdictName), " (", w.strength(now.Strength), ").")
+		s.Text = w.s("%v on %v it was %v, now it is %v (%v).", strong(w.t("The verdict moved:")), c.PreviousAt, was,
+			strong(now.VerdictName), w.strength(now.Strength))
 		s.Tone = ToneAttention
 	} else {
-		s.Text = txt(strong(w.t("Same verdict:")), w.t(" on "), c.PreviousAt, w.t(" it was "), was, w.t(", now it is "),
-			w.strength(now.Strength), ".")
+		s.Text = w.s("%v on %v it was %v, now it is %v.", strong(w.t("Same verdict:")), c.PreviousAt, was, w.strength(now.Strength))
 		s.Tone = ToneGood
 	}
 	if len(c.Answers) == 0 {
@@ -277,7 +324,7 @@ func (v *Views) sinceLast(c *advisor.Change, now advisor.Recommendation) []Secti
 			changed.Items = append(changed.Items, txt(w.plural(len(c.Answers)-maxChangedAnswers, "…and %d more answer changed", "…and %d more answers changed")))
 			break
 		}
-		changed.Items = append(changed.Items, txt(a.Prompt, ": ", v.labels(a.Before), " → ", v.labels(a.After)))
+		changed.Items = append(changed.Items, txt(w.f("%s: %s", a.Prompt, v.labels(a.Before)), " → ", v.labels(a.After)))
 	}
 	return []Section{s, changed}
 }
@@ -302,7 +349,7 @@ type Client struct {
 // whoever presses them).
 func (v *Views) Shared(c Client, last conversation.Result) Message {
 	w := v.w
-	m := v.card(last.Recommendation, nil, "", false)
+	m := v.card(v.rec(last.Recommendation), nil, "", false)
 	m.Kind = KindShared
 	m.Notes = append([]Text{w.s("Shared with you by %v: their itfit result of %v.", c.Person, last.CompletedAt)}, m.Notes...)
 	m.Summary = w.f("Shared with you: %s", m.Summary)
@@ -311,7 +358,7 @@ func (v *Views) Shared(c Client, last conversation.Result) Message {
 
 func (v *Views) lastResult(last conversation.Result) []Fact {
 	w := v.w
-	r := last.Recommendation
+	r := v.rec(last.Recommendation)
 	return []Fact{
 		{Label: w.t("Audit taken"), Value: w.txt(last.CompletedAt)},
 		{Label: w.t("Verdict"), Value: txt(r.VerdictName)},
@@ -323,7 +370,7 @@ func (v *Views) lastResult(last conversation.Result) []Fact {
 // invitation from their account manager, with Retake, Snooze and Stop.
 func (v *Views) Nudge(last conversation.Result, why revisit.Reason, who Who) Message {
 	w := v.w
-	r := last.Recommendation
+	r := v.rec(last.Recommendation)
 	m := Message{
 		Kind:    KindNudge,
 		Owner:   groupOwner(who),
@@ -376,7 +423,7 @@ func (v *Views) stop(owner conversation.UserID) Action {
 // client's nudges go to.
 func (v *Views) ManagerNudge(c Client, manager conversation.UserID, last conversation.Result) Message {
 	w := v.w
-	r := last.Recommendation
+	r := v.rec(last.Recommendation)
 	facts := append([]Fact{{Label: w.t("Client"), Value: txt(c.Person)}}, v.lastResult(last)...)
 	return Message{
 		Kind:    KindManagerNudge,
@@ -614,8 +661,18 @@ func (v *Views) Affirmative(s string) bool {
 // Failure is what a person reads when something went wrong: the same
 // words the flows use.
 func (v *Views) Failure(err error) Message {
-	text, _ := v.w.failure(err)
+	text, _ := v.failure(err)
 	return v.note(text)
+}
+
+// failure is the table from errors to words, with an option named in the
+// views' language.
+func (v *Views) failure(err error) (string, bool) {
+	var ex *advisor.ExclusiveError
+	if errors.As(err, &ex) {
+		err = &advisor.ExclusiveError{Option: ex.Option, Label: v.exclusive(ex)}
+	}
+	return v.w.failure(err)
 }
 
 // Expired says an audit is gone and offers a fresh one.
@@ -650,7 +707,7 @@ func (v *Views) Home(inProgress *conversation.Reply, last *conversation.Result, 
 		m.Sections = append(m.Sections, Section{Divider: true, Title: w.t("Your last result"),
 			Text: txt(w.t("None yet: your recommendation appears here once you finish the audit."))})
 	} else {
-		r := last.Recommendation
+		r := v.rec(last.Recommendation)
 		m.Sections = append(m.Sections, Section{Divider: true, Title: w.t("Your last result"),
 			Text: txt(strong(r.VerdictName), ", ", w.strength(r.Strength), ". ", r.Summary)},
 			Section{Text: w.s("Completed %v · revisit by %v", last.CompletedAt, r.RevisitOn)})
@@ -666,7 +723,8 @@ func (v *Views) status(r conversation.Reply, who Who) Message {
 	case r.Event == conversation.NoSession:
 		return v.noteText(txt(w.t("You have no audit in progress. "), v.startHint(who)))
 	case r.Result != nil:
-		return v.noteText(txt(w.f("You finished the audit: %s, %s. ", r.Result.VerdictName, w.strength(r.Result.Strength)),
+		res := v.rec(*r.Result)
+		return v.noteText(txt(w.f("You finished the audit: %s, %s. ", res.VerdictName, w.strength(res.Strength)),
 			v.command(who.Surface, "restart"), w.t(" takes it again.")))
 	default:
 		return v.noteText(txt(w.f("Your audit is on question %d of %d. ", r.Position, r.Total), v.startHint(who)))

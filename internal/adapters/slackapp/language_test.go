@@ -28,7 +28,7 @@ func TestSlackSpeaksTheUsersLanguage(t *testing.T) {
 	}
 	h.wait()
 	q, ts := h.posted(0)
-	if !strings.HasPrefix(q.Form.Get("text"), "Question 1 sur 10") {
+	if !strings.HasPrefix(q.Form.Get("text"), "Question 1 sur 11") {
 		t.Fatalf("first question: %q", q.Form.Get("text"))
 	}
 	h.click("U1", q, ts, element(t, q.blocks(t), actAnswer), nil)
@@ -81,7 +81,7 @@ func TestSlackUnknownLocaleIsEnglish(t *testing.T) {
 	h.wait()
 	h.command("U1", "")
 	h.wait()
-	if q, _ := h.posted(0); !strings.HasPrefix(q.Form.Get("text"), "Question 1 of 10") {
+	if q, _ := h.posted(0); !strings.HasPrefix(q.Form.Get("text"), "Question 1 of 11") {
 		t.Fatalf("question: %q", q.Form.Get("text"))
 	}
 	if n := len(h.api.all("users.info")); n != 1 {

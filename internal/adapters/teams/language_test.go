@@ -18,7 +18,7 @@ func TestTeamsSpeaksTheActivitysLanguage(t *testing.T) {
 	}
 	f.post(fr(f.activity(ana, personal, "bonjour")))
 	out := f.take()
-	if len(out) != 1 || out[0].Card == nil || !strings.Contains(cardText(out[0].Card), "Question 1 sur 10") {
+	if len(out) != 1 || out[0].Card == nil || !strings.Contains(cardText(out[0].Card), "Question 1 sur 11") {
 		t.Fatalf("first reply: %+v", out)
 	}
 	f.post(fr(f.activity(ana, personal, "aide")))
@@ -44,7 +44,7 @@ func TestTeamsSpeaksTheActivitysLanguage(t *testing.T) {
 	out = f.take()
 	updates, posts := split(out)
 	if len(updates) != 1 || !strings.Contains(cardText(updates[0].Card), "speaks English with you from now on") ||
-		len(posts) != 1 || !strings.Contains(cardText(posts[0].Card), "Question 1 of 10") {
+		len(posts) != 1 || !strings.Contains(cardText(posts[0].Card), "Question 1 of 11") {
 		t.Fatalf("after English was pressed: %+v", out)
 	}
 	f.post(fr(f.activity(ana, personal, "status")))
