@@ -68,6 +68,11 @@ func Translate(l locale.Lang, format string, args ...any) string {
 	return words(l).f(format, args...)
 }
 
+// Sentence is one of this package's sentences as the catalogue of a
+// language writes it, its formatting verbs left in (tests read what the bot
+// sent by it).
+func Sentence(l locale.Lang, english string) string { return words(l).t(english) }
+
 // plurals is a sentence with a count, in the forms a language needs.
 type plurals struct{ One, Other string }
 

@@ -2,6 +2,7 @@ package terminal_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/redistest"
 	"github.com/itfit/itfit/internal/revisit"
 )
@@ -27,22 +29,31 @@ import (
 // TestParity runs the parity scripts through the terminal's stdin, at 80
 // columns, on real Redis.
 func TestParity(t *testing.T) {
-	parity.Run(t, "terminal", func(t *testing.T) parity.Driver {
-		b := redistest.Real(t)
-		e := conversation.New(b.Client, advisor.Default(), conversation.Options{Prefix: b.Prefix})
-		claims := conversation.NewClaims(b.Client, b.Prefix, 0, nil)
-		reg := &erasure.Registry{}
-		reg.Register("sessions", erasure.Sessions(e))
-		reg.Register("claims", erasure.Other(claims))
-		flows, err := ichat.New(ichat.Options{Engine: e, Eraser: reg, Claims: claims, Log: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := &termDriver{flows: flows, b: b, key: key("parity"), audit: e.Audit()}
-		t.Cleanup(func() { d.stop(t) })
-		return d
-	})
+	for _, l := range locale.All {
+		t.Run(string(l), func(t *testing.T) {
+			parity.RunIn(t, "terminal", l, func(t *testing.T) parity.Driver {
+				b := redistest.Real(t)
+				e := conversation.New(b.Client, advisor.Default(), conversation.Options{Prefix: b.Prefix})
+				claims := conversation.NewClaims(b.Client, b.Prefix, 0, nil)
+				langs := conversation.NewLanguages(b.Client, b.Prefix, 0)
+				reg := &erasure.Registry{}
+				reg.Register("sessions", erasure.Sessions(e))
+				reg.Register("claims", erasure.Other(claims))
+				reg.Register("languages", erasure.Other(langs))
+				flows, err := ichat.New(ichat.Options{Engine: e, Eraser: reg, Claims: claims, Languages: langs, Log: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := &termDriver{flows: flows, b: b, key: key("parity"), audit: e.Audit().In(l), w: parity.In(l)}
+				t.Cleanup(func() { d.stop(t) })
+				return d
+			})
+		})
+	}
 }
+
+// locales are what $LANG says for each language, as a person's shell would.
+var locales = map[locale.Lang]string{locale.English: "en_CA.UTF-8", locale.French: "fr_CA.UTF-8"}
 
 // termDriver is a person at a terminal: `bot chat` running, its input a
 // pipe the driver types into, its output read back.
@@ -50,7 +61,8 @@ type termDriver struct {
 	flows *ichat.Service
 	b     redistest.Backend
 	key   conversation.Key
-	audit *advisor.Audit
+	audit *advisor.Audit // in the person's language
+	w     parity.Words
 
 	in   *io.PipeWriter
 	out  *screen
@@ -71,7 +83,7 @@ func (d *termDriver) start(t *testing.T) {
 		d.out = newScreen()
 	}
 	go func() {
-		d.done <- terminal.Chat(context.Background(), d.flows, ichat.Who{Key: d.key}, r, d.out, terminal.Options{Width: 80, Kept: true})
+		d.done <- terminal.Chat(context.Background(), d.flows, ichat.Who{Key: d.key}, r, d.out, terminal.Options{Width: 80, Kept: true, Locale: locales[d.w.Lang]})
 		d.out.finished()
 	}()
 	d.wait(t)
@@ -154,7 +166,7 @@ func (d *termDriver) Press(t *testing.T, intent ichat.Intent) {
 	case ichat.IntentBack:
 		d.typeLine(t, "back")
 	case ichat.IntentErase:
-		d.typeLine(t, "y") // the y/N the terminal asked
+		d.typeLine(t, d.w.T("y")) // the y/N the terminal asked, in its language
 	default:
 		t.Fatalf("a terminal has no %s button", intent)
 	}
@@ -180,7 +192,7 @@ func (d *termDriver) Seen(t *testing.T) parity.Screen {
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
 		switch {
-		case strings.HasPrefix(l, "Question ") && strings.Contains(l, " of "):
+		case strings.HasPrefix(l, d.w.Prefix("Question %d of %d")) && strings.Contains(l, strings.Split(d.w.T("Question %d of %d"), "%d")[1]):
 			pos, total := progress(l)
 			var prompt []string
 			for i+1 < len(lines) && !strings.HasPrefix(lines[i+1], "  1. ") && !strings.HasPrefix(lines[i+1], "(") {
@@ -193,7 +205,7 @@ func (d *termDriver) Seen(t *testing.T) parity.Screen {
 			}
 			d.current = q
 			s.Questions = append(s.Questions, parity.Asked{ID: q.ID, Pos: pos, Total: total})
-		case strings.HasPrefix(l, "Recommendation: "):
+		case strings.HasPrefix(l, d.w.Prefix("Recommendation: %s")):
 			s.Cards = append(s.Cards, d.card(lines[i:]))
 			d.current = nil
 		default:
@@ -226,7 +238,7 @@ func progress(l string) (int, int) {
 
 // card reads a recommendation from its lines.
 func (d *termDriver) card(lines []string) parity.Card {
-	name := strings.TrimPrefix(lines[0], "Recommendation: ")
+	name := strings.TrimPrefix(lines[0], d.w.Prefix("Recommendation: %s"))
 	c := parity.Card{}
 	for v, vt := range d.audit.Verdicts {
 		if vt.Name == name {
@@ -235,12 +247,12 @@ func (d *termDriver) card(lines []string) parity.Card {
 	}
 	text := strings.Join(lines, " ")
 	for _, st := range []advisor.Strength{advisor.Strong, advisor.Moderate, advisor.Close} {
-		if strings.Contains(text, " is "+strengthText(st)+".") {
+		if strings.Contains(text, strings.TrimRight(fmt.Sprintf(d.w.T(" is %s. "), d.w.Strength(st)), " ")) {
 			c.Strength = st
 		}
 	}
-	c.Since = strings.Contains(text, "Since last time")
-	parity.ReadCard(&c, cardParts(lines[1:]))
+	c.Since = strings.Contains(text, d.w.T("Since last time"))
+	parity.ReadCardIn(d.w.Lang, &c, cardParts(d.w, lines[1:]))
 	return c
 }
 
@@ -249,7 +261,7 @@ func (d *termDriver) card(lines []string) parity.Card {
 // indented lines (a paragraph, wrapped) are lines of their own, which
 // parity joins; the matrix's padded "label   owner" rows become "label:
 // owner".
-func cardParts(lines []string) []parity.Part {
+func cardParts(w parity.Words, lines []string) []parity.Part {
 	var parts []parity.Part
 	for _, l := range lines {
 		if !strings.HasPrefix(l, " ") {
@@ -265,7 +277,7 @@ func cardParts(lines []string) []parity.Part {
 			p.Lines = append(p.Lines, strings.TrimPrefix(l, "  - "))
 		case strings.HasPrefix(l, "    ") && len(p.Lines) > 0:
 			p.Lines[len(p.Lines)-1] += " " + strings.TrimSpace(l)
-		case strings.HasPrefix(p.Title, "Responsibility matrix"):
+		case p.Title == w.T("Responsibility matrix (agree it in writing before day one)"):
 			if m := factRow.FindStringSubmatch(l); m != nil {
 				p.Lines = append(p.Lines, m[1]+": "+m[2])
 			}
@@ -277,16 +289,6 @@ func cardParts(lines []string) []parity.Part {
 }
 
 var factRow = regexp.MustCompile(`^  (.+?)\s{2,}(\S.*)$`)
-
-func strengthText(s advisor.Strength) string {
-	switch s {
-	case advisor.Strong:
-		return "a clear fit"
-	case advisor.Moderate:
-		return "a likely fit"
-	}
-	return "a close call"
-}
 
 // screen is the terminal's output: it knows when the chat waits for a
 // line (its output ends with a prompt) and what was printed since a mark.
@@ -347,7 +349,7 @@ func (s *screen) awaitPrompt(d time.Duration) bool {
 	defer s.mu.Unlock()
 	for {
 		out := s.b.String()[s.marked:]
-		if s.ended || strings.HasSuffix(out, "> ") || strings.HasSuffix(out, "(y/N) ") || strings.HasSuffix(out, "type quit: ") {
+		if s.ended || strings.HasSuffix(out, "> ") || strings.HasSuffix(out, "(y/N) ") || strings.HasSuffix(out, "(o/N) ") || strings.HasSuffix(out, "type quit: ") || strings.HasSuffix(out, "tapez quitter\u00a0: ") {
 			return true
 		}
 		if time.Now().After(deadline) {

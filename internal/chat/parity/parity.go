@@ -34,6 +34,7 @@ import (
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/revisit"
 )
 
@@ -142,24 +143,60 @@ type Part struct {
 	Lines []string
 }
 
-// ReadCard fills a card's answers, change, scope and matrix from its parts:
-// the one place the card's headings are recognised, by the English words
-// the chat layer writes.
-func ReadCard(c *Card, parts []Part) {
+// ReadCard fills a card's answers, change, scope and matrix from its parts,
+// read in English.
+func ReadCard(c *Card, parts []Part) { ReadCardIn(locale.English, c, parts) }
+
+// ReadCardIn is ReadCard for a card in a language: the one place the
+// card's headings are recognised, by the words the chat layer writes.
+func ReadCardIn(l locale.Lang, c *Card, parts []Part) {
+	w := In(l)
 	for _, p := range parts {
 		switch {
-		case strings.HasPrefix(p.Title, "Pointing to "):
+		case strings.HasPrefix(p.Title, w.Prefix("Pointing to %s")):
 			c.For = append(c.For, p.Lines...)
-		case p.Title == "Pointing the other way", strings.HasPrefix(p.Title, "Also in your answers"):
+		case p.Title == w.T("Pointing the other way"), p.Title == w.T("Also in your answers, though the answer above settles it"):
 			c.Against = append(c.Against, p.Lines...)
-		case p.Title == "What would change this":
+		case p.Title == w.T("What would change this"):
 			c.Change = strings.Join(p.Lines, " ")
-		case p.Title == "What the provider would cover":
+		case p.Title == w.T("What the provider would cover"):
 			c.Covers = append(c.Covers, p.Lines...)
-		case strings.HasPrefix(p.Title, "Responsibility matrix"):
+		case p.Title == w.T("Responsibility matrix (agree it in writing before day one)"):
 			c.Matrix = append(c.Matrix, p.Lines...)
 		}
 	}
+}
+
+// Words are the chat layer's words in a language, for drivers that read
+// what the bot sent: the catalogue's own, so a driver never spells the
+// French itself.
+type Words struct{ Lang locale.Lang }
+
+// In is the words of a language.
+func In(l locale.Lang) Words { return Words{Lang: l.Or(locale.English)} }
+
+// T is a sentence in the language, by its English.
+func (w Words) T(english string) string { return chat.Sentence(w.Lang, english) }
+
+// Prefix is what a formatted sentence says before its first value
+// ("Recommendation: %s" → "Recommandation : ").
+func (w Words) Prefix(format string) string {
+	s := w.T(format)
+	if i := strings.IndexByte(s, '%'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Strength is how a card words a verdict's strength.
+func (w Words) Strength(s advisor.Strength) string {
+	switch s {
+	case advisor.Strong:
+		return w.T("a clear fit")
+	case advisor.Moderate:
+		return w.T("a likely fit")
+	}
+	return w.T("a close call")
 }
 
 // Step is one thing the person does in a script; Expect checks what they
@@ -197,6 +234,14 @@ type Script struct {
 // Run drives every script the platform can run and compares its
 // transcript with the golden one. name labels the platform ("slack-http").
 func Run(t *testing.T, name string, newDriver func(t *testing.T) Driver) {
+	RunIn(t, name, locale.English, newDriver)
+}
+
+// RunIn is Run with the person reading a language: newDriver makes the
+// platform say so (Slack's locale, Teams' activity locale, the terminal's
+// --lang), and the transcripts are that language's
+// (testdata/<lang>/<script>.txt for languages but English).
+func RunIn(t *testing.T, name string, l locale.Lang, newDriver func(t *testing.T) Driver) {
 	ran := 0
 	for _, s := range Scripts() {
 		t.Run(s.Name, func(t *testing.T) {
@@ -206,8 +251,8 @@ func Run(t *testing.T, name string, newDriver func(t *testing.T) Driver) {
 					t.Skipf("%s has no %s", name, c)
 				}
 			}
-			got := transcript(t, d, s)
-			golden(t, s.Name, got)
+			got := transcript(t, d, s, l)
+			golden(t, l, s.Name, got)
 			ran++
 		})
 	}
@@ -394,11 +439,52 @@ var notes = []struct{ label, phrase string }{
 	{"fewer", "no longer appl"},
 }
 
+// frenchNotes are notes' labels by a phrase of their French (non-breaking
+// spaces read as spaces).
+var frenchNotes = []struct{ label, phrase string }{
+	{"stale", "il n'a donc rien changé. Voici où vous en êtes"},
+	{"stale", "Vous avez déjà répondu à cette question"},
+	{"expired", "a expiré"},
+	{"first question", "il n'y a rien avant"},
+	{"went back", "Votre réponse était"},
+	{"welcome back", "Bon retour"},
+	{"your result", "Voici votre résultat"},
+	{"from the start", "Reprise depuis la première question"},
+	{"started over", "Audit recommencé"},
+	{"intro", "Quelques questions sur votre équipe TI"},
+	{"exclusive", "ne peut pas être combinée"},
+	{"not an option", "ne fait pas partie des options"},
+	{"not an option", "Il n'y a pas d'option"},
+	{"just one", "une seule option"},
+	{"no audit", "aucun audit en cours"},
+	{"on question 3", "en est à la question 3 sur"},
+	{"help", "effacer vos réponses et recommencer"},
+	{"unknown word", "Je ne connais pas « frobnicate »"},
+	{"erase?", "Effacer tout ce qu'itfit conserve à votre sujet?"},
+	{"erased", "itfit ne conserve plus rien à votre sujet"},
+	{"reminded", "C'est noté : je vous le rappellerai le"},
+	{"reminders", "Un rappel pour vous, afin de réévaluer la décision"},
+	{"snoozed", "Reporté : je vous le rappellerai le"},
+	{"stopped", "Rappels arrêtés"},
+	{"shared", "a reçu une copie de ce résultat"},
+	{"not manager", "Seule la personne gestionnaire du compte de"},
+	{"not manager", "appartient à l'audit d'une autre personne"},
+	{"invited", "Invitation envoyée"},
+	{"retake", "Voici de nouveau l'audit"},
+	{"dm", "messages directs avec itfit"},
+	{"fewer", "ne s'appliqu"},
+}
+
 // labels are the notes among texts, sorted, once each.
-func labels(texts []string) []string {
+func labels(texts []string, l locale.Lang) []string {
 	var out []string
+	table := notes
+	if l == locale.French {
+		table = frenchNotes
+	}
 	for _, s := range texts {
-		for _, n := range notes {
+		s = strings.ReplaceAll(s, "\u00a0", " ")
+		for _, n := range table {
 			if strings.Contains(s, n.phrase) && !slices.Contains(out, n.label) {
 				out = append(out, n.label)
 			}
@@ -410,7 +496,7 @@ func labels(texts []string) []string {
 
 // transcript runs a script and writes what happened, step by step, in
 // platform-neutral words.
-func transcript(t *testing.T, d Driver, s Script) string {
+func transcript(t *testing.T, d Driver, s Script, l locale.Lang) string {
 	t.Helper()
 	var b strings.Builder
 	ctx := context.Background()
@@ -419,7 +505,7 @@ func transcript(t *testing.T, d Driver, s Script) string {
 	var cards []Card
 	defer func() {
 		if s.Situation != nil && !t.Failed() {
-			checkCards(t, *s.Situation, cards)
+			checkCards(t, *s.Situation, cards, l)
 		}
 	}()
 	for i, st := range s.Steps {
@@ -463,7 +549,7 @@ func transcript(t *testing.T, d Driver, s Script) string {
 			d.Deliver(t)
 		}
 		sc := d.Seen(t)
-		got := labels(sc.Texts)
+		got := labels(sc.Texts, l)
 		for _, want := range st.Need {
 			if !slices.Contains(got, want) {
 				t.Errorf("step %d (%s): the person was not told %q; they saw %q", i+1, what, want, sc.Texts)
@@ -533,9 +619,9 @@ var fewest sync.Map
 
 // checkCards checks a situation's cards against the advisor (see
 // cardProblems).
-func checkCards(t *testing.T, sit advisortest.Situation, cards []Card) {
+func checkCards(t *testing.T, sit advisortest.Situation, cards []Card, l locale.Lang) {
 	t.Helper()
-	for _, p := range cardProblems(sit, cards) {
+	for _, p := range cardProblems(sit, cards, l) {
 		t.Error(p)
 	}
 }
@@ -547,10 +633,10 @@ func checkCards(t *testing.T, sit advisortest.Situation, cards []Card) {
 // that was not decisive, name each change and the other verdict, change no
 // more answers than the fewest that flip the verdict, and, applied in the
 // second walk, have flipped it.
-func cardProblems(sit advisortest.Situation, cards []Card) []string {
+func cardProblems(sit advisortest.Situation, cards []Card, l locale.Lang) []string {
 	var out []string
 	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	a := advisor.Default()
+	a := advisor.Default().In(l)
 	as, _ := advisortest.Walk(a, sit.Answers)
 	r := a.Recommend(as, time.Time{})
 	if len(cards) == 0 {
@@ -638,10 +724,13 @@ func userKeys(t *testing.T, rdb redis.UniversalClient, p keys.Prefix, u conversa
 
 // golden compares a transcript with testdata/<script>.txt, the one every
 // platform must produce (-parity-update writes it).
-func golden(t *testing.T, name, got string) {
+func golden(t *testing.T, l locale.Lang, name, got string) {
 	t.Helper()
 	_, here, _, _ := runtime.Caller(0)
 	path := filepath.Join(filepath.Dir(here), "testdata", name+".txt")
+	if l != locale.English {
+		path = filepath.Join(filepath.Dir(here), "testdata", string(l), name+".txt")
+	}
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/advisor/advisortest"
+	"github.com/itfit/itfit/internal/locale"
 )
 
 // The card check passes the card the advisor describes and catches each
@@ -38,7 +39,7 @@ func TestCardProblemsCatchTamperedCards(t *testing.T) {
 		}
 		return []Card{c, {Verdict: flipped.Verdict, Strength: flipped.Strength}}
 	}
-	if ps := cardProblems(sit, good()); len(ps) > 0 {
+	if ps := cardProblems(sit, good(), locale.English); len(ps) > 0 {
 		t.Fatalf("the advisor's own card: %q", ps)
 	}
 	for name, tamper := range map[string]func([]Card) []Card{
@@ -53,7 +54,7 @@ func TestCardProblemsCatchTamperedCards(t *testing.T) {
 		"the flip did not flip": func(c []Card) []Card { c[1].Verdict = r.Verdict; return c },
 		"no second card":        func(c []Card) []Card { return c[:1] },
 	} {
-		if ps := cardProblems(sit, tamper(good())); len(ps) == 0 {
+		if ps := cardProblems(sit, tamper(good()), locale.English); len(ps) == 0 {
 			t.Errorf("%s: not caught", name)
 		}
 	}
