@@ -17,6 +17,7 @@ import (
 	"github.com/itfit/itfit/internal/chat/parity"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/revisit"
 )
 
@@ -24,23 +25,33 @@ import (
 // through Socket Mode over a real WebSocket, on real Redis, with the real
 // revisit service and scheduler.
 func TestParity(t *testing.T) {
-	t.Run("http", func(t *testing.T) {
-		parity.Run(t, "slack-http", func(t *testing.T) parity.Driver {
-			return newSlackDriver(newRig(t, ""), nil)
+	for _, l := range locale.All {
+		langs := withLanguages{locale: slackLocales[l]}
+		t.Run("http/"+string(l), func(t *testing.T) {
+			parity.RunIn(t, "slack-http", l, func(t *testing.T) parity.Driver {
+				r := &rig{clock: &clock{t: testNow}}
+				r.harness = newHarness(t, r.revisits(t, ""), langs)
+				r.register()
+				return newSlackDriver(r, nil, l)
+			})
 		})
-	})
-	t.Run("socket mode", func(t *testing.T) {
-		parity.Run(t, "slack-socket-mode", func(t *testing.T) parity.Driver {
-			r := &rig{clock: &clock{t: testNow}}
-			sr := newSocketRun(t, r.revisits(t, ""))
-			r.harness = sr.harness
-			r.register()
-			sr.conn = sr.slack.next()
-			sr.conn.hello()
-			return newSlackDriver(r, sr)
+		t.Run("socket mode/"+string(l), func(t *testing.T) {
+			parity.RunIn(t, "slack-socket-mode", l, func(t *testing.T) parity.Driver {
+				r := &rig{clock: &clock{t: testNow}}
+				sr := newSocketRun(t, r.revisits(t, ""), langs)
+				r.harness = sr.harness
+				r.register()
+				sr.conn = sr.slack.next()
+				sr.conn.hello()
+				return newSlackDriver(r, sr, l)
+			})
 		})
-	})
+	}
 }
+
+// slackLocales are what users.info says of a person whose Slack is in
+// each language.
+var slackLocales = map[locale.Lang]string{locale.English: "en-US", locale.French: "fr-CA"}
 
 // slackDriver is a person in a Slack workspace: they type /itfit and press
 // buttons as Slack sends them (signed HTTP, or Socket Mode envelopes), and
@@ -48,7 +59,8 @@ func TestParity(t *testing.T) {
 // acknowledgements.
 type slackDriver struct {
 	r    *rig
-	sock *socketRun // nil: the Request URLs
+	sock *socketRun   // nil: the Request URLs
+	w    parity.Words // the chat layer's words in the person's language
 
 	// what Seen has read so far, and every message that can be pressed
 	posts, updates, replies, ephemerals int
@@ -70,8 +82,8 @@ const (
 	parityManager = "UMGR"
 )
 
-func newSlackDriver(r *rig, sock *socketRun) *slackDriver {
-	return &slackDriver{r: r, sock: sock}
+func newSlackDriver(r *rig, sock *socketRun, l locale.Lang) *slackDriver {
+	return &slackDriver{r: r, sock: sock, w: parity.In(l)}
 }
 
 func (d *slackDriver) Can(parity.Capability) bool { return true }
@@ -322,7 +334,7 @@ func (d *slackDriver) ephemeral(t *testing.T, s *parity.Screen, rep map[string]a
 
 // read turns a message the person was posted into what they saw.
 func (d *slackDriver) read(t *testing.T, s *parity.Screen, bs []map[string]any) {
-	audit := advisor.Default()
+	audit := advisor.Default().In(d.w.Lang)
 	if e := element(t, bs, actAnswer); e != nil || element(t, bs, actCheck) != nil {
 		var v string
 		if e != nil {
@@ -336,9 +348,9 @@ func (d *slackDriver) read(t *testing.T, s *parity.Screen, bs []map[string]any) 
 		}
 		s.Questions = append(s.Questions, parity.Asked{ID: c.Question, Pos: c.Pos, Total: c.Total})
 	}
-	if h := header(bs); strings.HasPrefix(h, "Recommendation: ") {
+	if h := header(bs); strings.HasPrefix(h, d.w.Prefix("Recommendation: %s")) {
 		c := parity.Card{}
-		name := strings.TrimPrefix(h, "Recommendation: ")
+		name := strings.TrimPrefix(h, d.w.Prefix("Recommendation: %s"))
 		for v, vt := range audit.Verdicts {
 			if vt.Name == name {
 				c.Verdict = v
@@ -346,18 +358,18 @@ func (d *slackDriver) read(t *testing.T, s *parity.Screen, bs []map[string]any) 
 		}
 		all := strings.Join(texts(t, bs), "\n")
 		for _, st := range []advisor.Strength{advisor.Strong, advisor.Moderate, advisor.Close} {
-			if strings.Contains(all, "* is "+strengthWords[st]+".") {
+			if strings.Contains(all, "*"+strings.TrimRight(fmt.Sprintf(d.w.T(" is %s. "), d.w.Strength(st)), " ")) {
 				c.Strength = st
 			}
 		}
-		c.Since = strings.Contains(all, "*Since last time*")
-		parity.ReadCard(&c, cardParts(bs))
+		c.Since = strings.Contains(all, "*"+d.w.T("Since last time")+"*")
+		parity.ReadCardIn(d.w.Lang, &c, cardParts(bs))
 		s.Cards = append(s.Cards, c)
 	}
 	for _, b := range bs {
 		if b["block_id"] == "itfit_nudge" {
 			kind := "due"
-			if strings.Contains(strings.Join(texts(t, bs), " "), "invited you") {
+			if strings.Contains(strings.Join(texts(t, bs), " "), d.w.T("Your account manager invited you to retake the audit")) {
 				kind = "invited"
 			}
 			s.Nudges = append(s.Nudges, kind)
@@ -407,8 +419,6 @@ var numbered = regexp.MustCompile(`^\d+\. `)
 func unescape(s string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
-
-var strengthWords = map[advisor.Strength]string{advisor.Strong: "a clear fit", advisor.Moderate: "a likely fit", advisor.Close: "a close call"}
 
 // texts is every text of some blocks, as written.
 func texts(t *testing.T, bs []map[string]any) []string {

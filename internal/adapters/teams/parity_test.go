@@ -2,6 +2,7 @@ package teams_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/itfit/itfit/internal/chat/parity"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/revisit"
 )
 
@@ -28,14 +30,16 @@ func TestParity(t *testing.T) {
 		{"personal", personal},
 		{"channel", channel + ";messageid=1700000000999"},
 	} {
-		t.Run(where.name, func(t *testing.T) {
-			parity.Run(t, "teams-"+where.name, func(t *testing.T) parity.Driver {
-				f := newFixtureWith(t, fixtureOptions{revisits: &revisitOptions{
-					start: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), after: 30 * time.Second,
-				}})
-				return &teamsDriver{f: f, conv: where.conv}
+		for _, l := range locale.All {
+			t.Run(where.name+"/"+string(l), func(t *testing.T) {
+				parity.RunIn(t, "teams-"+where.name, l, func(t *testing.T) parity.Driver {
+					f := newFixtureWith(t, fixtureOptions{revisits: &revisitOptions{
+						start: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), after: 30 * time.Second,
+					}, languages: true, locale: teamsLocales[l]})
+					return &teamsDriver{f: f, conv: where.conv, w: parity.In(l)}
+				})
 			})
-		})
+		}
 	}
 }
 
@@ -45,6 +49,7 @@ func TestParity(t *testing.T) {
 type teamsDriver struct {
 	f    *fixture
 	conv string
+	w    parity.Words // the chat layer's words in Ana's language
 	// cards are the cards on her screen, newest last; first is the first
 	// question she was shown.
 	cards []sent
@@ -177,10 +182,10 @@ func (d *teamsDriver) Invite(t *testing.T, asManager bool) {
 	d.Seen(t)
 	for i := len(d.managerCards) - 1; i >= 0; i-- {
 		m := d.managerCards[i]
-		if !strings.Contains(cardText(m.Card), "Invite them to retake") {
+		if !strings.Contains(cardText(m.Card), d.w.T("Invite them to retake")) {
 			continue
 		}
-		v := button(t, m.Card, "Invite them to retake")
+		v := button(t, m.Card, d.w.T("Invite them to retake"))
 		who, conv := lee, m.ConversationID
 		if !asManager {
 			who, conv = bob, "a:1bob"
@@ -222,7 +227,7 @@ func (d *teamsDriver) Extra(k string) bool { return k == "teams:refs" }
 // replies, and updates of cards she pressed), and to her manager's chat.
 func (d *teamsDriver) Seen(t *testing.T) parity.Screen {
 	var s parity.Screen
-	audit := advisor.Default()
+	audit := advisor.Default().In(d.w.Lang)
 	for _, out := range d.pending {
 		if out.Path == "v3/conversations" {
 			// A 1:1 chat the bot opened for a nudge: Ana's, or her manager's.
@@ -235,9 +240,9 @@ func (d *teamsDriver) Seen(t *testing.T) parity.Screen {
 			if out.Card != nil && out.ConversationID != "a:1bob" {
 				d.managerCards = append(d.managerCards, out)
 				switch text := cardText(out.Card); {
-				case strings.Contains(text, "Shared with you by"):
+				case strings.Contains(text, d.w.Prefix("Shared with you by %v: their itfit result of %v.")):
 					s.Manager = append(s.Manager, "shared")
-				case strings.Contains(text, "Invite them to retake"):
+				case strings.Contains(text, d.w.T("Invite them to retake")):
 					s.Manager = append(s.Manager, "nudge")
 				}
 			}
@@ -266,33 +271,33 @@ func (d *teamsDriver) Seen(t *testing.T) parity.Screen {
 		text := cardText(out.Card)
 		for _, e := range out.Card.Body {
 			for _, it := range e.Items {
-				name, ok := strings.CutPrefix(it.Text, "Recommendation: ")
+				name, ok := strings.CutPrefix(it.Text, d.w.Prefix("Recommendation: %s"))
 				if !ok {
-					if _, rest, found := strings.Cut(it.Text, "Recommendation for "); found {
-						_, name, ok = strings.Cut(rest, ": ")
+					if _, rest, found := strings.Cut(it.Text, d.w.Prefix("Recommendation for %s: %s")); found {
+						_, name, ok = strings.Cut(rest, strings.Split(d.w.T("Recommendation for %s: %s"), "%s")[1])
 					}
 				}
 				if !ok {
 					continue
 				}
-				c := parity.Card{Since: strings.Contains(text, "Since last time")}
+				c := parity.Card{Since: strings.Contains(text, d.w.T("Since last time"))}
 				for v, vt := range audit.Verdicts {
 					if vt.Name == name {
 						c.Verdict = v
 					}
 				}
 				for _, st := range []advisor.Strength{advisor.Strong, advisor.Moderate, advisor.Close} {
-					if strings.Contains(text, "** is "+strengthWord(st)+".") {
+					if strings.Contains(text, "**"+strings.TrimRight(fmt.Sprintf(d.w.T(" is %s. "), d.w.Strength(st)), " ")) {
 						c.Strength = st
 					}
 				}
-				parity.ReadCard(&c, cardParts(out.Card))
+				parity.ReadCardIn(d.w.Lang, &c, cardParts(out.Card))
 				s.Cards = append(s.Cards, c)
 			}
 		}
-		if strings.Contains(text, "Retake the audit") {
+		if strings.Contains(text, d.w.T("Retake the audit")) {
 			kind := "due"
-			if strings.Contains(text, "invited you") {
+			if strings.Contains(text, d.w.T("Your account manager invited you to retake the audit")) {
 				kind = "invited"
 			}
 			s.Nudges = append(s.Nudges, kind)
@@ -302,15 +307,8 @@ func (d *teamsDriver) Seen(t *testing.T) parity.Screen {
 	return s
 }
 
-func strengthWord(s advisor.Strength) string {
-	switch s {
-	case advisor.Strong:
-		return "a clear fit"
-	case advisor.Moderate:
-		return "a likely fit"
-	}
-	return "a close call"
-}
+// teamsLocales are what a Teams client set to each language sends.
+var teamsLocales = map[locale.Lang]string{locale.English: "en-GB", locale.French: "fr-CA"}
 
 // cardParts reads a card's body, in order, as parity's parts: a bold
 // TextBlock opens a part, other TextBlocks and a FactSet's facts ("title:

@@ -44,6 +44,7 @@ const (
 
 type fixture struct {
 	t       *testing.T
+	locale  string // what every activity says the sender's Teams is set to
 	bf      *bftest.Server
 	srv     *httptest.Server
 	bg      *background.Group
@@ -110,14 +111,20 @@ type fixtureOptions struct {
 	revisits  *revisitOptions
 	// tenants is teams.Options.Tenants.
 	tenants []string
-	// languages keeps each person's language in Redis, as cmd/bot does.
+	// languages keeps each person's language in Redis, as cmd/bot does;
+	// locale is what every activity says the sender's Teams is set to
+	// (default en-GB).
 	languages bool
+	locale    string
 }
 
 func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 	t.Helper()
 	rb := redistest.Real(t)
-	f := &fixture{t: t, bf: bftest.New(t), rb: rb, prefix: rb.Prefix, logs: &testkit.Buffer{}}
+	f := &fixture{t: t, bf: bftest.New(t), rb: rb, prefix: rb.Prefix, logs: &testkit.Buffer{}, locale: o.locale}
+	if f.locale == "" {
+		f.locale = "en-GB"
+	}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.log = log
 	var now func() time.Time
@@ -216,7 +223,7 @@ func (f *fixture) activity(from person, conv string, text string) map[string]any
 		"serviceUrl":    f.bf.ServiceURL(), "channelId": "msteams",
 		"from":       map[string]any{"id": from.id, "name": from.name, "aadObjectId": from.aad},
 		"recipient":  map[string]any{"id": botID, "name": "itfit"},
-		"textFormat": "plain", "locale": "en-GB",
+		"textFormat": "plain", "locale": f.locale,
 		"entities": []any{map[string]any{"type": "clientInfo", "locale": "en-GB", "country": "GB", "platform": "Web", "timezone": "Europe/London"}},
 	}
 	if text != "" {
