@@ -644,7 +644,8 @@ func TestManagerInTheProviderWorkspace(t *testing.T) {
 			}
 		}
 	}
-	if invite == nil || invite["value"] != a+"/U1" {
+	// The client, and the language the nudge is in.
+	if invite == nil || invite["value"] != a+"/U1#en" {
 		t.Fatalf("invite button = %v", invite)
 	}
 

@@ -140,6 +140,12 @@ type Act struct {
 	On string
 	// Problem is what the adapter could not read in the press.
 	Problem Problem
+	// Lang is the language the message pressed was shown in (Message.Lang,
+	// carried in its buttons' values), so that a press is answered in it
+	// without reading the person's language again. It is presentation
+	// only: a forged one changes nothing but the language of the
+	// sender's own reply.
+	Lang locale.Lang
 	// Moved is set when the message pressed is in a place the audit has
 	// since left (Teams: an older thread of the channel), so an answer or
 	// Back on it must not count there.
@@ -314,6 +320,11 @@ func (s *Service) Handle(ctx context.Context, in Input) []Output {
 // Rest has more to do. Slack puts Quick's note in the acknowledgement it
 // must send within 3 seconds; the rest follows.
 func (s *Service) Quick(in Input) ([]Output, bool) {
+	outs, more := s.quick(in)
+	return stamp(outs, in.Who.Lang), more
+}
+
+func (s *Service) quick(in Input) ([]Output, bool) {
 	if in.Act != nil {
 		return nil, true
 	}
@@ -349,6 +360,20 @@ func (s *Service) Quick(in Input) ([]Output, bool) {
 // Rest does the work an input asks for and says what to show.
 func (s *Service) Rest(ctx context.Context, in Input) []Output {
 	s.Language(ctx, &in)
+	return stamp(s.rest(ctx, in), in.Who.Lang)
+}
+
+// stamp says which language messages are in, where their views did not.
+func stamp(outs []Output, l locale.Lang) []Output {
+	for i := range outs {
+		if outs[i].Msg.Lang == "" {
+			outs[i].Msg.Lang = l
+		}
+	}
+	return outs
+}
+
+func (s *Service) rest(ctx context.Context, in Input) []Output {
 	if in.Act != nil {
 		return s.act(ctx, in)
 	}

@@ -57,6 +57,12 @@ func (s *Service) language(ctx context.Context, in *Input, detect bool) bool {
 	if in.Who.Lang.Valid() {
 		return true
 	}
+	if in.Act != nil && in.Act.Lang.Valid() && in.Act.Intent != IntentErase {
+		// A press on a message shown in a language: answered in it,
+		// without a read of the store per press.
+		in.Who.Lang = in.Act.Lang
+		return true
+	}
 	said, saidOK := locale.Match(in.Locale)
 	u := in.Who.Key.UserKey
 	if s.languages == nil || u.User == "" {
@@ -254,14 +260,14 @@ func (s *Service) setLanguage(ctx context.Context, in Input, l locale.Lang) []Ou
 	// An audit in progress: its question again, in the language chosen.
 	if r, err := s.engine.Status(ctx, in.Who.Key); err == nil && r.Question != nil {
 		if in.Act != nil {
-			return append([]Output{s.show(r, in.Who)}, outs...)
+			return stamp(append([]Output{s.show(r, in.Who)}, outs...), l)
 		}
-		return []Output{s.show(r, in.Who, done)}
+		return stamp([]Output{s.show(r, in.Who, done)}, l)
 	}
 	if in.Act != nil {
-		return outs
+		return stamp(outs, l)
 	}
-	return []Output{{Op: Note, Msg: v.noteText(txt(done, " ", v.startHint(in.Who)))}}
+	return stamp([]Output{{Op: Note, Msg: v.noteText(txt(done, " ", v.startHint(in.Who)))}}, l)
 }
 
 // LanguageChoice says which language itfit speaks with the person and

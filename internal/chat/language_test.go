@@ -306,3 +306,54 @@ func TestNudgesInTheRecipientsLanguage(t *testing.T) {
 		})
 	}
 }
+
+// countingLanguages counts reads of the store.
+type countingLanguages struct {
+	*conversation.Languages
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingLanguages) Get(ctx context.Context, u conversation.UserKey) (conversation.Language, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Languages.Get(ctx, u)
+}
+
+// TestPressAnsweredInTheLanguageShown: a press carries the language its
+// message was shown in, and is answered in it without a read of the
+// store (an answer costs the engine's one round trip); every message the
+// flows return says its language, for the buttons to carry.
+func TestPressAnsweredInTheLanguageShown(t *testing.T) {
+	rb := redistest.Real(t)
+	engine := conversation.New(rb.Client, advisor.Default(), conversation.Options{Prefix: rb.Prefix})
+	langs := &countingLanguages{Languages: conversation.NewLanguages(rb.Client, rb.Prefix, time.Hour)}
+	reg := &erasure.Registry{}
+	reg.Register("sessions", erasure.Sessions(engine))
+	s, err := chat.New(chat.Options{Engine: engine, Eraser: reg, Claims: conversation.NewClaims(rb.Client, rb.Prefix, 0, nil), Languages: langs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := person("U1")
+	outs := s.Handle(t.Context(), chat.Input{Who: who, Locale: "fr-CA"})
+	q := outs[0].Msg
+	if q.Lang != locale.French || langs.reads != 1 {
+		t.Fatalf("first question in %q after %d reads", q.Lang, langs.reads)
+	}
+	v := q.Ask.Here
+	v.Option = q.Ask.Options[1].ID
+	press := &chat.Act{Intent: chat.IntentAnswer, Rev: q.Rev, Value: v, Lang: q.Lang}
+	outs = s.Handle(t.Context(), chat.Input{Who: who, Act: press})
+	if langs.reads != 1 {
+		t.Errorf("the press read the language store (%d reads)", langs.reads)
+	}
+	if len(outs) == 0 || !strings.HasPrefix(outs[0].Msg.Summary, "Question 2 sur") {
+		t.Fatalf("after the press: %+v", outs)
+	}
+	for _, o := range outs {
+		if o.Msg.Lang != locale.French {
+			t.Errorf("after the press: %q in %q", o.Msg.Summary, o.Msg.Lang)
+		}
+	}
+}

@@ -72,7 +72,11 @@ func (s *Service) client(ctx context.Context, who Who, m revisit.Manager, client
 func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conversation.Result, why revisit.Reason) error {
 	l, _ := n.s.languageOf(ctx, to.UserKey)
 	v := n.s.ViewsIn(l)
-	return n.out.ToUser(ctx, to, func(who Who) Message { return v.Nudge(last, why, who) })
+	return n.out.ToUser(ctx, to, func(who Who) Message {
+		m := v.Nudge(last, why, who)
+		m.Lang = v.w.lang
+		return m
+	})
 }
 
 // NudgeManager tells the manager a client's revisit is due, in the
@@ -80,7 +84,9 @@ func (n *Notifier) NudgeUser(ctx context.Context, to conversation.Key, last conv
 func (n *Notifier) NudgeManager(ctx context.Context, m revisit.Manager, client conversation.Key, last conversation.Result) error {
 	v := n.managerViews(ctx, m, client.UserKey)
 	c := n.client(ctx, v, m, client)
-	return n.out.ToManager(ctx, m, client, v.ManagerNudge(c, conversation.UserID(m.Target), last))
+	msg := v.ManagerNudge(c, conversation.UserID(m.Target), last)
+	msg.Lang = v.w.lang
+	return n.out.ToManager(ctx, m, client, msg)
 }
 
 // ShareResult sends the manager a client's card now, in the manager's

@@ -72,6 +72,9 @@ type Message struct {
 	// Summary is plain text for notifications, previews and screen
 	// readers: what the message says in a line.
 	Summary string
+	// Lang is the language the message is in; a renderer puts it in the
+	// message's buttons, so their presses come back in it (Act.Lang).
+	Lang locale.Lang
 }
 
 // Tone is an emphasis a renderer may show with colour.

@@ -155,7 +155,8 @@ func (d *slackDriver) Answer(t *testing.T, opts ...advisor.OptionID) {
 		return
 	}
 	opt := element(t, bs, actAnswer)
-	c, _ := parseChoice(opt["value"].(string), true)
+	ov, _ := cutLang(opt["value"].(string))
+	c, _ := parseChoice(ov, true)
 	if len(opts) == 1 {
 		if e := element(t, bs, actAnswer+string(opts[0])); e != nil {
 			d.click(t, parityUser, q, map[string]any{"action_id": e["action_id"], "value": e["value"], "type": "button"}, nil)
@@ -342,6 +343,7 @@ func (d *slackDriver) read(t *testing.T, s *parity.Screen, bs []map[string]any) 
 		} else {
 			v = btn(t, bs, actContinue)["value"].(string)
 		}
+		v, _ = cutLang(v)
 		c, ok := parseChoice(v, e != nil)
 		if !ok {
 			t.Fatalf("question value %q", v)

@@ -219,7 +219,7 @@ func TestRemindProducesOneUserNudgeAndOneManagerNudge(t *testing.T) {
 	if !strings.Contains(mb, "<@U1>") || !strings.Contains(mb, "<!date^") {
 		t.Errorf("manager nudge = %s", mb)
 	}
-	if v := btn(t, mgr[0].call.blocks(t), actInvite)["value"]; v != "T1/U1" {
+	if v := btn(t, mgr[0].call.blocks(t), actInvite)["value"]; v != "T1/U1#en" { // and the language the nudge is in
 		t.Errorf("invite value = %v, want the client's workspace and user ID", v)
 	}
 	opened := false

@@ -183,6 +183,25 @@ func isID(s string) bool {
 
 // encodeValue is an action's button value on message m.
 func encodeValue(m chat.Message, a chat.Action) string {
+	if m.Lang == "" {
+		return value(m, a)
+	}
+	// The language the message is in, after a "#" no value holds: the
+	// press is answered in it without reading the person's language.
+	return value(m, a) + "#" + string(m.Lang)
+}
+
+// cutLang splits a button's value from the language it was shown in.
+func cutLang(v string) (string, locale.Lang) {
+	if i := strings.LastIndexByte(v, '#'); i >= 0 {
+		if l := locale.Lang(v[i+1:]); l.Valid() {
+			return v[:i], l
+		}
+	}
+	return v, ""
+}
+
+func value(m chat.Message, a chat.Action) string {
 	v := a.Value
 	switch a.Intent {
 	case chat.IntentAnswer, chat.IntentBack:
@@ -228,7 +247,9 @@ func parseInvite(value string, clicker conversation.WorkspaceID) (conversation.U
 // act reads a pressed element into the press the flows take; Problem is
 // set when the value is not one itfit rendered.
 func act(a action, values map[string]map[string]stateValue, clicker conversation.WorkspaceID, on string) chat.Act {
-	out := chat.Act{On: on}
+	var lang locale.Lang
+	a.Value, lang = cutLang(a.Value)
+	out := chat.Act{On: on, Lang: lang}
 	bad := func() chat.Act {
 		out.Problem = chat.Problem{Kind: chat.UnknownButton}
 		return out

@@ -330,6 +330,9 @@ func (a *inbound) press(k conversation.Key) chat.Act {
 		return p
 	}
 	p.Intent, p.Rev = in, v.Rev
+	if v.In.Valid() {
+		p.Lang = v.In
+	}
 	owner := v.User
 	if v.UID != "" && v.UID == a.From.ID {
 		// The card was for this sender's Teams ID: theirs, whichever ID

@@ -135,8 +135,10 @@ type SubmitData struct {
 
 	Client conversation.UserID         `json:"client,omitempty"`
 	Conv   conversation.ConversationID `json:"conv,omitempty"`
-	// Lang is the language a language button switches to.
+	// Lang is the language a language button switches to; In the one the
+	// card was shown in, so the press is answered in it.
 	Lang locale.Lang `json:"lang,omitempty"`
+	In   locale.Lang `json:"in,omitempty"`
 
 	// The desk: which page a button is on or goes to, and an export's
 	// format.
@@ -577,7 +579,7 @@ func style(s chat.Style) string {
 // data is what a press of a sends back.
 func (r *cardRenderer) data(a chat.Action) SubmitData {
 	v := a.Value
-	d := SubmitData{Action: string(a.Intent), Question: v.Question, Option: v.Option, User: v.Owner, Pos: v.Pos, Total: v.Total}
+	d := SubmitData{Action: string(a.Intent), Question: v.Question, Option: v.Option, User: v.Owner, Pos: v.Pos, Total: v.Total, In: r.m.Lang}
 	if o := r.owner; o.alt != "" && v.Owner != "" && v.Owner == o.user {
 		d.UID = o.alt
 	}
