@@ -154,11 +154,21 @@ func resultOf(r *advisor.Recommendation) *result {
 		CompletedAt: stamp(r.CompletedAt), AuditVersion: r.AuditVersion,
 		Verdict: r.Verdict, VerdictName: r.VerdictName, Strength: r.Strength, Score: r.Score,
 		Reasons:   []reason{},
-		Scope:     scope{ProviderCovers: nonNil(r.ProviderCovers), TeamKeeps: nonNil(r.TeamKeeps)},
+		Scope:     scope{ProviderCovers: scopeNames(r.Scope), TeamKeeps: nonNil(r.TeamKeeps)},
 		RevisitOn: date(r.RevisitOn),
 	}
 	for _, c := range r.Reasons {
 		out.Reasons = append(out.Reasons, reason{Question: c.Question, Option: c.Option, Label: c.Label, Text: c.Reason})
+	}
+	return out
+}
+
+// scopeNames are the areas the provider would cover, by name, in the
+// card's order.
+func scopeNames(items []advisor.ScopeItem) []string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.Name)
 	}
 	return out
 }
