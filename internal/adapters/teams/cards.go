@@ -475,9 +475,9 @@ func (r *cardRenderer) data(a chat.Action) SubmitData {
 	return d
 }
 
-// attachment wraps a card for an activity.
-func attachment(c *Card) schema.Attachment {
-	return schema.Attachment{ContentType: cardContentType, Content: c}
+// cardAttachment is m's card for an activity (see cardContent).
+func cardAttachment(m chat.Message) schema.Attachment {
+	return schema.Attachment{ContentType: cardContentType, Content: cardContent(m)}
 }
 
 // activity is a message as Teams shows it: plain words as a text reply,
@@ -486,7 +486,7 @@ func activity(m chat.Message) schema.Activity {
 	if s, ok := asText(m); ok {
 		return schema.Activity{Type: schema.Message, Text: s, TextFormat: schema.MARKDOWN}
 	}
-	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(Render(m))}}
+	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{cardAttachment(m)}}
 }
 
 // displayName makes a Teams display name safe to show in a card or message:

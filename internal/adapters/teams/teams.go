@@ -270,7 +270,7 @@ func (t *turnCtx) replace(ctx context.Context, m chat.Message) {
 	if t.a.ReplyToID == "" {
 		return
 	}
-	act := schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(Render(m))}}
+	act := schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{cardAttachment(m)}}
 	_, err := t.h.conn.UpdateActivity(ctx, t.serviceURL, t.a.Conversation.ID, t.a.ReplyToID, act)
 	t.observe("update_activity", err)
 }
