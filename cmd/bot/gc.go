@@ -9,13 +9,16 @@ import (
 )
 
 // defaultGOGC is the garbage collector's target when GOGC is not set: the
-// heap may grow to 5 times what is live before a collection, instead of
-// Go's 2 times. `bot serve` keeps little live (about 10 MiB under load) and
-// allocates per request, so at saturation collections were about a tenth
-// of its CPU; with 400, `scripts/load slack -users 30000 -concurrency 100`
-// took 266-302 us of bot CPU per answer against 314-318 us (alternating,
-// load average 17-19), and an RSS of 68-71 MiB against 44-46 MiB.
-const defaultGOGC = 400
+// heap may grow to 3 times what is live before a collection, instead of
+// Go's 2 times. `bot serve` keeps little live and allocates per request;
+// collections were about a tenth of its CPU at saturation. Measured with
+// scripts/load (100 users in flight, alternating, on a shared machine at
+// load average 14-19): over HTTP/2, GOGC 400 took 266-302 us of bot CPU per
+// answer against 314-318 us at 100, RSS 68-71 MiB against 44-46; over
+// HTTP/1.1 (Teams), 100 / 200 / 400 took 332 / 348 / 331 us, within the
+// machine's noise, and 62 / 79 / 118 MiB. 400 would break issue 18's
+// 100 MiB over HTTP/1.1, so 200.
+const defaultGOGC = 200
 
 // memoryShare is the part of the container's memory limit (cgroup v2
 // memory.max) that becomes the Go runtime's soft limit when GOMEMLIMIT is
