@@ -160,7 +160,9 @@ func TestServeLogsNoSecrets(t *testing.T) {
 	// Teams: valid, forged, and a failing connector.
 	activity := func(text string) []byte {
 		a := map[string]any{
-			"type": "message", "id": "1", "serviceUrl": bf.ServiceURL(), "channelId": "msteams", "text": text,
+			// Each activity its own ID, as Teams gives them: a repeated ID
+			// is a redelivery, which has no second effect.
+			"type": "message", "id": "1-" + text, "serviceUrl": bf.ServiceURL(), "channelId": "msteams", "text": text,
 			"from":         map[string]any{"id": "29:1log", "aadObjectId": "aad-" + team, "name": "Log Tester"},
 			"recipient":    map[string]any{"id": "28:" + bftest.AppID, "name": "itfit"},
 			"conversation": map[string]any{"conversationType": "personal", "tenantId": "tenant-" + team, "id": "a:" + team},

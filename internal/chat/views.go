@@ -512,6 +512,10 @@ func (v *Views) Welcome(who Who) Message {
 	}
 }
 
+// Received is the line a platform shows at once for a press whose answer
+// follows as messages (Teams' invoke response to an Action.Execute).
+func (v *Views) Received() string { return v.w.t("Got it.") }
+
 // Intro is the audit's own introduction, above the first question.
 func (v *Views) intro() Text { return txt(v.audit.Intro) }
 

@@ -12,16 +12,18 @@ import (
 )
 
 // The cards every answer sends (the next question, the answered one)
-// differ between people only by the session's revision and the ID of the
-// person they are for (in each button's data): a message with a Key
-// promises as much. Building the card and encoding it with encoding/json
-// was a seventh of the bot's CPU on the Teams path, so a keyed card is
-// encoded once, with sentinels for the two, and each send substitutes the
-// real ones. A template is kept only if rendering with a second pair of
-// sentinels proves the substitution exact, and only if the person's ID
-// appears nowhere else in it (it must never reach someone else's card).
+// differ between people only by the session's revision and the IDs of the
+// person they are for (in each button's data: the ID the session is keyed
+// on, and their other Teams ID): a message with a Key promises as much.
+// Building the card and encoding it with encoding/json was a seventh of
+// the bot's CPU on the Teams path, so a keyed card is encoded once, with
+// sentinels for the three, and each send fills in the real ones. A
+// template is kept only if rendering with a second set of sentinels proves
+// the substitution exact, and only if the person's IDs appear nowhere else
+// in it (they must never reach someone else's card).
 //
-// The cache is the package's: rendering is a pure function of the message.
+// The cache is the package's: rendering is a pure function of the message
+// and its owner.
 
 // maxCachedCards bounds the cache; an operator replacing the audit leaves
 // the old questions' entries behind, so a full cache is simply emptied.
@@ -34,81 +36,85 @@ type cardCache struct {
 	encoded map[string]*cardTemplate // nil value: not cacheable
 }
 
+// The holes of a template.
+const (
+	holeRev = iota
+	holeUser
+	holeAlt
+)
+
+// sentinels stand for the revision, the owner's ID and their other ID.
+type sentinels struct {
+	rev       int64
+	user, alt string
+}
+
+var (
+	sentinel1 = sentinels{7193046284917305531, "itfit-sentinel-user-5c1f0a", "itfit-sentinel-alt-77d2e1"}
+	sentinel2 = sentinels{6028471937264810429, "itfit-sentinel-user-9e07b3", "itfit-sentinel-alt-40b8c6"}
+)
+
+func (s sentinels) texts() [3][]byte {
+	return [3][]byte{[]byte(strconv.FormatInt(s.rev, 10)), []byte(s.user), []byte(s.alt)}
+}
+
 // cardTemplate is an encoded card cut at its sentinels: parts[i] is
-// followed by the revision or the owner (holes[i]), the last part by
-// nothing.
+// followed by holes[i], the last part by nothing.
 type cardTemplate struct {
 	parts [][]byte
-	holes []bool // true: the owner; false: the revision
+	holes []int
 	size  int
 }
 
 func cut(tmpl []byte) *cardTemplate {
 	t := &cardTemplate{size: len(tmpl)}
+	s := sentinel1.texts()
 	for {
-		r, u := bytes.Index(tmpl, sentinelRevText), bytes.Index(tmpl, sentinelUserText)
-		switch {
-		case r < 0 && u < 0:
+		hole, at := -1, len(tmpl)
+		for h, txt := range s {
+			if i := bytes.Index(tmpl, txt); i >= 0 && i < at {
+				hole, at = h, i
+			}
+		}
+		if hole < 0 {
 			t.parts = append(t.parts, tmpl)
 			return t
-		case u < 0 || r >= 0 && r < u:
-			t.parts, t.holes = append(t.parts, tmpl[:r]), append(t.holes, false)
-			tmpl = tmpl[r+len(sentinelRevText):]
-		default:
-			t.parts, t.holes = append(t.parts, tmpl[:u]), append(t.holes, true)
-			tmpl = tmpl[u+len(sentinelUserText):]
 		}
+		t.parts, t.holes = append(t.parts, tmpl[:at]), append(t.holes, hole)
+		tmpl = tmpl[at+len(s[hole]):]
 	}
 }
 
-// fill is the template with the revision and owner (as JSON writes it in a
-// string) in its holes.
-func (t *cardTemplate) fill(rev, owner []byte) []byte {
-	out := make([]byte, 0, t.size+len(t.holes)*max(len(rev), len(owner)))
+// fill is the template with vals (as JSON writes each) in its holes.
+func (t *cardTemplate) fill(vals [3][]byte) []byte {
+	out := make([]byte, 0, t.size+len(t.holes)*max(len(vals[0]), len(vals[1]), len(vals[2])))
 	for i, p := range t.parts {
 		out = append(out, p...)
 		if i < len(t.holes) {
-			if t.holes[i] {
-				out = append(out, owner...)
-			} else {
-				out = append(out, rev...)
-			}
+			out = append(out, vals[t.holes[i]]...)
 		}
 	}
 	return out
 }
 
-const (
-	sentinelRev   = 7193046284917305531
-	sentinelRev2  = 6028471937264810429
-	sentinelUser  = "itfit-sentinel-user-5c1f0a"
-	sentinelUser2 = "itfit-sentinel-user-9e07b3"
-)
-
-var (
-	sentinelRevText   = []byte(strconv.FormatInt(sentinelRev, 10))
-	sentinelRev2Text  = []byte(strconv.FormatInt(sentinelRev2, 10))
-	sentinelUserText  = []byte(sentinelUser)
-	sentinelUser2Text = []byte(sentinelUser2)
-)
-
-// cardContent is what an attachment carries for m: Render(m), or the same
-// card already encoded (botframework.RawJSON).
-func cardContent(m chat.Message) any {
+// cardContent is what an attachment carries for m sent to o: renderFor(m,
+// o), or the same card already encoded (botframework.RawJSON).
+func cardContent(m chat.Message, o owner) any {
 	if m.Key == "" {
-		return Render(m)
+		return renderFor(m, o)
 	}
-	owner, ok := soleOwner(m)
-	if !ok {
-		return Render(m)
+	user, ok := soleOwner(m)
+	if !ok || user != "" && o.user != "" && o.user != user {
+		return renderFor(m, o)
 	}
-	// A card for nobody and one for someone are templates of their own.
-	key := m.Key + "\x00" + strconv.FormatBool(owner != "")
+	// Which of the IDs are there decides the card's shape: each
+	// combination is a template of its own.
+	key := m.Key + "\x00" + strconv.FormatBool(user != "") + strconv.FormatBool(o.user != "") + strconv.FormatBool(o.alt != "")
 	cards.mu.Lock()
 	tmpl, found := cards.encoded[key]
 	cards.mu.Unlock()
 	if !found {
-		tmpl = template(m, owner)
+		tmpl = template(m, user, o)
 		cards.mu.Lock()
 		if len(cards.encoded) >= maxCachedCards {
 			clear(cards.encoded)
@@ -117,35 +123,48 @@ func cardContent(m chat.Message) any {
 		cards.mu.Unlock()
 	}
 	if tmpl == nil {
-		return Render(m)
+		return renderFor(m, o)
 	}
-	var user []byte
-	if owner != "" {
-		user = jsonInString(string(owner))
-	}
-	return botframework.RawJSON(tmpl.fill(strconv.AppendInt(nil, m.Rev, 10), user))
+	return botframework.RawJSON(tmpl.fill([3][]byte{strconv.AppendInt(nil, m.Rev, 10), jsonInString(string(user)), jsonInString(o.alt)}))
 }
 
-// template is m's card encoded with the sentinels for its revision and its
-// owner, or nil when substituting them would not give what Render gives.
-func template(m chat.Message, owner conversation.UserID) *cardTemplate {
-	a, err := json.Marshal(Render(withSentinels(m, owner, sentinelRev, sentinelUser)))
+// template is m's card for o encoded with sentinels for its revision and
+// its owner's IDs, or nil when filling them in would not give what
+// renderFor gives.
+func template(m chat.Message, user conversation.UserID, o owner) *cardTemplate {
+	encode := func(s sentinels) ([]byte, error) {
+		so := owner{}
+		if o.user != "" {
+			so.user = conversation.UserID(s.user)
+		}
+		if o.alt != "" {
+			so.alt = s.alt
+		}
+		return json.Marshal(renderFor(withSentinels(m, user, s.rev, conversation.UserID(s.user)), so))
+	}
+	a, err := encode(sentinel1)
 	if err != nil {
 		return nil
 	}
-	b, err := json.Marshal(Render(withSentinels(m, owner, sentinelRev2, sentinelUser2)))
-	if err != nil || bytes.Contains(a, sentinelRev2Text) || bytes.Contains(a, sentinelUser2Text) {
+	b, err := encode(sentinel2)
+	if err != nil {
 		return nil
 	}
-	if bytes.Contains(a, sentinelUserText) != (owner != "") {
-		return nil
+	s1, s2 := sentinel1.texts(), sentinel2.texts()
+	swapped := a
+	for i := range s1 {
+		if bytes.Contains(a, s2[i]) {
+			return nil
+		}
+		swapped = bytes.ReplaceAll(swapped, s1[i], s2[i])
 	}
-	if owner != "" && bytes.Contains(a, jsonInString(string(owner))) {
-		return nil // the person's ID is in the card beyond the buttons' data
-	}
-	swapped := bytes.ReplaceAll(bytes.ReplaceAll(a, sentinelRevText, sentinelRev2Text), sentinelUserText, sentinelUser2Text)
 	if !bytes.Equal(swapped, b) {
 		return nil
+	}
+	for _, id := range []string{string(user), o.alt} {
+		if id != "" && bytes.Contains(a, jsonInString(id)) {
+			return nil // an ID is in the card beyond the buttons' data
+		}
 	}
 	return cut(a)
 }

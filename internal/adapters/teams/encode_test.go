@@ -21,24 +21,31 @@ func TestCardContentIsRenderEncoded(t *testing.T) {
 	a := advisor.Default()
 	people := []struct {
 		user conversation.UserID
+		alt  string
 		rev  int64
+		to   bool // the card is sent to this person (its owner)
 	}{
-		{"29:user-a", 3}, {"29:user-b", 12345}, {`29:<b>&"c` + "\u2028\\", 1}, {"", 9},
+		{"aad-a", "29:user-a", 3, true}, {"aad-b", "29:user-b", 12345, true}, {`aad-<b>&"c` + "\u2028\\", `29:<b>"`, 1, true},
+		{"aad-d", "", 4, true}, {"aad-e", "29:e", 5, false}, {"", "", 9, false},
 	}
 	for _, s := range chattest.Samples() {
-		owner, _ := soleOwner(s.Msg)
+		was, _ := soleOwner(s.Msg)
 		for _, p := range people {
 			m := s.Msg
-			if owner != "" {
-				m = withSentinels(m, owner, p.rev, p.user)
+			if was != "" {
+				m = withSentinels(m, was, p.rev, p.user)
 			} else {
 				m.Rev = p.rev
 			}
-			want, err := json.Marshal(Render(m))
+			o := owner{}
+			if p.to {
+				o = ownerOf(p.user, p.alt)
+			}
+			want, err := json.Marshal(renderFor(m, o))
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := cardContent(m)
+			c := cardContent(m, o)
 			got, err := json.Marshal(c)
 			if err != nil {
 				t.Fatal(err)
@@ -61,8 +68,9 @@ func TestCardContentIsRenderEncoded(t *testing.T) {
 			q := &a.Questions[i]
 			r := conversation.Reply{Event: conversation.Advanced, Rev: int64(i + 1), Question: q, Position: i + 1, Total: len(a.Questions)}
 			m := v.Question(r, who)
-			want, _ := json.Marshal(Render(m))
-			got, _ := json.Marshal(cardContent(m))
+			o := ownerOf(who.Key.User, "29:"+string(who.Key.User))
+			want, _ := json.Marshal(renderFor(m, o))
+			got, _ := json.Marshal(cardContent(m, o))
 			if !bytes.Equal(got, want) {
 				t.Fatalf("question %s:\n cached %s\n render %s", q.ID, got, want)
 			}
@@ -76,12 +84,12 @@ func TestCardContentNotCachedWhenTheOwnerShowsElsewhere(t *testing.T) {
 	m := chat.Message{Kind: chat.KindHelp, Key: "test:owner-in-title", Title: "for owner-x", Actions: []chat.Action{
 		{Intent: chat.IntentStart, Label: "Start", Value: chat.Value{Owner: "owner-x"}},
 	}}
-	if _, raw := cardContent(m).(interface{ MarshalJSON() ([]byte, error) }); raw {
+	if _, raw := cardContent(m, owner{}).(interface{ MarshalJSON() ([]byte, error) }); raw {
 		t.Fatal("a card naming its owner in its text came from the cache")
 	}
 	m.Actions = append(m.Actions, chat.Action{Intent: chat.IntentStop, Label: "Stop", Value: chat.Value{Owner: "owner-y"}})
 	m.Key = "test:two-owners"
-	if _, raw := cardContent(m).(interface{ MarshalJSON() ([]byte, error) }); raw {
+	if _, raw := cardContent(m, owner{}).(interface{ MarshalJSON() ([]byte, error) }); raw {
 		t.Fatal("a card for two people came from the cache")
 	}
 }
@@ -105,7 +113,7 @@ func BenchmarkCardContent(b *testing.B) {
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, ok := cardContent(m).(botframework.RawJSON); !ok {
+			if _, ok := cardContent(m, ownerOf("aad-owner", "29:owner")).(botframework.RawJSON); !ok {
 				b.Fatal("not from the cache")
 			}
 		}
