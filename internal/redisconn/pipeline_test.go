@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -236,5 +237,56 @@ func TestPipelinedBlackHoleFailsFast(t *testing.T) {
 	defer c2.Close()
 	for i := range 40 {
 		c2.Del(ctx, string(prefix)+":k"+strconv.Itoa(i))
+	}
+}
+
+// On every topology (a single node, a Cluster, a Sentinel primary, each when
+// the environment names one) the interactive profile's batches carry
+// scripts and claims to the right nodes: 60 callers at once, keys spread
+// over the Cluster's slots, each with its own reply.
+func TestPipelinedTopologies(t *testing.T) {
+	for _, env := range []string{redistest.EnvURL, redistest.EnvClusterURL, redistest.EnvSentinelURL} {
+		t.Run(env, func(t *testing.T) {
+			raw := os.Getenv(env)
+			if raw == "" {
+				t.Skipf("%s not set", env)
+			}
+			c, err := redisconn.OpenProfile(raw, redisconn.Interactive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx := context.Background()
+			prefix := redistest.NewPrefix()
+			script := redis.NewScript("redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])")
+			var wg sync.WaitGroup
+			errs := make(chan error, 120)
+			for i := range 60 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					// A hash tag per caller: the Cluster spreads them over its nodes.
+					key := fmt.Sprintf("%s:{u%d}:s", prefix, i)
+					if got, err := script.Run(ctx, c, []string{key}, "v"+strconv.Itoa(i)).Text(); err != nil || got != "v"+strconv.Itoa(i) {
+						errs <- fmt.Errorf("script %d: %q %v", i, got, err)
+					}
+					claim := fmt.Sprintf("%s:{u%d}:c", prefix, i)
+					if ok, err := c.SetNX(ctx, claim, "1", time.Minute).Result(); err != nil || !ok {
+						errs <- fmt.Errorf("claim %d: %v %v", i, ok, err)
+					}
+					if ok, err := c.SetNX(ctx, claim, "1", time.Minute).Result(); err != nil || ok {
+						errs <- fmt.Errorf("second claim %d: %v %v", i, ok, err)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			for i := range 60 {
+				c.Del(ctx, fmt.Sprintf("%s:{u%d}:s", prefix, i), fmt.Sprintf("%s:{u%d}:c", prefix, i))
+			}
+		})
 	}
 }
