@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type worker struct {
 // 127.0.0.1:0.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) error {
 	log.Info("starting itfit", "version", version, "commit", commit)
+	tuneGC(log, os.Getenv, "/sys/fs/cgroup/memory.max")
 	defer startDebug(ctx, log, cfg.PprofAddr)()
 	s, err := build(ctx, cfg, log)
 	if err != nil {
