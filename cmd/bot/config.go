@@ -195,11 +195,26 @@ Environment:
 }
 
 // wrap breaks text into lines of at most width characters, between words;
-// a word longer than width gets a line of its own.
+// a word longer than width is broken after its commas (a list such as
+// SLACK_SCOPES' default), else gets a line of its own.
 func wrap(text string, width int) []string {
 	var lines []string
 	line := ""
 	for _, word := range strings.Fields(text) {
+		if utf8.RuneCountInString(word) > width && strings.Contains(word, ",") {
+			if line != "" {
+				lines = append(lines, line)
+			}
+			line = ""
+			for _, part := range strings.SplitAfter(word, ",") {
+				if line != "" && utf8.RuneCountInString(line)+utf8.RuneCountInString(part) > width {
+					lines = append(lines, line)
+					line = ""
+				}
+				line += part
+			}
+			continue
+		}
 		switch {
 		case line == "":
 			line = word
