@@ -28,6 +28,7 @@ type Config struct {
 	HistoryTTL      time.Duration `envconfig:"ITFIT_HISTORY_TTL" default:"17520h" desc:"completed results are kept this long; 17520h is 2 years"`
 	RevisitAfter    time.Duration `envconfig:"ITFIT_REVISIT_AFTER" desc:"a Go duration replacing the 12-month revisit interval (demos and tests)"`
 	AccountManagers string        `envconfig:"ITFIT_ACCOUNT_MANAGERS" desc:"who nudges whom: slack:TCLIENT=UMANAGER (or =TPROVIDER/UMANAGER or /CCHANNEL), teams:TENANT=USER, comma-separated"`
+	NudgeResends    int           `envconfig:"ITFIT_NUDGE_RESENDS" default:"0" desc:"how many times a nudge is sent again when its delivery may have gone through and the platform cannot check (Teams; Slack without the history scopes): 0 never twice, the nudge is dead-lettered instead; 1 at most twice"`
 	ShutdownTimeout time.Duration `envconfig:"ITFIT_SHUTDOWN_TIMEOUT" default:"20s" desc:"how long shutdown waits for requests in flight"`
 	PprofAddr       string        `envconfig:"ITFIT_PPROF_ADDR" desc:"a loopback host:port serving net/http/pprof, for profiling load runs; off when unset"`
 	AdminAddr       string        `envconfig:"ITFIT_ADMIN_ADDR" desc:"host:port (e.g. :9090) of a listener of their own for /healthz, /readyz and /metrics, which PORT then does not serve; unset: they are on PORT"`
@@ -81,6 +82,9 @@ func loadConfig() (Config, error) {
 	}
 	if c.DrainDelay < 0 {
 		return Config{}, fmt.Errorf("configuration: ITFIT_DRAIN_DELAY: got %s, want zero or more, such as 3s", c.DrainDelay)
+	}
+	if c.NudgeResends < 0 || c.NudgeResends > 3 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_NUDGE_RESENDS: got %d, want 0 (never twice) to 3", c.NudgeResends)
 	}
 	if c.ShutdownTimeout <= 0 {
 		return Config{}, fmt.Errorf("configuration: ITFIT_SHUTDOWN_TIMEOUT: got %s, want a positive duration such as 20s", c.ShutdownTimeout)
