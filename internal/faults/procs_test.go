@@ -193,6 +193,13 @@ func startBot(t *testing.T, name string, port int, env []string) *botProc {
 	b.start()
 	t.Cleanup(func() {
 		b.kill()
+		// FAULTS_KEEP_LOGS=DIR keeps every bot's log there, to look into
+		// a run afterwards.
+		if dir := os.Getenv("FAULTS_KEEP_LOGS"); dir != "" {
+			if data, err := os.ReadFile(b.log); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+name+".log"), data, 0o644)
+			}
+		}
 		if t.Failed() {
 			t.Logf("%s log (last lines):\n%s", name, tail(b.log, 40))
 		}

@@ -155,15 +155,16 @@ func newDriver(t *testing.T, base string, inFlight int) *driver {
 
 // send posts a signed request and says whether it was acknowledged (a 200).
 func (d *driver) send(ctx context.Context, path string, body []byte) bool {
-	if d.pace != nil {
-		if d.pace(ctx) != nil {
-			return false
-		}
-	}
+	ok, _, _ := d.sendRead(ctx, path, body)
+	return ok
+}
+
+// sendRead is send, with the acknowledgement's body and how long it took.
+func (d *driver) sendRead(ctx context.Context, path string, body []byte) (bool, string, time.Duration) {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+path, bytes.NewReader(body))
 	if err != nil {
-		return false
+		return false, "", 0
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set(slackapi.HeaderTimestamp, ts)
@@ -171,27 +172,47 @@ func (d *driver) send(ctx context.Context, path string, body []byte) bool {
 	start := time.Now()
 	resp, err := d.client.Do(req)
 	if err != nil {
-		d.ackFailed.Add(1)
-		return false
+		if ctx.Err() == nil { // not the run ending
+			d.ackFailed.Add(1)
+		}
+		return false, "", 0
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	d.acks.add(time.Since(start))
+	took := time.Since(start)
+	d.acks.add(took)
 	if resp.StatusCode != http.StatusOK {
 		d.ackFailed.Add(1)
-		return false
+		return false, string(b), took
 	}
-	return true
+	return true, string(b), took
 }
 
 var triggers atomic.Int64
 
+// paced waits for the request's turn in an open-loop run.
+func (d *driver) paced(ctx context.Context) error {
+	if d.pace == nil {
+		return nil
+	}
+	return d.pace(ctx)
+}
+
 // command is /itfit with text, typed in a channel.
 func (d *driver) command(ctx context.Context, u *simUser, text string) bool {
+	ok, _, _ := d.commandRead(ctx, u, text)
+	return ok
+}
+
+// commandRead is command, with the acknowledgement's body and latency.
+func (d *driver) commandRead(ctx context.Context, u *simUser, text string) (bool, string, time.Duration) {
 	form := url.Values{"team_id": {u.team}, "user_id": {u.id}, "channel_id": {"CFAULTS"}, "command": {"/itfit"},
 		"text": {text}, "trigger_id": {strconv.FormatInt(triggers.Add(1), 10) + ".faults"}}
+	if d.paced(ctx) != nil {
+		return false, "", 0
+	}
 	u.lastClick = time.Now()
-	return d.send(ctx, "/slack/commands", []byte(form.Encode()))
+	return d.sendRead(ctx, "/slack/commands", []byte(form.Encode()))
 }
 
 // click presses an action as Slack sends it; every press has its own
@@ -212,6 +233,9 @@ func (d *driver) click(ctx context.Context, u *simUser, on fakePost, act fElemen
 	b, err := json.Marshal(p)
 	if err != nil {
 		d.t.Error(err)
+		return false
+	}
+	if d.paced(ctx) != nil {
 		return false
 	}
 	u.lastClick = time.Now()
