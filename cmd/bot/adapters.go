@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -61,6 +62,11 @@ type deps struct {
 	claims  *conversation.Claims
 }
 
+// forgetGuard is how long a person's forget keeps a second one from
+// running (a double press, a script hammering the button): long enough to
+// cover a burst, short enough that nobody waits on it.
+const forgetGuard = 10 * time.Second
+
 // complete builds the chat layer over the engine if it is not built yet:
 // claims, the erasure registry (the scheduler first, so no nudge goes out
 // about what is being erased, then sessions and claims; adapters add
@@ -71,6 +77,7 @@ func (d *deps) complete(log *slog.Logger) error {
 	}
 	d.claims = conversation.NewClaims(d.rdb, d.engine.Prefix(), 0, nil)
 	d.erasers = &erasure.Registry{}
+	d.erasers.Guard(d.rdb, d.engine.Prefix(), forgetGuard)
 	var reminders chat.Reminders
 	if d.revisits != nil {
 		d.erasers.Register("revisits", d.revisits)

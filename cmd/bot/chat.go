@@ -30,9 +30,6 @@ func runChat(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io
 		return err
 	}
 	defer st.close()
-	if st.embedded {
-		fmt.Fprintln(stdout, "(Using an embedded store: answers last until you quit. Set REDIS_URL to keep them.)")
-	}
 	if err := st.ping(ctx); err != nil {
 		return fmt.Errorf("%s; your answers are kept in Redis, so start it and run this again", st.unreachable(err))
 	}
@@ -44,7 +41,13 @@ func runChat(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io
 		UserKey:      conversation.UserKey{Platform: conversation.Terminal, Workspace: "local", User: conversation.UserID(localUser())},
 		Conversation: "terminal",
 	}}
-	return terminal.Chat(ctx, d.flows, who, stdin, stdout, terminal.Options{Width: width(stdout), Kept: !st.embedded})
+	return terminal.Chat(ctx, d.flows, who, stdin, stdout, terminal.Options{Width: width(stdout), Kept: !st.embedded, Echo: !isTerminal(stdin)})
+}
+
+// isTerminal reports whether f is a terminal (which echoes what is typed).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // width is the terminal's width: the terminal's own when stdout is one,

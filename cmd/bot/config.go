@@ -35,6 +35,7 @@ type Config struct {
 	DrainDelay      time.Duration `envconfig:"ITFIT_DRAIN_DELAY" default:"3s" desc:"after SIGTERM, how long /readyz fails before the listener closes"`
 	PublicURL       string        `envconfig:"ITFIT_PUBLIC_URL" desc:"itfit's public https:// address; with SLACK_CLIENT_ID, Slack redirects installs back to it (/slack/oauth/callback)"`
 	EncryptionKey   string        `envconfig:"ITFIT_ENCRYPTION_KEY" desc:"seals Slack workspace tokens in Redis: ID:BASE64 of 32 random bytes, newest first, comma-separated to rotate"`
+	TeamsTenants    string        `envconfig:"ITFIT_TEAMS_TENANTS" desc:"the only Microsoft tenant IDs a multi-tenant Teams bot serves, comma-separated; unset: every tenant (a single-tenant bot serves MICROSOFT_APP_TENANT_ID only)"`
 
 	Slack        slackapp.Config  `envconfig:"SLACK"`
 	SlackInstall slackauth.Config `envconfig:"SLACK"`
@@ -95,6 +96,9 @@ func loadConfig() (Config, error) {
 	if err := c.Teams.Validate(); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
+	if _, err := c.teamsTenants(); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
 	if _, err := revisit.ParseDirectory(c.AccountManagers, platformRules()); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
@@ -108,6 +112,29 @@ func loadConfig() (Config, error) {
 		return Config{}, fmt.Errorf("configuration: ITFIT_HISTORY_TTL: got %s, want a positive duration such as 17520h", c.HistoryTTL)
 	}
 	return c, nil
+}
+
+// teamsTenants are the tenants the Teams bot serves; nil: every tenant. A
+// single-tenant bot serves its own (its token is good there only), and
+// ITFIT_TEAMS_TENANTS may name that one and no other.
+func (c Config) teamsTenants() ([]string, error) {
+	list, err := teams.ParseTenants(c.TeamsTenants)
+	if err != nil {
+		return nil, fmt.Errorf("ITFIT_TEAMS_TENANTS: %w", err)
+	}
+	if len(list) > 0 && !c.Teams.Enabled() {
+		return nil, errors.New("Teams is half configured: ITFIT_TEAMS_TENANTS is set but MICROSOFT_APP_ID is not")
+	}
+	own := strings.ToLower(strings.TrimSpace(c.Teams.TenantID))
+	if own == "" {
+		return list, nil
+	}
+	for _, t := range list {
+		if t != own {
+			return nil, fmt.Errorf("ITFIT_TEAMS_TENANTS: got %q, but a single-tenant bot (MICROSOFT_APP_TENANT_ID) serves its own tenant only: unset it, or make the bot multi-tenant", t)
+		}
+	}
+	return []string{own}, nil
 }
 
 // explainParseError words envconfig's "envconfig.Process: assigning PORT to

@@ -138,10 +138,31 @@ func TestServeLogsNoSecrets(t *testing.T) {
 	})
 	slack("/slack/commands", form2, form("ULOG2", ""), signingSecret, now, nil)
 
+	// A response_url is a credential for replies: a command and a press
+	// carrying one whose host cannot be reached (no internet here) fail,
+	// and the log may name the host but never the path.
+	const respPath = "/commands/" + team + "/7012345678/respsecret-8d7c1f"
+	secrets = append(secrets, respPath, "respsecret-8d7c1f")
+	withURL := url.Values{"team_id": {team}, "user_id": {UserA}, "channel_id": {"C1"}, "text": {"status"},
+		"response_url": {"https://hooks.slack.com" + respPath}}
+	slack("/slack/commands", form2, []byte(withURL.Encode()), signingSecret, now, nil)
+	pressURL := map[string]any{
+		"type": "block_actions", "user": map[string]any{"id": UserA, "team_id": team}, "team": map[string]any{"id": team},
+		"container":    map[string]any{"type": "message", "message_ts": "1700000001.000001", "channel_id": "C1", "is_ephemeral": true},
+		"channel":      map[string]any{"id": "C1"},
+		"response_url": "https://hooks.slack.com/actions/" + team + "/7012345679/respsecret-8d7c1f",
+		"actions":      []any{map[string]any{"action_id": "itfit_restart", "value": "restart", "type": "button"}},
+	}
+	raw, _ := json.Marshal(pressURL)
+	slack("/slack/interactions", form2, []byte(url.Values{"payload": {string(raw)}}.Encode()), signingSecret, now, nil)
+	waitForSeries(t, b.base, `itfit_platform_calls_total{call="response_url",outcome="failed",platform="slack"}`)
+
 	// Teams: valid, forged, and a failing connector.
 	activity := func(text string) []byte {
 		a := map[string]any{
-			"type": "message", "id": "1", "serviceUrl": bf.ServiceURL(), "channelId": "msteams", "text": text,
+			// Each activity its own ID, as Teams gives them: a repeated ID
+			// is a redelivery, which has no second effect.
+			"type": "message", "id": "1-" + text, "serviceUrl": bf.ServiceURL(), "channelId": "msteams", "text": text,
 			"from":         map[string]any{"id": "29:1log", "aadObjectId": "aad-" + team, "name": "Log Tester"},
 			"recipient":    map[string]any{"id": "28:" + bftest.AppID, "name": "itfit"},
 			"conversation": map[string]any{"conversationType": "personal", "tenantId": "tenant-" + team, "id": "a:" + team},
@@ -207,7 +228,12 @@ func TestServeLogsNoSecrets(t *testing.T) {
 			t.Errorf("the log holds %q", m)
 		}
 	}
-	for _, want := range []string{"slack request refused", "teams: rejected activity", "invalid_auth"} {
+	for i, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("log line %d is not JSON: %q", i+1, line)
+		}
+	}
+	for _, want := range []string{"slack request refused", "teams: rejected activity", "invalid_auth", "hooks.slack.com"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %q: the requests did not reach what they test", want)
 		}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,51 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 				t.Errorf("the card must be text, not JSON:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestChatAtEightyColumns runs the whole audit, mistakes included, at 80
+// columns and at 10,000: at 80 no line is wider, and the words are the
+// same as at 10,000 (wrapping split none of them); neither run writes a log
+// line, to stdout or stderr.
+func TestChatAtEightyColumns(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	input := "\n9\n1, 1\n2\n1\nback\n1\n1,2\n2\n1, 4\n4\n3\n1\n1\n3\nstatus\nhelp\nquit\n"
+	chatAt := func(cols string) (string, string) {
+		t.Setenv("COLUMNS", cols)
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), []string{"chat"}, strings.NewReader(input), &out, &errOut); err != nil {
+			t.Fatalf("chat: %v\n%s", err, errOut.String())
+		}
+		return out.String(), errOut.String()
+	}
+	narrow, narrowErr := chatAt("80")
+	wide, wideErr := chatAt("10000")
+	if !strings.Contains(narrow, "Recommendation:") {
+		t.Fatalf("the audit did not reach its card:\n%s", narrow)
+	}
+	for i, l := range strings.Split(narrow, "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("line %d is %d columns: %q", i+1, n, l)
+		}
+	}
+	if a, b := strings.Fields(narrow), strings.Fields(wide); !slices.Equal(a, b) {
+		for i := range min(len(a), len(b)) {
+			if a[i] != b[i] {
+				t.Errorf("word %d reads %q at 80 columns but %q unwrapped: a word was split", i, a[i], b[i])
+				break
+			}
+		}
+		if len(a) != len(b) {
+			t.Errorf("%d words at 80 columns, %d unwrapped", len(a), len(b))
+		}
+	}
+	for _, s := range []string{narrow, narrowErr, wide, wideErr} {
+		for _, mark := range []string{"level=", `"level":`, "msg=", "redis: "} {
+			if strings.Contains(s, mark) {
+				t.Errorf("a log line reached the terminal (%q):\n%s", mark, s)
+			}
+		}
 	}
 }
 

@@ -53,7 +53,12 @@ func mountTeamsWith(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux, cl
 	if err != nil {
 		return nil, fmt.Errorf("teams: %w", err)
 	}
+	tenants, err := cfg.teamsTenants()
+	if err != nil {
+		return nil, fmt.Errorf("teams: %w", err)
+	}
 	h, err := teams.New(teams.Options{
+		Tenants:      tenants,
 		Flows:        d.flows,
 		Validator:    validator,
 		Connector:    conn,
@@ -74,7 +79,7 @@ func mountTeamsWith(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux, cl
 	if tc.TenantID == "" {
 		tenancy = "multi-tenant"
 	}
-	log.Info("teams enabled", "endpoint", "/api/messages", "tenancy", tenancy)
+	log.Info("teams enabled", "endpoint", "/api/messages", "tenancy", tenancy, "tenants_allowed", len(tenants))
 	// Fetch the signing keys now rather than on the first message, so a
 	// wrong MICROSOFT_OPENID_METADATA_URL shows in the log at start-up.
 	// Validation refreshes on its own afterwards; this is only a warm-up.

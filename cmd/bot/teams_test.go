@@ -216,3 +216,47 @@ func TestMountTeamsRegistersTheNudges(t *testing.T) {
 		t.Errorf("user nudges %d, manager nudges %d; connector saw %+v", userNudges, managerNudges, bf.Requests())
 	}
 }
+
+// TestTeamsTenantsSetting: ITFIT_TEAMS_TENANTS is read as a list of tenant
+// IDs for a multi-tenant bot; a single-tenant bot serves its own tenant,
+// and the list may name that one only; the list without Teams is half a
+// configuration; a value that is not a tenant ID is named.
+func TestTeamsTenantsSetting(t *testing.T) {
+	const a, b = "72f988bf-86f1-41af-91ab-2d7cd011db47", "11111111-2222-4333-8444-555555555555"
+	on := teams.Config{AppID: "app", AppPassword: "secret"}
+	single := on
+	single.TenantID = strings.ToUpper(a)
+	for _, c := range []struct {
+		name    string
+		cfg     Config
+		want    string
+		wantErr string
+	}{
+		{"unset, multi-tenant", Config{Teams: on}, "", ""},
+		{"list, multi-tenant", Config{Teams: on, TeamsTenants: a + ", " + strings.ToUpper(b)}, a + "," + b, ""},
+		{"single-tenant", Config{Teams: single}, a, ""},
+		{"single-tenant naming itself", Config{Teams: single, TeamsTenants: a}, a, ""},
+		{"single-tenant naming another", Config{Teams: single, TeamsTenants: b}, "", "serves its own tenant only"},
+		{"not a tenant ID", Config{Teams: on, TeamsTenants: "contoso.com"}, "", `ITFIT_TEAMS_TENANTS: got "contoso.com"`},
+		{"without Teams", Config{TeamsTenants: a}, "", "MICROSOFT_APP_ID is not"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := c.cfg.teamsTenants()
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, ",") != c.want {
+				t.Fatalf("teamsTenants = %v, %v; want %q", got, err, c.want)
+			}
+		})
+	}
+	t.Setenv("MICROSOFT_APP_ID", "app")
+	t.Setenv("MICROSOFT_APP_PASSWORD", "secret")
+	t.Setenv("ITFIT_TEAMS_TENANTS", "not-a-guid")
+	if _, err := loadConfig(); err == nil || !strings.Contains(err.Error(), "ITFIT_TEAMS_TENANTS") {
+		t.Fatalf("loadConfig = %v, want the variable named", err)
+	}
+}

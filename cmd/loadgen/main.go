@@ -11,6 +11,14 @@
 // from what the bot posted and clicks one, waiting for each reply before the
 // next click. Everything is on loopback; a run is bounded in users and time.
 //
+// The fakes offer HTTP/2 and HTTP/1.1 over TLS, as Slack and Microsoft do;
+// -http1 makes them speak HTTP/1.1 only, as some Bot Connector deployments
+// and proxies do, where every request in flight needs a connection of its
+// own. Either way loadgen counts the TLS handshakes the fakes accept and
+// reports them per 1,000 answers, with and without the warm-up: a client
+// whose idle pool is smaller than its concurrency shows as a handshake per
+// few answers.
+//
 // scripts/load builds both binaries, starts the bot against these fakes and
 // a private Redis, and reports Redis commands per answer and the bot's RSS.
 package main
@@ -55,6 +63,7 @@ type config struct {
 
 	slackAddr   string
 	slackTLS    bool
+	http1       bool
 	secret      string
 	teamID      string
 	appID       string
@@ -82,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&c.seed, "seed", 0, "random seed (0: from the clock)")
 	fs.StringVar(&c.slackAddr, "slack-api", "127.0.0.1:0", "where the fake Slack Web API listens (point SLACK_API_URL at it)")
 	fs.BoolVar(&c.slackTLS, "slack-api-tls", true, "serve the fake Web API over https (HTTP/2), as slack.com does")
+	fs.BoolVar(&c.http1, "http1", false, "the fakes (Slack Web API; Microsoft's endpoints and Bot Connector) speak HTTP/1.1 only: TLS offers no h2")
 	fs.StringVar(&c.secret, "signing-secret", "loadgen-signing-secret", "SLACK_SIGNING_SECRET the bot runs with")
 	fs.StringVar(&c.teamID, "team", "", "Slack team / Teams tenant ID (default: unique per run, so reruns start fresh)")
 	fs.StringVar(&c.appID, "app-id", "00000000-1111-2222-3333-444444444444", "MICROSOFT_APP_ID the bot runs with")
@@ -171,12 +181,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			TLSClientConfig:     ca.clientTLS(),
 		},
 	}
+	conns := &connStats{tls: cfg.platform == "teams" || cfg.slackTLS}
 	var p platform
 	switch cfg.platform {
 	case "slack":
-		p, err = newSlackSim(cfg, ca, botClient)
+		p, err = newSlackSim(cfg, ca, botClient, conns)
 	case "teams":
-		p, err = newTeamsSim(cfg, ca, botClient)
+		p, err = newTeamsSim(cfg, ca, botClient, conns)
 	}
 	if err != nil {
 		return err
@@ -218,9 +229,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	st := drive(ctx, cfg, p)
+	st := drive(ctx, cfg, p, conns)
 	pprof.StopCPUProfile()
-	st.report(out, cfg)
+	// The fakes close once the bot has gone quiet, so that its last calls
+	// are counted too.
+	p.Close()
+	st.report(out, cfg, conns)
 	if st.errors.Load() > 0 {
 		return fmt.Errorf("%d errors", st.errors.Load())
 	}
@@ -234,10 +248,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 // drive runs the users: concurrency workers take users off a counter until
 // every user has run or the duration is up.
-func drive(ctx context.Context, cfg config, p platform) *stats {
+func drive(ctx context.Context, cfg config, p platform, conns *connStats) *stats {
 	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
 	st := newStats(cfg.concurrency)
+	conns.load.Store(st)
 	pace := func(context.Context) error { return nil }
 	if cfg.rate > 0 {
 		pace = newPacer(ctx, cfg.rate).wait

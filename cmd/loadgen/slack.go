@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -59,7 +60,7 @@ type slackPost struct {
 	blocks string // the JSON array as the bot sent it
 }
 
-func newSlackSim(cfg config, c *ca, bot *http.Client) (*slackSim, error) {
+func newSlackSim(cfg config, c *ca, bot *http.Client, conns *connStats) (*slackSim, error) {
 	s := &slackSim{cfg: cfg, bot: bot, byChannel: make(map[string]*slackUser, cfg.users), byUser: make(map[string]*slackUser, cfg.users)}
 	for i := range cfg.users {
 		u := &slackUser{
@@ -78,15 +79,12 @@ func newSlackSim(cfg config, c *ca, bot *http.Client) (*slackSim, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
-	s.srv = newFakeServer(mux)
-	scheme := "http"
+	scheme, tlsCfg := "http", (*tls.Config)(nil)
 	if cfg.slackTLS {
-		scheme = "https"
-		s.srv.TLSConfig = c.serverTLS()
-		go func() { _ = s.srv.ServeTLS(ln, "", "") }()
-	} else {
-		go func() { _ = s.srv.Serve(ln) }()
+		scheme, tlsCfg = "https", c.serverTLS()
 	}
+	s.srv = newFakeServer(mux, tlsCfg, cfg.http1, conns)
+	go s.srv.serve(ln)
 	s.apiURL = scheme + "://" + ln.Addr().String() + "/api/"
 	return s, nil
 }

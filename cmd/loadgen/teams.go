@@ -62,7 +62,7 @@ type teamsPost struct {
 	body []byte
 }
 
-func newTeamsSim(cfg config, c *ca, bot *http.Client) (*teamsSim, error) {
+func newTeamsSim(cfg config, c *ca, bot *http.Client, conns *connStats) (*teamsSim, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, err
@@ -94,9 +94,8 @@ func newTeamsSim(cfg config, c *ca, bot *http.Client) (*teamsSim, error) {
 	mux.HandleFunc("POST /connector/v3/conversations/{conv}/activities", s.send)
 	mux.HandleFunc("POST /connector/v3/conversations/{conv}/activities/{id}", s.send)
 	mux.HandleFunc("PUT /connector/v3/conversations/{conv}/activities/{id}", s.update)
-	s.srv = newFakeServer(mux)
-	s.srv.TLSConfig = c.serverTLS()
-	go func() { _ = s.srv.ServeTLS(ln, "", "") }()
+	s.srv = newFakeServer(mux, c.serverTLS(), cfg.http1, conns)
+	go s.srv.serve(ln)
 	// The Bot Connector signs a token once and sends it with every activity
 	// until it nears expiry; so does this one.
 	tok, err := s.sign()

@@ -11,11 +11,13 @@
 //
 //   - Limit tasks run at once and Queue more may wait; beyond that, ErrBusy.
 //     Goroutines are bounded by Limit, queued closures by Queue.
-//   - A fair share per tenant (a Slack workspace, a Teams tenant): one
-//     tenant holds at most TenantShare of the running slots and of the
-//     queue (at least MinPerTenant), so a flooding tenant sheds its own
-//     work while every other tenant still starts at once. Queued tasks are
-//     started round-robin across tenants.
+//   - A fair share per tenant (a Slack workspace, a Teams tenant): a
+//     tenant beyond TenantShare of the running slots (or of the queue; at
+//     least MinPerTenant) may only use what is spare: one share of the
+//     slots, and one of the queue, stay free for the other tenants. So a
+//     flooding tenant sheds its own work while every other tenant still
+//     starts at once, and one busy tenant alone is not held to a quarter
+//     of an idle group. Queued tasks start round-robin across tenants.
 //   - Work the user has given up on is dropped, not run late: a task still
 //     queued MaxAge (10 s) after its request arrived is discarded, and every
 //     task's context ends Timeout (30 s) after that arrival.
@@ -63,7 +65,8 @@ type Config struct {
 	// arrived; default 10s.
 	MaxAge time.Duration
 	// TenantShare is the fraction of Limit, and of Queue, that one tenant
-	// may hold; default 1/4. The empty tenant is not limited by it.
+	// may always hold, and that is kept free for the others when one holds
+	// more; default 1/4. The empty tenant is not limited by it.
 	TenantShare float64
 	// MinPerTenant is the share's floor, so a small group still serves a
 	// tenant a few at a time; default 4.
@@ -190,8 +193,8 @@ func (g *Group) TryGo(ctx context.Context, tenantKey, name string, f func(ctx co
 	if ts != nil {
 		running, queued = ts.running, len(ts.queue)
 	}
-	start := g.running < g.cfg.Limit && running < runCap && queued == 0
-	if !start && (g.queued >= g.cfg.Queue || queued >= queueCap) {
+	start := g.running < g.cfg.Limit && queued == 0 && (running < runCap || g.running < g.cfg.Limit-g.runShare)
+	if !start && (g.queued >= g.cfg.Queue || (queued >= queueCap && g.queued >= g.cfg.Queue-g.queueShare)) {
 		g.mu.Unlock()
 		g.drop(tenantKey, name, ErrBusy)
 		return ErrBusy
@@ -303,7 +306,7 @@ func (g *Group) pickLocked() (next *task, stale []*task) {
 			}
 			continue
 		}
-		if ts.running >= runCap {
+		if ts.running >= runCap && g.running >= g.cfg.Limit-g.runShare {
 			g.next++
 			scanned++
 			continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,9 +131,12 @@ func TestFullGroupIsBusyAtOnce(t *testing.T) {
 	}
 }
 
-// One tenant flooding the group cannot take more than its share: it gets
-// ErrBusy beyond a quarter of the slots (and of the queue), while other
-// tenants still start at once, and its own queued work still runs.
+// One tenant flooding the group cannot take what the others need: beyond
+// its share (a quarter) it may only use what is spare, so a quarter of the
+// slots and of the queue always stay free for the other tenants, which
+// start at once; once the group is full the others' queued work goes before
+// the flood's, and the flood's own queued work still runs. A tenant alone
+// is not held to a quarter of an idle group.
 func TestTenantFloodCannotStarveAnother(t *testing.T) {
 	var d drops
 	g, _, _ := newGroup(t, background.Config{Limit: 16, Queue: 16, TenantShare: 0.25, MinPerTenant: 2, OnDrop: d.onDrop})
@@ -145,38 +149,48 @@ func TestTenantFloodCannotStarveAnother(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if admitted != 4+4 { // a quarter of 16 running, a quarter of 16 queued
-		t.Fatalf("flooding tenant admitted %d tasks, want 8", admitted)
+	if admitted != 12+12 { // all but a quarter of 16 running, and of 16 queued
+		t.Fatalf("flooding tenant admitted %d tasks, want 24", admitted)
 	}
-	for range 4 {
+	for range 12 {
 		<-gt.started
 	}
-	for _, other := range []string{"TA", "TB", "TC"} {
-		for i := range 4 {
-			name := fmt.Sprint(other, i)
-			if err := g.TryGo(t.Context(), other, name, gt.task(name)); err != nil {
-				t.Fatalf("%s refused while another tenant floods: %v", name, err)
-			}
-			if got := <-gt.started; !strings.HasPrefix(got, other) {
-				t.Fatalf("%s queued behind the flood (started %s)", name, got)
-			}
+	for i := range 4 {
+		name := fmt.Sprint("TA", i)
+		if err := g.TryGo(t.Context(), "TA", name, gt.task(name)); err != nil {
+			t.Fatalf("%s refused while another tenant floods: %v", name, err)
+		}
+		if got := <-gt.started; got != name {
+			t.Fatalf("%s did not start at once (started %s)", name, got)
 		}
 	}
-	// The group is now full (4 x 4 running): a fifth tenant queues, and a
-	// tenant at its share is refused.
-	if err := g.TryGo(t.Context(), "TD", "TD0", gt.task("TD0")); err != nil {
-		t.Fatalf("TD: %v", err)
+	// The group is full: two more tenants queue, and are not refused; the
+	// flood, at its share of the queue with the queue's spare used, is.
+	for _, name := range []string{"TB0", "TC0", "TB1", "TC1"} {
+		if err := g.TryGo(t.Context(), name[:2], name, gt.task(name)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
 	}
 	if err := g.TryGo(t.Context(), "TFLOOD", "more", gt.task("more")); !errors.Is(err, background.ErrBusy) {
 		t.Fatalf("flood beyond its share: %v", err)
 	}
-	if n := d.count("TFLOOD", background.ErrBusy); n != 1000-8+1 {
-		t.Fatalf("flood refused %d times, want %d", n, 1000-8+1)
+	if n := d.count("TFLOOD", background.ErrBusy); n != 1000-24+1 {
+		t.Fatalf("flood refused %d times, want %d", n, 1000-24+1)
+	}
+	// Each slot that frees goes to the other tenants' queued work first,
+	// round-robin, however long the flood has queued.
+	var order []string
+	for range 4 {
+		gt.release <- struct{}{}
+		order = append(order, <-gt.started)
+	}
+	if want := []string{"TB0", "TC0", "TB1", "TC1"}; !slices.Equal(order, want) {
+		t.Fatalf("freed slots went to %v, want %v", order, want)
 	}
 	close(gt.release)
 	drain(t, g)
-	for _, name := range []string{"flood7", "TD0"} {
-		if !gt.didRun(name) {
+	for i := range 24 {
+		if name := fmt.Sprint("flood", i); !gt.didRun(name) {
 			t.Errorf("queued %s never ran", name)
 		}
 	}

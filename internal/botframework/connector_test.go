@@ -303,6 +303,11 @@ func TestConnectorDoesNotMultiplyTokenRetries(t *testing.T) {
 
 func TestConnectorRejectsUnsafeServiceURL(t *testing.T) {
 	f := newConnectorFixture(t, nil)
+	// A good serviceUrl first, so that the one the connector keeps is not
+	// what lets the bad ones through.
+	if _, err := f.c.SendToConversation(context.Background(), f.fc.serviceURL(), "a:1", schema.Activity{Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, u := range []string{"http://smba.trafficmanager.net/amer/", "smba.trafficmanager.net", "", "https://user:pw@host/", "https://host/?x=1", "javascript:alert(1)"} {
 		_, err := f.c.SendToConversation(context.Background(), u, "a:1", schema.Activity{Text: "hi"})
 		if !errors.Is(err, botframework.ErrInvalidServiceURL) {
@@ -312,8 +317,29 @@ func TestConnectorRejectsUnsafeServiceURL(t *testing.T) {
 	if _, err := f.c.ReplyToActivity(context.Background(), f.fc.serviceURL(), "a:1", "", schema.Activity{}); !errors.Is(err, botframework.ErrInvalidArgument) {
 		t.Errorf("empty activity ID: %v", err)
 	}
-	if n := len(f.fc.requests()); n != 0 {
-		t.Fatalf("%d requests sent", n)
+	if n := len(f.fc.requests()); n != 1 {
+		t.Fatalf("%d requests sent, want the first only", n)
+	}
+}
+
+// TestConnectorAlternatingServiceURLs: calls to two services in turn (a bot
+// in two regions) each go to their own.
+func TestConnectorAlternatingServiceURLs(t *testing.T) {
+	f := newConnectorFixture(t, nil)
+	amer, emea := f.fc.srv.URL+"/amer/", f.fc.srv.URL+"/emea"
+	for _, u := range []string{amer, emea, emea, amer, emea} {
+		if _, err := f.c.SendToConversation(context.Background(), u, "a:1", schema.Activity{Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, r := range f.fc.requests() {
+		got = append(got, r.requestURI)
+	}
+	const tail = "/v3/conversations/a%3A1/activities"
+	want := []string{"/amer" + tail, "/emea" + tail, "/emea" + tail, "/amer" + tail, "/emea" + tail}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("requests %q, want %q", got, want)
 	}
 }
 

@@ -48,8 +48,9 @@ type TokenSourceConfig struct {
 	TokenURL string
 	// Scope defaults to BotFrameworkScope.
 	Scope string
-	// HTTPClient defaults to a client with a 10s timeout; a client without a
-	// timeout is given one.
+	// HTTPClient defaults to a client with a 10s timeout over the package's
+	// shared transport (see Connector); a client without a timeout is given
+	// one.
 	HTTPClient *http.Client
 	// Now is the clock; default time.Now.
 	Now func() time.Time

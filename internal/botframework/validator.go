@@ -63,7 +63,8 @@ type ValidatorConfig struct {
 	// AllowedIssuers lists acceptable iss values. Default [DefaultIssuer].
 	AllowedIssuers []string
 	// HTTPClient fetches metadata and keys. Default: a client with a 10s
-	// timeout. A client without a timeout is given one.
+	// timeout over the package's shared transport (see Connector). A client
+	// without a timeout is given one.
 	HTTPClient *http.Client
 	// Now is the clock; default time.Now. Tests inject a fixed clock.
 	Now func() time.Time
@@ -456,18 +457,4 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// withTimeout returns a copy of c that has a timeout, because an HTTP client
-// without one can hang a request goroutine forever.
-func withTimeout(c *http.Client, d time.Duration) *http.Client {
-	if c == nil {
-		return &http.Client{Timeout: d}
-	}
-	if c.Timeout > 0 {
-		return c
-	}
-	cp := *c
-	cp.Timeout = d
-	return &cp
 }

@@ -112,6 +112,10 @@ type Act struct {
 	On string
 	// Problem is what the adapter could not read in the press.
 	Problem Problem
+	// Moved is set when the message pressed is in a place the audit has
+	// since left (Teams: an older thread of the channel), so an answer or
+	// Back on it must not count there.
+	Moved bool
 }
 
 // Op is what to do with an output.
@@ -384,6 +388,9 @@ func (s *Service) act(ctx context.Context, in Input) []Output {
 		// audit and the presser's own are both left alone.
 		return []Output{{Op: Note, Msg: v.note(v.w.t("That card belongs to someone else's audit, so I left it alone. Mention me to start your own: everyone here gets their own."))}}
 	}
+	if a.Moved && (a.Intent == IntentAnswer || a.Intent == IntentBack) {
+		return s.moved(ctx, in)
+	}
 	switch a.Intent {
 	case IntentAnswer:
 		opts := a.Picked
@@ -505,6 +512,34 @@ func (s *Service) stale(ctx context.Context, in Input, r conversation.Reply) []O
 		note = txt(w.t("That question was already answered, so nothing changed. Here is where you are."))
 	}
 	return []Output{s.show(r, in.Who, note)}
+}
+
+// moved answers a press on a message the audit has left behind in another
+// place (an older thread): the stale rule, one note per message, saying
+// the audit went on elsewhere, and where the person is now, in place of
+// the message pressed, so that what is left in that place is live.
+func (s *Service) moved(ctx context.Context, in Input) []Output {
+	a, v, w := in.Act, s.views, s.views.w
+	if a.On != "" {
+		first, err := s.claims.Claim(ctx, in.Who.Key.UserKey, "stale:"+a.On)
+		if err != nil {
+			s.logger(ctx).Warn("chat: moved note not deduplicated", "err", err)
+		} else if !first {
+			return nil
+		}
+	}
+	r, err := s.engine.Status(ctx, in.Who.Key)
+	if err != nil {
+		return s.fail(ctx, "status", err)
+	}
+	if r.Event == conversation.NoSession {
+		return []Output{{Op: Note, Msg: v.expired(in.Who)}}
+	}
+	o := s.show(r, in.Who, txt(w.t("This audit continued in another thread, so that button changed nothing. Here is where you are, to carry on in this thread.")))
+	if a.On != "" {
+		o.Op = Replace
+	}
+	return []Output{o}
 }
 
 // justAdvancedBy reports whether the press is the very answer that moved
@@ -701,6 +736,11 @@ func (s *Service) stop(ctx context.Context, in Input) []Output {
 // be a key about them, written after the erase.
 func (s *Service) erase(ctx context.Context, in Input) []Output {
 	c, err := s.eraser.Forget(ctx, in.Who.Key.UserKey)
+	if errors.Is(err, erasure.ErrTooSoon) {
+		// Another press (or replica) is erasing, or just did: nothing
+		// more to erase, and saying "held nothing" would be untrue.
+		return s.settle(in, nil, txt(s.views.w.t("Done: itfit erased everything about you moments ago; there is nothing more to erase.")))
+	}
 	if err != nil {
 		return s.fail(ctx, "forget", err)
 	}

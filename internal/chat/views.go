@@ -512,6 +512,10 @@ func (v *Views) Welcome(who Who) Message {
 	}
 }
 
+// Received is the line a platform shows at once for a press whose answer
+// follows as messages (Teams' invoke response to an Action.Execute).
+func (v *Views) Received() string { return v.w.t("Got it.") }
+
 // Intro is the audit's own introduction, above the first question.
 func (v *Views) intro() Text { return txt(v.audit.Intro) }
 
@@ -555,6 +559,12 @@ func (v *Views) Unreadable() Message {
 
 // Bye is what the terminal says when the person leaves: whether their
 // answers wait for them depends on the store.
+// Ephemeral tells a terminal user, before the first question, that their
+// answers last only as long as the process (the embedded store).
+func (v *Views) Ephemeral() Message {
+	return v.note(v.w.t("Using an embedded store: answers last until you quit. Set REDIS_URL to keep them."))
+}
+
 func (v *Views) Bye(kept bool) Message {
 	w := v.w
 	if kept {

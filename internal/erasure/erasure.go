@@ -7,10 +7,19 @@ package erasure
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/keys"
 )
+
+// ErrTooSoon is Forget refusing to run again for a person whose forget is
+// running, or finished moments ago (see Registry.Guard).
+var ErrTooSoon = errors.New("erasure: a forget of this person ran moments ago")
 
 // Counts says what was erased, in the groups a person is told about.
 type Counts struct {
@@ -43,6 +52,22 @@ func (f Func) Erase(ctx context.Context, u conversation.UserKey) (Counts, error)
 // scheduler first, so that no nudge goes out about data being erased.
 type Registry struct {
 	erasers []named
+	guard   *guard
+}
+
+type guard struct {
+	rdb    redis.UniversalClient
+	p      keys.Prefix
+	window time.Duration
+}
+
+// Guard limits forget to once per window per person, on every replica
+// sharing rdb: a burst of forgets (a double press, a script) runs the
+// erasers once, and the others get ErrTooSoon. The guard key lives under
+// the person's own hash tag, holds nothing but "1" and expires after
+// window; a forget that fails removes it, so a retry runs at once.
+func (r *Registry) Guard(rdb redis.UniversalClient, p keys.Prefix, window time.Duration) {
+	r.guard = &guard{rdb: rdb, p: p, window: window}
 }
 
 type named struct {
@@ -59,11 +84,29 @@ func (r *Registry) Register(name string, e Eraser) {
 // failure and says which store failed; running it again finishes the job,
 // since each eraser only deletes.
 func (r *Registry) Forget(ctx context.Context, u conversation.UserKey) (Counts, error) {
+	var key string
+	if g := r.guard; g != nil {
+		key = g.p.ForgetGuard(string(u.Platform), string(u.Workspace), string(u.User))
+		first, err := g.rdb.SetNX(ctx, key, "1", g.window).Result()
+		if err != nil {
+			return Counts{}, fmt.Errorf("forget (guard): %w", err)
+		}
+		if !first {
+			return Counts{}, ErrTooSoon
+		}
+	}
 	var total Counts
 	for _, n := range r.erasers {
 		c, err := n.e.Erase(ctx, u)
 		total = total.Add(c)
 		if err != nil {
+			if key != "" {
+				// Let the person try again now rather than after the window;
+				// the context may be the failure, so use a fresh one.
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+				r.guard.rdb.Del(dctx, key)
+				cancel()
+			}
 			return total, fmt.Errorf("forget (%s): %w", n.name, err)
 		}
 	}

@@ -101,6 +101,31 @@ func (p Prefix) TeamsReferences(tenant, user string) string {
 	return p.userTag("teams", tenant, user) + ":teams:refs"
 }
 
+// TeamsAlias maps a Teams user's from.id ("29:...", per bot) to their Entra
+// object ID, the ID their audits are keyed by, so an activity that arrives
+// without from.aadObjectId still reaches its sender's audit. It lives under
+// the from.id's own tag (it is looked up before the Entra ID is known);
+// forget deletes it by name, with the references that name the from.id.
+func (p Prefix) TeamsAlias(tenant, fromID string) string {
+	return p.userTag("teams", tenant, fromID) + ":teams:alias"
+}
+
+// TeamsActivity claims one activity the Bot Connector delivered (SET NX,
+// minutes), so a redelivery has one effect. sum is a short hash of the
+// tenant, conversation and activity ID, which keeps the key the same small
+// size however long Teams' IDs are.
+func (p Prefix) TeamsActivity(sum string) string {
+	return string(p) + ":teams:activity:" + esc(sum)
+}
+
+// TeamsWelcome marks a conversation (a team, a group chat) as greeted when
+// itfit was added to it (SET NX, a month), so Teams' conversationUpdate and
+// installationUpdate for the same install, and their redeliveries, bring one
+// welcome. sum is a short hash of the tenant and conversation ID.
+func (p Prefix) TeamsWelcome(sum string) string {
+	return string(p) + ":teams:welcome:" + esc(sum)
+}
+
 // ---------------------------------------------------------------------------
 // Slack keys
 //
@@ -146,7 +171,15 @@ func (p Prefix) Shares(platform, workspace, user string) string {
 	return p.userTag(platform, workspace, user) + ":shares"
 }
 
-// UserPattern matches every key of one user, for forget's final sweep.
+// ForgetGuard is set while one user's forget runs and for a few seconds
+// after, so that a burst of forgets runs one (erasure.Registry.Guard). It
+// holds "1" and expires by itself.
+func (p Prefix) ForgetGuard(platform, workspace, user string) string {
+	return p.userTag(platform, workspace, user) + ":forgetting"
+}
+
+// UserPattern matches every key of one user (tests check that forget left
+// none).
 func (p Prefix) UserPattern(platform, workspace, user string) string {
 	return globEscaper.Replace(p.userTag(platform, workspace, user)) + ":*"
 }

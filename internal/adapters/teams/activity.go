@@ -34,6 +34,16 @@ type channelData struct {
 	Tenant struct {
 		ID string `json:"id"`
 	} `json:"tenant"`
+	// Channel and Team are set in a team's channels only.
+	Channel *idOnly `json:"channel"`
+	Team    *idOnly `json:"team"`
+	// EventType names a conversationUpdate ("teamMemberAdded",
+	// "teamRenamed", ...); nothing here depends on it.
+	EventType string `json:"eventType,omitempty"`
+}
+
+type idOnly struct {
+	ID string `json:"id"`
 }
 
 // submitValue is a card submit: the button's data plus the inputs.
@@ -41,6 +51,17 @@ type submitValue struct {
 	SubmitData
 	Options string `json:"options"`
 	Manager string `json:"manager"` // the people picker's Entra object ID
+}
+
+// executeValue is the value of an adaptiveCard/action invoke (a card's
+// Action.Execute): the button's data is under action.data, in the same
+// shape as an Action.Submit's.
+type executeValue struct {
+	Action struct {
+		Type string          `json:"type"`
+		Verb string          `json:"verb"`
+		Data json.RawMessage `json:"data"`
+	} `json:"action"`
 }
 
 // refreshesReference reports whether this activity should (re)store where
@@ -51,16 +72,17 @@ type submitValue struct {
 // already saved, so skipping the write saves a Redis round trip per answer.
 // Remind me and Share count only when pressed by the card's owner (as
 // pressedByOwner): someone else's press changes nothing.
-func (a *inbound) refreshesReference() bool {
+func (a *inbound) refreshesReference(k conversation.Key) bool {
 	if len(a.Value) == 0 {
 		return true
 	}
 	var v struct {
 		Action string              `json:"itfit"`
 		User   conversation.UserID `json:"user"`
+		UID    string              `json:"uid"`
 	}
 	return json.Unmarshal(a.Value, &v) == nil && (v.Action == string(chat.IntentRemind) || v.Action == string(chat.IntentShare)) &&
-		v.User != "" && (v.User == a.userID() || string(v.User) == a.From.ID)
+		((v.User != "" && (v.User == k.User || string(v.User) == a.From.ID)) || (v.UID != "" && v.UID == a.From.ID))
 }
 
 // Conversation types Teams sends in conversation.conversationType.
@@ -70,16 +92,80 @@ const (
 	channelChat  = "channel"
 )
 
+// convType is the conversation's type: conversation.conversationType when
+// Teams sends it, else read from the conversation ID's shape and
+// channelData (some clients, and older activities, leave the type out): a
+// channel's conversation carries ";messageid=" or channelData names the
+// channel or team, a team channel's ID ends "@thread.tacv2" (or, older,
+// "@thread.skype"), a group chat's "@thread.v2"; a personal chat is "a:..."
+// or "8:orgid:...". What none of that settles falls back on isGroup.
+func (a *inbound) convType() string {
+	switch t := a.Conversation.ConversationType; t {
+	case personalChat, groupChat, channelChat:
+		return t
+	}
+	id := a.Conversation.ID
+	cd := a.ChannelData
+	switch {
+	case strings.Contains(id, messageIDMark), cd.Channel != nil && cd.Channel.ID != "", cd.Team != nil && cd.Team.ID != "",
+		strings.HasSuffix(id, "@thread.tacv2"), strings.HasSuffix(id, "@thread.skype"):
+		return channelChat
+	case strings.HasPrefix(id, "19:"):
+		return groupChat
+	case strings.HasPrefix(id, "a:"), strings.HasPrefix(id, "8:orgid:"), strings.HasPrefix(id, "29:"):
+		return personalChat
+	}
+	if a.Conversation.IsGroup {
+		return groupChat
+	}
+	return personalChat
+}
+
+// messageIDMark starts the part of a channel conversation's ID that names
+// the thread: "19:abc@thread.tacv2;messageid=1700000000000".
+const messageIDMark = ";messageid="
+
 // group reports whether several people share the conversation, so the bot
 // must be mentioned and must say whose card is whose.
-func (a *inbound) group() bool {
-	switch a.Conversation.ConversationType {
-	case personalChat:
-		return false
-	case groupChat, channelChat:
-		return true
+func (a *inbound) group() bool { return a.convType() != personalChat }
+
+// sessionConversation is the conversation an audit lives in: the chat, or
+// in a channel the channel itself, without the thread. A person has one
+// audit per channel, whichever thread they mention itfit in; replies still
+// go to the thread they wrote in (Conversation.ID, in full).
+func (a *inbound) sessionConversation() string {
+	if a.convType() == channelChat {
+		return channelOf(a.Conversation.ID)
 	}
-	return a.Conversation.IsGroup
+	return a.Conversation.ID
+}
+
+// channelOf is a channel conversation ID without its thread.
+func channelOf(conv string) string {
+	if i := strings.Index(conv, messageIDMark); i >= 0 {
+		return conv[:i]
+	}
+	return conv
+}
+
+// fromBot reports whether the activity was written by a bot (Teams bot IDs
+// start "28:"), this one included: bots are never answered.
+func (a *inbound) fromBot() bool {
+	return strings.HasPrefix(a.From.ID, "28:") || (a.From.ID != "" && a.From.ID == a.Recipient.ID)
+}
+
+// botAdded reports whether a conversationUpdate adds this bot, and
+// botRemoved whether it removes it.
+func (a *inbound) botAdded() bool   { return hasMember(a.MembersAdded, a.Recipient.ID) }
+func (a *inbound) botRemoved() bool { return hasMember(a.MembersRemoved, a.Recipient.ID) }
+
+func hasMember(ms []schema.ChannelAccount, id string) bool {
+	for _, m := range ms {
+		if id != "" && m.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // key is the audit's session key, built only from the validated activity:
@@ -104,7 +190,7 @@ func (a *inbound) key() (conversation.Key, bool) {
 			Workspace: conversation.WorkspaceID(tenant),
 			User:      user,
 		},
-		Conversation: conversation.ConversationID(a.Conversation.ID),
+		Conversation: conversation.ConversationID(a.sessionConversation()),
 	}, true
 }
 
@@ -142,13 +228,16 @@ func (a *inbound) mentionsBot() bool {
 }
 
 // commandText is the message text without the bot's mention ("<at>itfit</at>
-// help" reads "help"), HTML entities Teams adds, and surrounding space, in
-// lower case. Any other mention is dropped too: a name is never a command.
+// help" reads "help"), the punctuation after a mention ("<at>itfit</at>:
+// help", "hey <at>itfit</at>, status"), what comes before the first mention,
+// HTML entities Teams adds, and surrounding space, in lower case. Any other
+// mention is dropped too: a name is never a command.
 func (a *inbound) commandText() string {
-	s := a.Text
+	const mark = "\x00"
+	s := strings.ReplaceAll(a.Text, "&nbsp;", " ")
 	for _, e := range a.Entities {
 		if e.Type == "mention" && e.Mentioned.ID == a.Recipient.ID && e.Text != "" {
-			s = strings.ReplaceAll(s, e.Text, " ")
+			s = strings.ReplaceAll(s, e.Text, mark)
 		}
 	}
 	// A mention without entity text still arrives wrapped in <at> tags.
@@ -163,10 +252,23 @@ func (a *inbound) commandText() string {
 		if j < 0 {
 			break
 		}
-		s = s[:i] + " " + s[i+j+len("</at>"):]
+		s = s[:i] + mark + s[i+j+len("</at>"):]
 	}
-	s = strings.ReplaceAll(s, "&nbsp;", " ")
-	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+	if i := strings.Index(s, mark); i >= 0 {
+		s = s[i:]
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.Index(s, mark)
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		b.WriteByte(' ')
+		s = strings.TrimLeft(s[i+len(mark):], " \t\n:,;.!?-")
+	}
+	return strings.ToLower(strings.Join(strings.Fields(b.String()), " "))
 }
 
 // who is the person an activity comes from, as the chat layer knows them.
@@ -211,7 +313,8 @@ func (a *inbound) input(who chat.Who) (chat.Input, bool) {
 }
 
 // press reads a card submit. Whose audit it touches is the sender's;
-// the data only says which button it was.
+// the data only says which button it was, and whose card it is: the owner
+// by either of their IDs (a submit may come without from.aadObjectId).
 func (a *inbound) press(k conversation.Key) chat.Act {
 	p := chat.Act{On: a.ReplyToID}
 	var v submitValue
@@ -226,7 +329,14 @@ func (a *inbound) press(k conversation.Key) chat.Act {
 		return p
 	}
 	p.Intent, p.Rev = in, v.Rev
-	p.Value = chat.Value{Question: v.Question, Option: v.Option, Pos: v.Pos, Total: v.Total, Owner: v.User}
+	owner := v.User
+	if v.UID != "" && v.UID == a.From.ID {
+		// The card was for this sender's Teams ID: theirs, whichever ID
+		// their audit is keyed by. (Writing one's own ID into a forged
+		// card only ever reaches one's own audit: the key is the sender's.)
+		owner = k.User
+	}
+	p.Value = chat.Value{Question: v.Question, Option: v.Option, Pos: v.Pos, Total: v.Total, Owner: owner}
 	p.Picked = splitOptions(v.Options)
 	switch in {
 	case chat.IntentInvite:

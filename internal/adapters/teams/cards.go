@@ -122,8 +122,12 @@ type SubmitData struct {
 	Rev      int64               `json:"rev,omitempty"`
 	Option   advisor.OptionID    `json:"option,omitempty"`
 	User     conversation.UserID `json:"user"`
-	Pos      int                 `json:"pos,omitempty"`
-	Total    int                 `json:"total,omitempty"`
+	// UID is the owner's other ID, their Teams from.id beside the Entra
+	// object ID in User, so that a submit that arrives with either ID is
+	// known to be the owner's.
+	UID   string `json:"uid,omitempty"`
+	Pos   int    `json:"pos,omitempty"`
+	Total int    `json:"total,omitempty"`
 
 	Client conversation.UserID         `json:"client,omitempty"`
 	Conv   conversation.ConversationID `json:"conv,omitempty"`
@@ -209,14 +213,33 @@ func asText(m chat.Message) (string, bool) {
 }
 
 // Render turns a neutral message into an Adaptive Card.
-func Render(m chat.Message) *Card {
-	r := &cardRenderer{m: m}
+func Render(m chat.Message) *Card { return renderFor(m, owner{}) }
+
+// owner is the person a card is sent to, by both of their IDs: user is the
+// one their audit is keyed by (the Entra object ID), alt their Teams
+// from.id. Every button of theirs carries both.
+type owner struct {
+	user conversation.UserID
+	alt  string
+}
+
+// ownerOf is the person an activity came from, as a card's owner.
+func ownerOf(user conversation.UserID, fromID string) owner {
+	if fromID == string(user) {
+		fromID = ""
+	}
+	return owner{user: user, alt: fromID}
+}
+
+func renderFor(m chat.Message, o owner) *Card {
+	r := &cardRenderer{m: m, owner: o}
 	return r.render()
 }
 
 type cardRenderer struct {
-	m    chat.Message
-	body []Element
+	m     chat.Message
+	owner owner
+	body  []Element
 }
 
 func (r *cardRenderer) add(e ...Element) { r.body = append(r.body, e...) }
@@ -466,6 +489,9 @@ func style(s chat.Style) string {
 func (r *cardRenderer) data(a chat.Action) SubmitData {
 	v := a.Value
 	d := SubmitData{Action: string(a.Intent), Question: v.Question, Option: v.Option, User: v.Owner, Pos: v.Pos, Total: v.Total}
+	if o := r.owner; o.alt != "" && v.Owner != "" && v.Owner == o.user {
+		d.UID = o.alt
+	}
 	switch a.Intent {
 	case chat.IntentAnswer, chat.IntentBack:
 		d.Rev = r.m.Rev
@@ -482,11 +508,15 @@ func attachment(c *Card) schema.Attachment {
 
 // activity is a message as Teams shows it: plain words as a text reply,
 // anything else as a card; the summary names it in notifications.
-func activity(m chat.Message) schema.Activity {
+func activity(m chat.Message) schema.Activity { return activityFor(m, owner{}) }
+
+// activityFor is activity for a card sent to o, whose buttons carry both
+// of o's IDs.
+func activityFor(m chat.Message, o owner) schema.Activity {
 	if s, ok := asText(m); ok {
 		return schema.Activity{Type: schema.Message, Text: s, TextFormat: schema.MARKDOWN}
 	}
-	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(Render(m))}}
+	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(renderFor(m, o))}}
 }
 
 // displayName makes a Teams display name safe to show in a card or message:

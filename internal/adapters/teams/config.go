@@ -3,7 +3,11 @@
 // and the recommendation as Adaptive Cards.
 package teams
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Config is read from MICROSOFT_* variables.
 type Config struct {
@@ -26,4 +30,21 @@ func (c Config) Validate() error {
 		return errors.New("Teams is half configured: set MICROSOFT_APP_ID")
 	}
 	return nil
+}
+
+// ParseTenants reads a comma-separated list of Microsoft tenant IDs (GUIDs,
+// in any case) into lower case; empty is none.
+func ParseTenants(s string) ([]string, error) {
+	var out []string
+	for t := range strings.SplitSeq(s, ",") {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" {
+			continue
+		}
+		if !isEntraID(t) {
+			return nil, fmt.Errorf("got %q, want Microsoft tenant IDs (GUIDs such as 72f988bf-86f1-41af-91ab-2d7cd011db47), comma-separated", t)
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }

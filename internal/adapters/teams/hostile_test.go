@@ -184,10 +184,22 @@ func TestHostileInputChangesNothing(t *testing.T) {
 		{name: "bad invite", body: enc(bobPresses(map[string]any{"itfit": "invite", "user": bob.aad, "client": hostileMark, "conv": hostileMark})), auth: tok, want: 200, note: notManager},
 		{name: "bad value type", body: enc(bobPresses(map[string]any{"itfit": []any{hostileMark}})), auth: tok, want: 200, note: unknown},
 
-		// Unknown activity types, carrying Ana's card data: nothing.
-		{name: "invoke", body: enc(with(bobPresses(set(anaPress, "user", bob.aad)), func(a map[string]any) {
+		// Invokes: an adaptiveCard/action that is not an Action.Execute
+		// is a bad request (botbuilder's answer), one that carries Ana's
+		// card data is a press of someone else's card, and one itfit does
+		// not implement gets 501; none of them touches anyone's audit.
+		{name: "invoke without Action.Execute", body: enc(with(bobPresses(set(anaPress, "user", bob.aad)), func(a map[string]any) {
 			a["type"], a["name"] = "invoke", "adaptiveCard/action"
-		})), auth: tok, want: 200},
+		})), auth: tok, want: 400},
+		{name: "Action.Execute of Ana's card", body: enc(with(bobPresses(anaPress), func(a map[string]any) {
+			a["type"], a["name"] = "invoke", "adaptiveCard/action"
+			a["value"] = map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": "itfit", "data": anaPress}, "trigger": "manual"}
+		})), auth: tok, want: 200, note: someoneElse},
+		{name: "task/fetch", body: enc(with(bobPresses(anaPress), func(a map[string]any) {
+			a["type"], a["name"] = "invoke", "task/fetch"
+		})), auth: tok, want: 501},
+
+		// Unknown activity types, carrying Ana's card data: nothing.
 		{name: "messageReaction", body: enc(with(bobSays(""), func(a map[string]any) {
 			a["type"], a["replyToId"] = "messageReaction", c2.ResponseID
 			a["reactionsAdded"] = []any{map[string]any{"type": "like"}}
@@ -351,12 +363,32 @@ func TestHostileInputChangesNothing(t *testing.T) {
 	failOnPanic(t, f)
 }
 
-// hostileSnapshot reads every key of the test's prefix with its value.
+// hostileSnapshot reads every key of the test's prefix with its value,
+// but for the activity claims (isActivityClaim), each of which it checks
+// expires within teams.DefaultActivityTTL.
 func hostileSnapshot(t *testing.T, f *fixture) map[string]string {
+	t.Helper()
+	return snapshot(t, f, false)
+}
+
+// fullSnapshot is every key of the test's prefix with its value, the
+// activity claims included.
+func fullSnapshot(t *testing.T, f *fixture) map[string]string {
+	t.Helper()
+	return snapshot(t, f, true)
+}
+
+func snapshot(t *testing.T, f *fixture, claims bool) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
 	for _, k := range redistest.Keys(t, f.rb.Client, f.prefix) {
+		if !claims && isActivityClaim(f, k) {
+			if ttl := f.rb.Client.PTTL(ctx, k).Val(); ttl <= 0 || ttl > teams.DefaultActivityTTL {
+				t.Errorf("activity claim %s has TTL %v", k, ttl)
+			}
+			continue
+		}
 		var v any
 		switch typ := f.rb.Client.Type(ctx, k).Val(); typ {
 		case "hash":

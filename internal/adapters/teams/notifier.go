@@ -60,7 +60,7 @@ func (n *Outbox) ToUser(ctx context.Context, to conversation.Key, build func(cha
 		}
 	}
 	who.Key.Conversation = conversation.ConversationID(ref.ConversationID)
-	return n.mapErr("nudge user", n.send(ctx, ref, activity(build(who))))
+	return n.mapErr("nudge user", n.send(ctx, ref, activityFor(build(who), ownerOf(to.User, ref.UserID))))
 }
 
 // Client names a client for their manager: the name Teams showed when

@@ -47,10 +47,13 @@ func (r Reference) ConversationReference() schema.ConversationReference {
 	}
 }
 
-// Hash fields of keys.TeamsReferences.
+// Hash fields of keys.TeamsReferences. A field "thread:" + a channel's
+// conversation ID holds the full conversation ID (with ";messageid=") of
+// the thread the user's audit in that channel last moved to.
 const (
 	refPersonal = "personal"
 	refLast     = "last"
+	refThread   = "thread:"
 )
 
 // References stores users' conversation references in Redis for the
@@ -74,7 +77,10 @@ func NewReferences(rdb redis.UniversalClient, prefix keys.Prefix, ttl time.Durat
 }
 
 // Save records where the user last spoke to the bot, and their personal chat
-// separately, since that is where a proactive message should go first.
+// separately, since that is where a proactive message should go first. In
+// a channel it also records the thread they wrote in as the one their audit
+// there lives in now. When the user is known by their Entra ID and their
+// Teams ID differs, it keeps the alias from the one to the other.
 func (s *References) Save(ctx context.Context, u conversation.UserKey, ref Reference) error {
 	b, err := json.Marshal(ref)
 	if err != nil {
@@ -82,8 +88,11 @@ func (s *References) Save(ctx context.Context, u conversation.UserKey, ref Refer
 	}
 	key := s.prefix.TeamsReferences(string(u.Workspace), string(u.User))
 	fields := []any{refLast, b}
-	if ref.ConversationType == personalChat {
+	switch ref.ConversationType {
+	case personalChat:
 		fields = append(fields, refPersonal, b)
+	case channelChat:
+		fields = append(fields, refThread+channelOf(ref.ConversationID), ref.ConversationID)
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, fields...)
@@ -92,6 +101,54 @@ func (s *References) Save(ctx context.Context, u conversation.UserKey, ref Refer
 	})
 	if err != nil {
 		return fmt.Errorf("save teams reference: %w: %w", conversation.ErrUnavailable, err)
+	}
+	if ref.UserID != "" && ref.UserID != string(u.User) && string(u.User) == ref.AADObjectID {
+		// Its own key (it is looked up by the Teams ID), so not in the
+		// transaction above: on Redis Cluster it lives in another slot.
+		if err := s.rdb.Set(ctx, s.prefix.TeamsAlias(string(u.Workspace), ref.UserID), ref.AADObjectID, s.ttl).Err(); err != nil {
+			return fmt.Errorf("save teams alias: %w: %w", conversation.ErrUnavailable, err)
+		}
+	}
+	return nil
+}
+
+// Alias returns the Entra object ID of the user whose Teams ID (from.id)
+// is fromID, if a reference saved it; "" when none is known.
+func (s *References) Alias(ctx context.Context, tenant, fromID string) (conversation.UserID, error) {
+	v, err := s.rdb.Get(ctx, s.prefix.TeamsAlias(tenant, fromID)).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("load teams alias: %w: %w", conversation.ErrUnavailable, err)
+	}
+	return conversation.UserID(v), nil
+}
+
+// Thread returns the full conversation ID of the thread where the user's
+// audit in a channel lives now; "" when no thread was recorded.
+func (s *References) Thread(ctx context.Context, u conversation.UserKey, channel string) (string, error) {
+	v, err := s.rdb.HGet(ctx, s.prefix.TeamsReferences(string(u.Workspace), string(u.User)), refThread+channelOf(channel)).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("load teams thread: %w: %w", conversation.ErrUnavailable, err)
+	}
+	return v, nil
+}
+
+// MoveThread records thread (a full channel conversation ID) as the one
+// the user's audit in its channel lives in now.
+func (s *References) MoveThread(ctx context.Context, u conversation.UserKey, thread string) error {
+	key := s.prefix.TeamsReferences(string(u.Workspace), string(u.User))
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, refThread+channelOf(thread), thread)
+		p.PExpire(ctx, key, s.ttl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save teams thread: %w: %w", conversation.ErrUnavailable, err)
 	}
 	return nil
 }
@@ -118,11 +175,32 @@ func (s *References) Load(ctx context.Context, u conversation.UserKey) (Referenc
 	return Reference{}, ErrNoReference
 }
 
-// Erase deletes the user's references: forget's part for Teams.
+// Erase deletes the user's references and the aliases of the Teams IDs
+// they name: forget's part for Teams.
 func (s *References) Erase(ctx context.Context, u conversation.UserKey) (int, error) {
-	n, err := s.rdb.Del(ctx, s.prefix.TeamsReferences(string(u.Workspace), string(u.User))).Result()
+	key := s.prefix.TeamsReferences(string(u.Workspace), string(u.User))
+	vals, err := s.rdb.HMGet(ctx, key, refPersonal, refLast).Result()
 	if err != nil {
 		return 0, fmt.Errorf("erase teams references: %w: %w", conversation.ErrUnavailable, err)
+	}
+	aliases := map[string]bool{}
+	for _, v := range vals {
+		var ref Reference
+		if str, ok := v.(string); ok && json.Unmarshal([]byte(str), &ref) == nil && ref.UserID != "" && ref.UserID != string(u.User) {
+			aliases[s.prefix.TeamsAlias(string(u.Workspace), ref.UserID)] = true
+		}
+	}
+	n, err := s.rdb.Del(ctx, key).Result()
+	if err != nil {
+		return 0, fmt.Errorf("erase teams references: %w: %w", conversation.ErrUnavailable, err)
+	}
+	// One DEL each: on Redis Cluster every alias is in a slot of its own.
+	for k := range aliases {
+		m, err := s.rdb.Del(ctx, k).Result()
+		if err != nil {
+			return int(n), fmt.Errorf("erase teams alias: %w: %w", conversation.ErrUnavailable, err)
+		}
+		n += m
 	}
 	return int(n), nil
 }

@@ -102,6 +102,8 @@ func newFixture(t *testing.T, reminders chat.Reminders) *fixture {
 type fixtureOptions struct {
 	reminders chat.Reminders
 	revisits  *revisitOptions
+	// tenants is teams.Options.Tenants.
+	tenants []string
 }
 
 func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
@@ -154,7 +156,7 @@ func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 	}
 	opts := teams.Options{
 		Flows: f.flows, Validator: v, Connector: conn, Redis: rb.Client, Prefix: rb.Prefix,
-		ReferenceTTL: 48 * time.Hour, Background: f.bg, Logger: log,
+		ReferenceTTL: 48 * time.Hour, Background: f.bg, Logger: log, Tenants: o.tenants,
 	}
 	f.handler, err = teams.New(opts)
 	if err != nil {
@@ -425,7 +427,9 @@ func toMap(t *testing.T, v any) map[string]any {
 	return m
 }
 
+// key is p's audit in conv: in a channel, the channel without the thread.
 func key(p person, conv string) conversation.Key {
+	conv, _, _ = strings.Cut(conv, ";messageid=")
 	return conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Teams, Workspace: tenant, User: conversation.UserID(p.aad)}, Conversation: conversation.ConversationID(conv)}
 }
 

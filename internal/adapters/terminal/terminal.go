@@ -35,8 +35,12 @@ type Options struct {
 	// (default 80).
 	Width int
 	// Kept says whether the store outlives the process, which is what the
-	// goodbye tells the person.
+	// goodbye tells the person (and, when it does not, the greeting).
 	Kept bool
+	// Echo prints each line read after its prompt, as a terminal would
+	// have shown it while it was typed: for input that is not a terminal
+	// (a pipe, a file), so the transcript reads question, answer, reply.
+	Echo bool
 }
 
 // Chat runs the audit over in and out until the person quits or the input
@@ -47,8 +51,12 @@ func Chat(ctx context.Context, f Flows, who chat.Who, in io.Reader, out io.Write
 	}
 	who.Surface = chat.SurfaceTerminal
 	t := &term{flows: f, views: f.Views(), who: who, w: &writer{w: out, width: o.Width}, kept: o.Kept}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 0, 1024), maxLine)
+	raw := bufio.NewScanner(in)
+	raw.Buffer(make([]byte, 0, 1024), maxLine)
+	sc := &lines{Scanner: raw, w: t.w, echo: o.Echo}
+	if !o.Kept {
+		t.print(t.views.Ephemeral())
+	}
 
 	t.show(f.Handle(ctx, chat.Input{Who: who}))
 	for t.current == nil {
@@ -100,7 +108,23 @@ type term struct {
 	current *chat.Message // the question (or card) the person is at
 }
 
-func (t *term) end(sc *bufio.Scanner, bye bool) error {
+// lines reads the person's lines, echoing each when the input is not a
+// terminal.
+type lines struct {
+	*bufio.Scanner
+	w    *writer
+	echo bool
+}
+
+func (l *lines) Scan() bool {
+	ok := l.Scanner.Scan()
+	if ok && l.echo {
+		l.w.printf("%s\n", l.Text())
+	}
+	return ok
+}
+
+func (t *term) end(sc *lines, bye bool) error {
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return fmt.Errorf("an input line is longer than %d bytes", maxLine)
