@@ -9,11 +9,14 @@ import (
 
 	"github.com/itfit/itfit/internal/adapters/slackapp"
 	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/adapters/web"
 	"github.com/itfit/itfit/internal/background"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/erasure"
+	"github.com/itfit/itfit/internal/links"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/portfolio"
 	"github.com/itfit/itfit/internal/revisit"
 )
 
@@ -60,6 +63,11 @@ type deps struct {
 	flows   *chat.Service
 	erasers *erasure.Registry
 	claims  *conversation.Claims
+	// managers is ITFIT_ACCOUNT_MANAGERS; desk the account managers'
+	// desk; links signs download links (nil without ITFIT_LINK_SECRET).
+	managers revisit.Directory
+	desk     *portfolio.Store
+	links    *links.Signer
 }
 
 // forgetGuard is how long a person's forget keeps a second one from
@@ -85,7 +93,15 @@ func (d *deps) complete(log *slog.Logger) error {
 	}
 	d.erasers.Register("sessions", erasure.Sessions(d.engine))
 	d.erasers.Register("claims", erasure.Other(d.claims))
-	flows, err := chat.New(chat.Options{Engine: d.engine, Reminders: reminders, Eraser: d.erasers, Claims: d.claims, Log: log})
+	if d.desk == nil {
+		d.desk = portfolio.New(d.rdb, d.engine.Prefix())
+	}
+	d.erasers.Register("desk", erasure.Other(d.desk))
+	opts := chat.Options{Engine: d.engine, Reminders: reminders, Eraser: d.erasers, Claims: d.claims, Log: log, Desk: d.desk, Managers: d.managers}
+	if d.links != nil {
+		opts.Links = d.links
+	}
+	flows, err := chat.New(opts)
 	if err != nil {
 		return err
 	}
@@ -110,6 +126,9 @@ func (d deps) notify(p conversation.Platform, out chat.Outbox) {
 func mountAdapters(cfg Config, log *slog.Logger, d deps, mux *http.ServeMux) ([]worker, error) {
 	if err := d.complete(log); err != nil {
 		return nil, err
+	}
+	if d.links != nil {
+		web.New(d.links, d.flows, log.With("component", "downloads")).Mount(mux)
 	}
 	var workers []worker
 	for _, p := range platforms {

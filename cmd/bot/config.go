@@ -13,6 +13,7 @@ import (
 
 	"github.com/itfit/itfit/internal/adapters/slackapp"
 	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/links"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/slackauth"
 )
@@ -36,6 +37,7 @@ type Config struct {
 	PublicURL       string        `envconfig:"ITFIT_PUBLIC_URL" desc:"itfit's public https:// address; with SLACK_CLIENT_ID, Slack redirects installs back to it (/slack/oauth/callback)"`
 	EncryptionKey   string        `envconfig:"ITFIT_ENCRYPTION_KEY" desc:"seals Slack workspace tokens in Redis: ID:BASE64 of 32 random bytes, newest first, comma-separated to rotate"`
 	TeamsTenants    string        `envconfig:"ITFIT_TEAMS_TENANTS" desc:"the only Microsoft tenant IDs a multi-tenant Teams bot serves, comma-separated; unset: every tenant (a single-tenant bot serves MICROSOFT_APP_TENANT_ID only)"`
+	LinkSecret      string        `envconfig:"ITFIT_LINK_SECRET" desc:"signs download links (exports, the card's PDF) served at ITFIT_PUBLIC_URL/export/: BASE64 of at least 32 random bytes; unset: no links"`
 
 	Slack        slackapp.Config  `envconfig:"SLACK"`
 	SlackInstall slackauth.Config `envconfig:"SLACK"`
@@ -104,6 +106,14 @@ func loadConfig() (Config, error) {
 	}
 	if c.RevisitAfter < 0 {
 		return Config{}, fmt.Errorf("configuration: ITFIT_REVISIT_AFTER: got %s, want a positive duration such as 720h (unset: 12 months)", c.RevisitAfter)
+	}
+	if c.LinkSecret != "" {
+		if _, err := links.ParseSecret(c.LinkSecret); err != nil {
+			return Config{}, fmt.Errorf("configuration: ITFIT_LINK_SECRET: %w", err)
+		}
+		if c.PublicURL == "" {
+			return Config{}, errors.New("configuration: ITFIT_LINK_SECRET is set but ITFIT_PUBLIC_URL is not: links need the address they are served at")
+		}
 	}
 	if c.SessionTTL <= 0 {
 		return Config{}, fmt.Errorf("configuration: ITFIT_SESSION_TTL: got %s, want a positive duration such as 168h", c.SessionTTL)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -165,7 +166,9 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // no key of the person behind. A second forget moments later erases
 // nothing and runs no eraser.
 func TestForgetCostsTheUsersKeysNotTheKeyspace(t *testing.T) {
-	const team = "TFORGETCOST"
+	// A team of its own per run: another run of this test sharing the
+	// Redis would otherwise find its people mid-forget.
+	team := "TFORGETCOST" + strings.ToUpper(strconv.FormatInt(time.Now().UnixNano()%1e9, 36))
 	redisURL, rdb := serveRedis(t, team)
 	api := newWebAPIFake(t)
 	base, cmds, logs := buildLogged(t, serveSlackCfg(t, redisURL, api))

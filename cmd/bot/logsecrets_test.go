@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -22,6 +23,9 @@ import (
 	"github.com/itfit/itfit/internal/adapters/slackapp"
 	"github.com/itfit/itfit/internal/adapters/teams"
 	"github.com/itfit/itfit/internal/botframework/bftest"
+	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/links"
+	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/slackapi"
 )
 
@@ -64,6 +68,7 @@ func TestServeLogsNoSecrets(t *testing.T) {
 	cfg.Slack.SigningSecret = signingSecret
 	cfg.Slack.BotToken = botToken
 	cfg.Teams = teams.Config{AppID: bftest.AppID, AppPassword: appPassword, OpenIDMetadataURL: bf.MetadataURL(), TokenURL: bf.TokenURL()}
+	cfg.PublicURL, cfg.LinkSecret = "https://itfit.example.com", deskSecret
 	b := startServed(t, cfg)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -158,11 +163,14 @@ func TestServeLogsNoSecrets(t *testing.T) {
 	waitForSeries(t, b.base, `itfit_platform_calls_total{call="response_url",outcome="failed",platform="slack"}`)
 
 	// Teams: valid, forged, and a failing connector.
+	// Activity IDs are claimed for 10 minutes (redeliveries have one
+	// effect), so each run sends IDs of its own.
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	activity := func(text string) []byte {
 		a := map[string]any{
 			// Each activity its own ID, as Teams gives them: a repeated ID
 			// is a redelivery, which has no second effect.
-			"type": "message", "id": "1-" + text, "serviceUrl": bf.ServiceURL(), "channelId": "msteams", "text": text,
+			"type": "message", "id": "1-" + text + "-" + run, "serviceUrl": bf.ServiceURL(), "channelId": "msteams", "text": text,
 			"from":         map[string]any{"id": "29:1log", "aadObjectId": "aad-" + team, "name": "Log Tester"},
 			"recipient":    map[string]any{"id": "28:" + bftest.AppID, "name": "itfit"},
 			"conversation": map[string]any{"conversationType": "personal", "tenantId": "tenant-" + team, "id": "a:" + team},
@@ -210,6 +218,25 @@ func TestServeLogsNoSecrets(t *testing.T) {
 		}
 	}
 	secrets = append(secrets, "bG9nOnNlY3JldA==", "not-a-jwt-but-secret-looking-4711")
+	// Download links: a valid one used twice, and a forged one.
+	linkRedis, err := redisconn.Open(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer linkRedis.Close()
+	secret, _ := base64.StdEncoding.DecodeString(deskSecret)
+	signer, err := links.New(links.Options{Secret: secret, PublicURL: cfg.PublicURL, Redis: linkRedis})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, _, _ := signer.Mint(links.Claims{Kind: links.ExportCSV, Platform: "slack", Workspace: team, Users: []conversation.UserID{UserA}})
+	token := strings.TrimPrefix(link, cfg.PublicURL+"/export/")
+	for _, tok := range []string{token, token, token + "x"} {
+		if resp, err := http.Get(b.base + "/export/" + tok); err == nil {
+			resp.Body.Close()
+		}
+	}
+	secrets = append(secrets, deskSecret, token)
 	bf.FailWith(http.StatusInternalServerError)
 	teamsPost(activity("status"), valid)
 	waitForSeries(t, b.base, `itfit_platform_calls_total{call="send_to_conversation",outcome="failed",platform="teams"}`)

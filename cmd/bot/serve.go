@@ -14,6 +14,7 @@ import (
 
 	"github.com/itfit/itfit/internal/background"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/links"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
@@ -122,7 +123,14 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		After: cfg.RevisitAfter, Managers: managers, Platforms: rules, HistoryTTL: cfg.HistoryTTL, Logger: log,
 	})
 
-	workers, err := mountAdapters(cfg, log, deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg, revisits: revisits}, mux)
+	d := deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg, revisits: revisits, managers: managers}
+	if cfg.LinkSecret != "" {
+		secret, _ := links.ParseSecret(cfg.LinkSecret) // checked by loadConfig
+		if d.links, err = links.New(links.Options{Secret: secret, PublicURL: cfg.PublicURL, Redis: st.rdb}); err != nil {
+			return nil, fmt.Errorf("configuration: ITFIT_LINK_SECRET: %w", err)
+		}
+	}
+	workers, err := mountAdapters(cfg, log, d, mux)
 	if err != nil {
 		return nil, err
 	}

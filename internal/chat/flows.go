@@ -13,6 +13,7 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/portfolio"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
 )
@@ -80,6 +81,9 @@ type Who struct {
 	// Elsewhere is set when a command was typed outside the audit's
 	// conversation (/itfit in a Slack channel: the audit is in the DM).
 	Elsewhere bool
+	// Home is set for a press on the person's home view (Slack's App
+	// Home): what replaces it is their whole home.
+	Home bool
 }
 
 // is reports whether id names this person.
@@ -148,6 +152,13 @@ type Options struct {
 	// Now is the clock for telling a double press from a retry after
 	// silence; default time.Now.
 	Now func() time.Time
+	// Desk is the account managers' desk (nil: there is none), Managers
+	// the operator's ITFIT_ACCOUNT_MANAGERS it reads, and Links makes
+	// download links (nil: exports go only where a platform takes files,
+	// and the card offers no PDF).
+	Desk     Desk
+	Managers revisit.Directory
+	Links    Links
 }
 
 // Service runs the flows. It keeps no state of its own: everything lives
@@ -161,6 +172,9 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	views     *Views
+	desk      Desk
+	managers  revisit.Directory
+	links     Links
 
 	mu       sync.Mutex
 	outboxes map[conversation.Platform]Outbox
@@ -178,8 +192,8 @@ func New(o Options) (*Service, error) {
 		o.Now = time.Now
 	}
 	s := &Service{engine: o.Engine, reminders: o.Reminders, eraser: o.Eraser, claims: o.Claims, log: o.Log, now: o.Now,
-		outboxes: map[conversation.Platform]Outbox{}}
-	s.views = &Views{audit: o.Engine.Audit(), w: english, nudges: s.nudges}
+		outboxes: map[conversation.Platform]Outbox{}, desk: o.Desk, managers: o.Managers, links: o.Links}
+	s.views = &Views{audit: o.Engine.Audit(), w: english, nudges: s.nudges, reports: o.Links != nil}
 	return s, nil
 }
 
@@ -201,6 +215,7 @@ const (
 	verbReminders
 	verbForget
 	verbHelp
+	verbClients
 	verbUnknown
 )
 
@@ -218,6 +233,8 @@ func parseVerb(word string) verb {
 		return verbForget
 	case "help", "?":
 		return verbHelp
+	case "clients", "desk", "my clients":
+		return verbClients
 	}
 	return verbUnknown
 }
@@ -251,6 +268,10 @@ func (s *Service) Quick(in Input) ([]Output, bool) {
 	case verbRestart:
 		if in.Who.Elsewhere {
 			return []Output{{Op: Note, Msg: v.note(w.t("Starting the audit again in your direct messages with itfit."))}}, true
+		}
+	case verbClients:
+		if in.Who.Elsewhere {
+			return []Output{{Op: Note, Msg: v.note(w.t("Your clients are in your direct messages with itfit."))}}, true
 		}
 	case verbUnknown:
 		if in.Who.Elsewhere {
@@ -286,6 +307,8 @@ func (s *Service) Rest(ctx context.Context, in Input) []Output {
 		return []Output{{Op: Note, Msg: s.views.status(r, in.Who)}}
 	case verbReminders:
 		return s.listReminders(ctx, in)
+	case verbClients:
+		return s.clients(ctx, in)
 	}
 	return nil
 }
@@ -293,6 +316,12 @@ func (s *Service) Rest(ctx context.Context, in Input) []Output {
 // Home is the person's home view (Slack's App Home tab): start or resume,
 // and their last result. who.Key.Conversation is their DM, if known.
 func (s *Service) Home(ctx context.Context, who Who) (Message, error) {
+	return s.home(ctx, who, portfolio.ByDue, "", nil)
+}
+
+// home is the home view; for an account manager, with a page of their
+// desk under it (note above, when a press on it did something).
+func (s *Service) home(ctx context.Context, who Who, o portfolio.Order, at portfolio.Cursor, note Text) (Message, error) {
 	var inProgress *conversation.Reply
 	if who.Key.Conversation != "" {
 		r, err := s.engine.Status(ctx, who.Key)
@@ -311,7 +340,15 @@ func (s *Service) Home(ctx context.Context, who Who) (Message, error) {
 	if len(hist) > 0 {
 		last = &hist[0]
 	}
-	return s.views.Home(inProgress, last, who), nil
+	m := s.views.Home(inProgress, last, who)
+	d, ok, err := s.deskPage(ctx, who, o, at)
+	if err != nil {
+		return Message{}, err
+	}
+	if ok {
+		m = s.views.withDesk(m, d, who, note)
+	}
+	return m, nil
 }
 
 // hint answers a word itfit does not know: the audit goes on, and help
@@ -426,6 +463,10 @@ func (s *Service) act(ctx context.Context, in Input) []Output {
 		return s.erase(ctx, in)
 	case IntentInvite:
 		return s.invite(ctx, in)
+	case IntentClients, IntentClientInvite, IntentClientCard, IntentClientSnooze, IntentExport:
+		return s.deskAct(ctx, in)
+	case IntentReport:
+		return s.report(ctx, in)
 	}
 	s.logger(ctx).Info("chat: unknown intent refused", "intent", a.Intent)
 	return []Output{{Op: Note, Msg: v.note(v.w.problem(Problem{Kind: UnknownButton}))}}
@@ -449,6 +490,9 @@ func (s *Service) after(ctx context.Context, in Input, r conversation.Reply) []O
 			notes = append(notes, txt(w.plural(a.Value.Total-r.Total,
 				"That answer means %d question no longer applies, so there are fewer to go.",
 				"That answer means %d questions no longer apply, so there are fewer to go.")))
+		}
+		if r.Event == conversation.Completed {
+			s.recordResult(ctx, in.Who.Key.UserKey, r.Result)
 		}
 		outs := []Output{s.show(r, in.Who, notes...)}
 		if r.Answered != nil {
@@ -673,6 +717,7 @@ func (s *Service) share(ctx context.Context, in Input) []Output {
 		}
 		return s.fail(ctx, "share", err)
 	}
+	s.recordShare(ctx, in.Who.Key, p)
 	manager := Span{Kind: Person, ID: string(p), Mention: true, S: w.t("your account manager")}
 	return []Output{{Op: Note, Msg: v.noteText(txt(w.t("Sent: "), manager, w.t(" has a copy of this result. When your yearly revisit comes round (press “Remind me in 12 months” if you haven't), they'll be nudged too.")))}}
 }

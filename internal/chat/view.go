@@ -37,6 +37,7 @@ const (
 	KindNote         Kind = "note"    // a line or two of text
 	KindExpired      Kind = "expired" // an audit that is gone, with a fresh start
 	KindWelcome      Kind = "welcome" // the hello when itfit is added to a conversation
+	KindDesk         Kind = "desk"    // an account manager's clients, a page at a time
 )
 
 // Message is one thing the bot shows. Every field is optional; a renderer
@@ -99,6 +100,9 @@ type Section struct {
 	// Emphasis sets the section apart (a box on Teams).
 	Emphasis bool
 	Tone     Tone
+	// Actions are buttons about this section alone (a client on a
+	// manager's desk), shown under it.
+	Actions []Action
 }
 
 // Fact is one label: value row (the responsibility matrix, a last result).
@@ -152,6 +156,14 @@ const (
 	IntentStop    Intent = "stop"
 	IntentErase   Intent = "erase" // the confirmed forget
 	IntentInvite  Intent = "invite"
+	// The account manager's desk: a page (Value.Sort, Value.Page), and
+	// what can be done about the client a row names (Value.Client).
+	IntentClients      Intent = "clients"
+	IntentClientInvite Intent = "client_invite"
+	IntentClientCard   Intent = "client_card"
+	IntentClientSnooze Intent = "client_snooze"
+	IntentExport       Intent = "export" // Value.Format: "csv" or "json"
+	IntentReport       Intent = "report" // the card as a PDF
 )
 
 // Style is how prominent an action is.
@@ -201,6 +213,9 @@ type Value struct {
 	Owner      conversation.UserID
 	Client     conversation.UserKey
 	ClientConv conversation.ConversationID
+	// Sort and Page say which page of a manager's desk a button is on (or
+	// goes to); Format is an export's.
+	Sort, Page, Format string
 }
 
 // Text is a line of words, some of them emphasised, dated or naming a

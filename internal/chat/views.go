@@ -37,6 +37,9 @@ type Views struct {
 	// nudges says whether reminders and shares work where the message is
 	// shown; without them the card offers neither.
 	nudges func(conversation.Platform) bool
+	// reports says whether the card offers its PDF (download links are
+	// switched on).
+	reports bool
 }
 
 // NewViews builds views over an audit; nudges says on which platforms
@@ -145,6 +148,9 @@ func (v *Views) Card(r advisor.Recommendation, since *advisor.Change, who Who) M
 				WholeOrganisation: !who.Group,
 			}},
 		)
+	}
+	if v.reports && who.Surface != SurfaceTerminal {
+		m.Actions = append(m.Actions, Action{Intent: IntentReport, Label: w.t("Download the recommendation (PDF)"), Value: Value{Owner: who.Key.User}})
 	}
 	m.Actions = append(m.Actions, v.startOver(Value{Owner: who.Key.User}))
 	return m

@@ -228,6 +228,31 @@ func (e *Engine) History(ctx context.Context, u UserKey) ([]Result, error) {
 	return out, nil
 }
 
+// Latest returns the n newest results of each user, newest first, in one
+// pipelined round trip (per node on a Cluster): the account managers'
+// desk reads a page of clients at once.
+func (e *Engine) Latest(ctx context.Context, us []UserKey, n int) ([][]Result, error) {
+	cmds := make([]*redis.StringSliceCmd, len(us))
+	_, err := e.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, u := range us {
+			cmds[i] = p.LRange(ctx, e.store.historyKey(u), 0, int64(n)-1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable("load results", err)
+	}
+	out := make([][]Result, len(us))
+	for i, c := range cmds {
+		for _, entry := range c.Val() {
+			if r, ok := e.parseHistory(entry); ok {
+				out[i] = append(out[i], r)
+			}
+		}
+	}
+	return out, nil
+}
+
 // parseHistory reads "unix|version|q=o,o;q=o".
 func (e *Engine) parseHistory(entry string) (Result, bool) {
 	ts, rest, ok1 := strings.Cut(entry, "|")

@@ -226,3 +226,48 @@ func (p Prefix) SlackOAuthState(state string) string {
 func (p Prefix) SlackSignature(sum string) string {
 	return string(p) + ":slack:sig:" + esc(sum)
 }
+
+// ---------------------------------------------------------------------------
+// Account managers' desk keys
+//
+// The desk (internal/portfolio) keeps, for each source of a manager's
+// clients, two sorted sets of client IDs: by when each client's revisit is
+// due, and by when their latest result came (scored negated, so that the
+// most recent sorts first). A source is a client workspace (what the
+// operator assigns in ITFIT_ACCOUNT_MANAGERS) or a manager a client shared
+// with. Every desk key shares the hash tag "{desk}", as the scheduler's
+// share "{schedule}", so that one Lua script can merge the sources of a
+// manager's page and move a client between them on Redis Cluster too.
+// ---------------------------------------------------------------------------
+
+// deskTag is the hash tag shared by every desk key.
+func (p Prefix) deskTag() string { return string(p) + ":{desk}" }
+
+// DeskWorkspace is the sorted set (by "due" or "changed") of the clients of
+// one workspace who have a result.
+func (p Prefix) DeskWorkspace(order, platform, workspace string) string {
+	return p.deskTag() + ":" + esc(order) + ":w:" + esc(platform) + ":" + esc(workspace)
+}
+
+// DeskShared is the sorted set (by "due" or "changed") of the clients who
+// shared their result with one manager.
+func (p Prefix) DeskShared(order, platform, workspace, manager string) string {
+	return p.deskTag() + ":" + esc(order) + ":s:" + esc(platform) + ":" + esc(workspace) + ":" + esc(manager)
+}
+
+// DeskClient is the hash of one client's place on the desk: the manager
+// they shared with (which of the DeskShared sets holds them). It is kept
+// beside the sets, not under the client's own tag, so that the scripts
+// that move a client read and write it in the same slot.
+func (p Prefix) DeskClient(platform, workspace, user string) string {
+	return p.deskTag() + ":client:" + esc(platform) + ":" + esc(workspace) + ":" + esc(user)
+}
+
+// DeskPattern matches every desk key (for tests and cleanup).
+func (p Prefix) DeskPattern() string { return globEscaper.Replace(p.deskTag()) + ":*" }
+
+// LinkUsed marks one download link (by its random ID) as used, until the
+// link would have expired: links are single use.
+func (p Prefix) LinkUsed(id string) string {
+	return string(p) + ":link:used:" + esc(id)
+}

@@ -98,3 +98,25 @@ func (d Directory) For(u conversation.UserKey) (Manager, bool) {
 	m, ok := d[workspaceRef{u.Platform, u.Workspace}]
 	return m, ok
 }
+
+// Workspace is a client workspace on a platform.
+type Workspace struct {
+	Platform  conversation.Platform
+	Workspace conversation.WorkspaceID
+}
+
+// AssignedTo returns the client workspaces whose manager is m, sorted: the
+// clients an operator gave that manager (the account managers' desk shows
+// them).
+func (d Directory) AssignedTo(m Manager) []Workspace {
+	var out []Workspace
+	for ref, got := range d {
+		if got == m {
+			out = append(out, Workspace{Platform: ref.platform, Workspace: ref.workspace})
+		}
+	}
+	slices.SortFunc(out, func(a, b Workspace) int {
+		return strings.Compare(string(a.Platform)+"\x00"+string(a.Workspace), string(b.Platform)+"\x00"+string(b.Workspace))
+	})
+	return out
+}

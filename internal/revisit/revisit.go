@@ -380,6 +380,26 @@ func (s *Service) Snooze(ctx context.Context, u conversation.UserKey) (time.Time
 	return due, nil
 }
 
+// SnoozeManager is the account manager's Snooze on their desk: the
+// manager's nudge about this client moves a month later than now, and the
+// client's own reminder stays where the client put it. It returns the new
+// date, and whether a nudge was scheduled to move.
+func (s *Service) SnoozeManager(ctx context.Context, client conversation.UserKey) (time.Time, bool, error) {
+	due := advisor.AddMonths(s.cfg.Now(), snoozeMonths)
+	j, err := s.sched.Get(ctx, jobID(ForManager, client))
+	if errors.Is(err, schedule.ErrNotFound) {
+		return due, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("snooze manager nudge: %w: %w", conversation.ErrUnavailable, err)
+	}
+	j.Due, j.Attempt = due, 0
+	if err := s.sched.Schedule(ctx, j); err != nil {
+		return time.Time{}, false, fmt.Errorf("snooze manager nudge: %w: %w", conversation.ErrUnavailable, err)
+	}
+	return due, true, nil
+}
+
 // Stop cancels the user's nudges; it reports whether any was scheduled.
 func (s *Service) Stop(ctx context.Context, u conversation.UserKey) (bool, error) {
 	any := false

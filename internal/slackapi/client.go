@@ -31,6 +31,9 @@ type API interface {
 	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (string, error)
 	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
 	PublishViewContext(ctx context.Context, req slack.PublishViewContextRequest) (*slack.ViewResponse, error)
+	// UploadFileContext is files.getUploadURLExternal, the upload, then
+	// files.completeUploadExternal (an account manager's export).
+	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
 }
 
 var _ API = (*slack.Client)(nil)
@@ -410,6 +413,19 @@ func (c *Client) UserName(ctx context.Context, ws conversation.WorkspaceID, user
 func (c *Client) PublishHome(ctx context.Context, ws conversation.WorkspaceID, user string, v slack.HomeTabViewRequest) error {
 	return c.call(ctx, ws, "views.publish", func(ctx context.Context, api API) error {
 		_, err := api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: v})
+		return err
+	})
+}
+
+// Upload shares a file in a channel (a DM): slack-go's three steps,
+// files.getUploadURLExternal, the bytes to the URL Slack gave, and
+// files.completeUploadExternal with comment above the file.
+func (c *Client) Upload(ctx context.Context, ws conversation.WorkspaceID, channel, filename, title, comment string, data []byte) error {
+	return c.call(ctx, ws, "files.upload", func(ctx context.Context, api API) error {
+		_, err := api.UploadFileContext(ctx, slack.UploadFileParameters{
+			Reader: bytes.NewReader(data), FileSize: len(data), Filename: filename, Title: title,
+			Channel: channel, InitialComment: comment,
+		})
 		return err
 	})
 }

@@ -62,6 +62,14 @@ func (a *App) encoded(m chat.Message) ([]byte, bool) {
 // replace updates the message pressed: in place through the response_url
 // for an ephemeral one (chat.update cannot reach those).
 func (a *App) replace(ctx context.Context, log *slog.Logger, rt route, m chat.Message) {
+	if rt.home {
+		if m.Kind == chat.KindHome {
+			if err := a.slack.PublishHome(ctx, rt.ws, rt.user, HomeView(m)); err != nil {
+				log.Error("app home: publish", "err", err)
+			}
+		}
+		return
+	}
 	p := rt.pressed
 	if p.ts == "" {
 		return

@@ -104,6 +104,10 @@ func (s *stubAPI) PublishViewContext(context.Context, slack.PublishViewContextRe
 	s.hit()
 	return &slack.ViewResponse{}, nil
 }
+func (s *stubAPI) UploadFileContext(context.Context, slack.UploadFileParameters) (*slack.FileSummary, error) {
+	s.hit()
+	return &slack.FileSummary{}, nil
+}
 
 // fuzzApp is the three endpoints over the real engine on an embedded Redis.
 type fuzzApp struct {

@@ -140,6 +140,9 @@ type route struct {
 	pressed     msgRef
 	responseURL string
 	mention     *mentionRef
+	// home is set for a press on the App Home tab: a replacement is the
+	// tab published again.
+	home bool
 }
 
 // errBusy refuses an event the pool could not take with a 503, which Slack
@@ -286,6 +289,9 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 	press := act(p.Actions[0], p.State.Values, ws, on)
 	who.Key.Conversation = conversation.ConversationID(channel)
 	who.Place = channel
+	if p.Container.Type == "view" {
+		who.Home, rt.home = true, true
+	}
 	in := chat.Input{Who: who, Act: &press}
 	err := a.later(ctx, "action", claim, rt, func(ctx context.Context, log *slog.Logger) {
 		log = log.With("action", p.Actions[0].ActionID)

@@ -189,3 +189,48 @@ func (n *Outbox) ToManager(ctx context.Context, m revisit.Manager, _ conversatio
 	}
 	return nil
 }
+
+var (
+	_ chat.Uploader    = (*Outbox)(nil)
+	_ chat.ClientNamer = (*Outbox)(nil)
+)
+
+// Upload puts a file in the person's DM with itfit (an account manager's
+// export): files.getUploadURLExternal, the upload, and
+// files.completeUploadExternal, which needs the files:write scope. A 429
+// is handed back for the person to be told when to try again.
+func (n *Outbox) Upload(ctx context.Context, to conversation.UserKey, f chat.File) error {
+	dm, err := n.slack.OpenDM(ctx, to.Workspace, string(to.User))
+	if err == nil {
+		err = n.slack.Upload(ctx, to.Workspace, dm, f.Name, f.Title, mrk(f.Comment), f.Data)
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return &chat.ThrottledError{After: rl.RetryAfter, Err: err}
+	}
+	return err
+}
+
+// Clients names many clients without a call per client: a mention in the
+// manager's own workspace, else the client workspace's name from its
+// installation (once per workspace). Users' names need users.info, one
+// call each; a page of the desk asks Client for them.
+func (n *Outbox) Clients(ctx context.Context, m revisit.Manager, cs []conversation.UserKey) []chat.ClientInfo {
+	out := make([]chat.ClientInfo, len(cs))
+	places := map[conversation.WorkspaceID]string{}
+	for i, c := range cs {
+		if m.Workspace == c.Workspace {
+			out[i].Mention = true
+			continue
+		}
+		place, ok := places[c.Workspace]
+		if !ok {
+			if in, found, err := n.slack.Installation(ctx, c.Workspace); err == nil && found {
+				place = in.TeamName
+			}
+			places[c.Workspace] = place
+		}
+		out[i].Place = place
+	}
+	return out
+}

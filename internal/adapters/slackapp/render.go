@@ -169,6 +169,9 @@ func fallback(m chat.Message) string {
 type renderer struct {
 	m      chat.Message
 	blocks []slack.Block
+	// rows counts the sections with actions of their own, whose blocks
+	// need IDs unique in the message or view.
+	rows int
 }
 
 func (r *renderer) add(b slack.Block) {
@@ -310,6 +313,12 @@ func (r *renderer) renderSection(s chat.Section) {
 		if s.Title != "" {
 			b.WriteString("*" + esc(s.Title) + "*")
 		}
+		if len(s.Text) > 0 {
+			if b.Len() > 0 {
+				b.WriteString("\n")
+			}
+			b.WriteString(mrk(s.Text))
+		}
 		for _, f := range s.Facts {
 			if b.Len() > 0 {
 				b.WriteString("\n")
@@ -323,6 +332,14 @@ func (r *renderer) renderSection(s chat.Section) {
 			text = ">" + strings.ReplaceAll(text, "\n", "\n>")
 		}
 		r.section(text)
+	}
+	if len(s.Actions) > 0 {
+		els := make([]slack.BlockElement, 0, len(s.Actions))
+		for _, a := range s.Actions {
+			els = append(els, r.element(a))
+		}
+		r.rows++
+		r.add(slack.NewActionBlock("itfit_row_"+strconv.Itoa(r.rows), els...))
 	}
 }
 

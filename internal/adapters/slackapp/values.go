@@ -26,6 +26,15 @@ const (
 	actStop      = "itfit_stop"
 	actForget    = "itfit_forget" // "Yes, erase everything"
 	actInvite    = "itfit_invite"
+	actReport    = "itfit_report" // the card's PDF
+	// The desk: a page (one button per order and direction, so that each
+	// action_id is unique in its block), an export per format, and a
+	// client's row.
+	actClients      = "itfit_clients" // + ":" + order + ":" + direction
+	actExport       = "itfit_export"  // + ":" + format
+	actClientInvite = "itfit_client_invite"
+	actClientCard   = "itfit_client_card"
+	actClientSnooze = "itfit_client_snooze"
 	// shortcutStart is the callback_id of the global shortcut "Start an IT
 	// audit" (the manifest's features.shortcuts).
 	shortcutStart = "itfit_start"
@@ -48,6 +57,11 @@ var intents = map[string]chat.Intent{
 	actStop:      chat.IntentStop,
 	actForget:    chat.IntentErase,
 	actInvite:    chat.IntentInvite,
+	actReport:    chat.IntentReport,
+
+	actClientInvite: chat.IntentClientInvite,
+	actClientCard:   chat.IntentClientCard,
+	actClientSnooze: chat.IntentClientSnooze,
 }
 
 // actionID is an action's action_id. Continue, the multi-select's submit,
@@ -58,6 +72,16 @@ func actionID(a chat.Action) string {
 			return actAnswer + string(a.Value.Option)
 		}
 		return actContinue
+	}
+	switch a.Intent {
+	case chat.IntentClients:
+		dir := "f"
+		if a.Value.Page != "" {
+			dir = a.Value.Page[:1]
+		}
+		return actClients + ":" + a.Value.Sort + ":" + dir
+	case chat.IntentExport:
+		return actExport + ":" + a.Value.Format
 	}
 	if id, ok := actionIDs[a.Intent]; ok {
 		return id
@@ -165,6 +189,13 @@ func encodeValue(m chat.Message, a chat.Action) string {
 		return choice{Rev: m.Rev, Question: v.Question, Pos: v.Pos, Total: v.Total}.String()
 	case chat.IntentInvite:
 		return inviteValue(v.Client)
+	case chat.IntentClients:
+		return v.Sort + "|" + v.Page
+	case chat.IntentExport:
+		return v.Sort + "|" + v.Format
+	case chat.IntentClientInvite, chat.IntentClientCard, chat.IntentClientSnooze:
+		// The client, then the page the row is on (to show it again).
+		return inviteValue(v.Client) + "|" + v.Sort + "|" + v.Page
 	}
 	return string(a.Intent)
 }
@@ -235,6 +266,23 @@ func act(a action, values map[string]map[string]stateValue, clicker conversation
 			}
 			out.Person = conversation.UserID(a.SelectedUser)
 		}
+		return out
+	case strings.HasPrefix(id, actClients+":"):
+		out.Intent = chat.IntentClients
+		out.Value.Sort, out.Value.Page, _ = strings.Cut(a.Value, "|")
+		return out
+	case strings.HasPrefix(id, actExport+":"):
+		out.Intent = chat.IntentExport
+		out.Value.Sort, out.Value.Format, _ = strings.Cut(a.Value, "|")
+		return out
+	case id == actClientInvite, id == actClientCard, id == actClientSnooze:
+		parts := strings.SplitN(a.Value, "|", 3)
+		client, ok := parseInvite(parts[0], clicker)
+		if !ok || len(parts) != 3 {
+			return bad()
+		}
+		out.Intent = intents[id]
+		out.Value = chat.Value{Client: client, Sort: parts[1], Page: parts[2]}
 		return out
 	case id == actInvite:
 		client, ok := parseInvite(a.Value, clicker)

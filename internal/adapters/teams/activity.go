@@ -288,7 +288,8 @@ var intents = map[string]chat.Intent{}
 
 func init() {
 	for _, in := range []chat.Intent{chat.IntentAnswer, chat.IntentBack, chat.IntentRestart, chat.IntentRemind, chat.IntentShare,
-		chat.IntentStart, chat.IntentRetake, chat.IntentSnooze, chat.IntentStop, chat.IntentErase, chat.IntentInvite} {
+		chat.IntentStart, chat.IntentRetake, chat.IntentSnooze, chat.IntentStop, chat.IntentErase, chat.IntentInvite,
+		chat.IntentClients, chat.IntentClientInvite, chat.IntentClientCard, chat.IntentClientSnooze, chat.IntentExport, chat.IntentReport} {
 		intents[string(in)] = in
 	}
 }
@@ -338,7 +339,13 @@ func (a *inbound) press(k conversation.Key) chat.Act {
 	}
 	p.Value = chat.Value{Question: v.Question, Option: v.Option, Pos: v.Pos, Total: v.Total, Owner: owner}
 	p.Picked = splitOptions(v.Options)
+	p.Value.Sort, p.Value.Page, p.Value.Format = v.Sort, v.Page, v.Format
 	switch in {
+	case chat.IntentClientInvite, chat.IntentClientCard, chat.IntentClientSnooze:
+		// A Teams manager's clients are in their tenant: the presser's own.
+		if v.Client != "" {
+			p.Value.Client = conversation.UserKey{Platform: conversation.Teams, Workspace: k.Workspace, User: v.Client}
+		}
 	case chat.IntentInvite:
 		// A Teams manager is in their client's tenant: the presser's own.
 		p.Value.Client = conversation.UserKey{Platform: conversation.Teams, Workspace: k.Workspace, User: v.Client}

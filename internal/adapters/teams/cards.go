@@ -131,6 +131,12 @@ type SubmitData struct {
 
 	Client conversation.UserID         `json:"client,omitempty"`
 	Conv   conversation.ConversationID `json:"conv,omitempty"`
+
+	// The desk: which page a button is on or goes to, and an export's
+	// format.
+	Sort   string `json:"sort,omitempty"`
+	Page   string `json:"page,omitempty"`
+	Format string `json:"format,omitempty"`
 }
 
 func newCard(body []Element, actions []Action) *Card {
@@ -378,6 +384,13 @@ func (r *cardRenderer) section(s chat.Section) {
 		}
 		els = append(els, Element{Type: "ColumnSet", Spacing: "Medium", Columns: cols})
 	}
+	if len(s.Actions) > 0 {
+		as := make([]Action, len(s.Actions))
+		for i, a := range s.Actions {
+			as[i] = r.action(a)
+		}
+		els = append(els, Element{Type: "ActionSet", Spacing: "Small", Actions: as})
+	}
 	if len(els) == 0 {
 		return
 	}
@@ -497,6 +510,8 @@ func (r *cardRenderer) data(a chat.Action) SubmitData {
 		d.Rev = r.m.Rev
 	case chat.IntentInvite:
 		d.Client, d.Conv = v.Client.User, v.ClientConv
+	case chat.IntentClients, chat.IntentExport, chat.IntentClientInvite, chat.IntentClientCard, chat.IntentClientSnooze:
+		d.Client, d.Sort, d.Page, d.Format = v.Client.User, v.Sort, v.Page, v.Format
 	}
 	return d
 }

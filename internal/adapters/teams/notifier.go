@@ -72,6 +72,18 @@ func (n *Outbox) Client(ctx context.Context, _ revisit.Manager, client conversat
 	return chat.ClientInfo{}
 }
 
+var _ chat.ClientNamer = (*Outbox)(nil)
+
+// Clients names many clients at once: the names Teams showed when they
+// last wrote to the bot, read in one round trip.
+func (n *Outbox) Clients(ctx context.Context, _ revisit.Manager, cs []conversation.UserKey) []chat.ClientInfo {
+	out := make([]chat.ClientInfo, len(cs))
+	for i, name := range n.refs.Names(ctx, cs) {
+		out[i].Name = name
+	}
+	return out
+}
+
 // ToManager sends a message to an account manager, a Teams user in the
 // client's tenant.
 func (n *Outbox) ToManager(ctx context.Context, m revisit.Manager, client conversation.Key, msg chat.Message) error {

@@ -175,6 +175,30 @@ func (s *References) Load(ctx context.Context, u conversation.UserKey) (Referenc
 	return Reference{}, ErrNoReference
 }
 
+// Names returns the display name each user last wrote with ("" where
+// there is none), in one pipelined round trip: a page of a manager's desk.
+func (s *References) Names(ctx context.Context, us []conversation.UserKey) []string {
+	cmds := make([]*redis.SliceCmd, len(us))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, u := range us {
+			cmds[i] = p.HMGet(ctx, s.prefix.TeamsReferences(string(u.Workspace), string(u.User)), refPersonal, refLast)
+		}
+		return nil
+	})
+	out := make([]string, len(us))
+	for i, c := range cmds {
+		for _, v := range c.Val() {
+			str, ok := v.(string)
+			var ref Reference
+			if ok && str != "" && json.Unmarshal([]byte(str), &ref) == nil && ref.UserName != "" {
+				out[i] = ref.UserName
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Erase deletes the user's references and the aliases of the Teams IDs
 // they name: forget's part for Teams.
 func (s *References) Erase(ctx context.Context, u conversation.UserKey) (int, error) {

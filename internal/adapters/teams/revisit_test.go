@@ -57,6 +57,7 @@ func (f *fixture) startRevisits(o revisitOptions) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	f.managers = dir
 	f.sched = schedule.NewStore(f.rb.Client, schedule.StoreConfig{Prefix: f.prefix})
 	f.svc = revisit.New(f.rb.Client, f.sched, f.engine, revisit.Config{
 		Prefix: f.prefix, After: o.after, Managers: dir, Platforms: platforms, Now: f.clk.Now, Logger: f.log,

@@ -28,6 +28,7 @@ import (
 	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/portfolio"
 	"github.com/itfit/itfit/internal/redistest"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
@@ -54,6 +55,11 @@ type fixture struct {
 	logs    *testkit.Buffer
 	log     *slog.Logger
 	seq     int
+
+	// The account managers' desk, and ITFIT_ACCOUNT_MANAGERS (set with
+	// fixtureOptions.revisits).
+	desk     *portfolio.Store
+	managers revisit.Directory
 
 	// Set with fixtureOptions.revisits.
 	clk   *clock
@@ -150,7 +156,10 @@ func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 	}
 	erasers.Register("sessions", erasure.Sessions(f.engine))
 	erasers.Register("claims", erasure.Other(claims))
-	f.flows, err = chat.New(chat.Options{Engine: f.engine, Reminders: reminders, Eraser: erasers, Claims: claims, Log: log, Now: clock})
+	f.desk = portfolio.New(rb.Client, rb.Prefix)
+	erasers.Register("desk", erasure.Other(f.desk))
+	f.flows, err = chat.New(chat.Options{Engine: f.engine, Reminders: reminders, Eraser: erasers, Claims: claims, Log: log, Now: clock,
+		Desk: f.desk, Managers: f.managers})
 	if err != nil {
 		t.Fatal(err)
 	}

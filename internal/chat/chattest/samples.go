@@ -11,6 +11,7 @@ import (
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/portfolio"
 	"github.com/itfit/itfit/internal/revisit"
 )
 
@@ -96,6 +97,19 @@ func Samples() []Sample {
 	named := chat.Client{Key: mention.Key, Person: chat.Span{Kind: chat.Person, ID: "U1", S: "Ana Lima", Place: "Acme Ltd"}}
 	manager := revisit.Manager{Platform: conversation.Slack, Workspace: "T1", Target: "U9"}
 	inProgress := ask("skills", 4, 9)
+	mgr := with(private, chat.SurfaceSlash)
+	mgr.Key.UserKey = conversation.UserKey{Platform: conversation.Slack, Workspace: "TPROVIDER", User: "U9"}
+	previous := conversation.Result{CompletedAt: year, AuditVersion: a.Version, Answers: before, Recommendation: a.Recommend(before, year)}
+	deskPage := chat.DeskPage{
+		Page: portfolio.Page{Order: portfolio.ByDue, Total: 23, Before: 10, At: "n|1|1|slack:T1:U0", Prev: "p|2|1|slack:T1:U1", Next: "n|3|1|slack:T2:U2",
+			Entries: []portfolio.Entry{{Client: mention.Key.UserKey, Due: Done.AddDate(1, 0, 0), Changed: Done}}},
+		Clients: []chat.DeskClient{
+			{Entry: portfolio.Entry{Client: mention.Key.UserKey, Due: Done.AddDate(1, 0, 0), Changed: Done}, Person: named.Person, Latest: &last, Previous: &previous},
+			{Entry: portfolio.Entry{Client: conversation.UserKey{Platform: conversation.Slack, Workspace: "T2", User: "U2"}, Due: Done.AddDate(1, 1, 0), Changed: Done},
+				Person: chat.Span{Kind: chat.Person, ID: "U2", S: "Bo Chen", Place: "Globex"}, Latest: &last},
+		},
+	}
+	emptyDesk := chat.DeskPage{Page: portfolio.Page{Order: portfolio.ByChanged}}
 
 	return []Sample{
 		{"question_single", v.Question(ask("it_staff", 1, 10), private)},
@@ -131,6 +145,10 @@ func Samples() []Sample {
 		{"home_progress_last", v.Home(&inProgress, &last, with(private, chat.SurfaceSlash))},
 		{"not_installed", v.NotInstalled("https://itfit.example.com/slack/install")},
 		{"busy", v.Busy()},
+		{"card_report", v.Reports(true).Card(rec("comanaged"), nil, private)},
+		{"desk", v.Desk(deskPage, mgr)},
+		{"desk_empty", v.Desk(emptyDesk, mgr)},
+		{"client_card", v.ClientCard(named, last)},
 	}
 }
 
