@@ -501,7 +501,8 @@ func (s *Service) Deliver(ctx context.Context, j schedule.Job) error {
 		return fmt.Errorf("no result left for the nudge: %w", schedule.ErrGone)
 	}
 	if err != nil {
-		return err
+		// Nothing went out yet: a timeout here is not a nudge in doubt.
+		return schedule.NotSent(err)
 	}
 	switch p.Kind {
 	case ForUser:
