@@ -544,6 +544,11 @@ func TestSchemaRejects(t *testing.T) {
 		{"password parameter in redis.url", []string{"--set", "redis.url=redis://redis:6379/0?master_name=m&sentinel_password=s3cret"}, "password parameter"},
 		{"Add to Slack without a public address", []string{"--set", "config.slackClientID=1.2"}, "config.slackClientID (Add to Slack) needs the bot's public address: set publicURL"},
 		{"admin port on the webhook port", []string{"--set", "admin.port=3000"}, "admin.port must differ from containerPort"},
+		{"webhook over http", webhookArgs("url=http://crm.example.com/in"), "url"},
+		{"webhook without a whsec_ secret", webhookArgs("secrets[0]=s3cret"), "secrets"},
+		{"unknown webhook event", webhookArgs("events[0]=audit.done"), "events"},
+		{"typo in a webhook", webhookArgs("allowPrivate=true"), "allowPrivate"},
+		{"webhooks beside existingSecret", append(webhookArgs(), "--set", "existingSecret=creds"), "put ITFIT_WEBHOOKS (the endpoints as JSON) in that Secret"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"template", releaseName, chartDir}, tc.args...)
@@ -556,6 +561,17 @@ func TestSchemaRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// webhookArgs sets one valid webhook endpoint, then overrides.
+func webhookArgs(overrides ...string) []string {
+	args := []string{"--set", "webhooks.endpoints[0].name=crm", "--set", "webhooks.endpoints[0].url=https://crm.example.com/in",
+		"--set", "webhooks.endpoints[0].secrets[0]=whsec_ZmFrZS1uZXctc2VjcmV0LWZvci1jaGFydC1jaGVja3M=",
+		"--set", "webhooks.endpoints[0].events[0]=audit.completed"}
+	for _, o := range overrides {
+		args = append(args, "--set", "webhooks.endpoints[0]."+o)
+	}
+	return args
 }
 
 // TestNotes checks the URLs NOTES.txt gives the operator to paste into Slack

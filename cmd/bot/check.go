@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/itfit/itfit/internal/redisconn"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/secretbox"
+	"github.com/itfit/itfit/internal/webhooks"
 )
 
 // checkTimeout bounds each probe of `bot check`.
@@ -25,7 +27,8 @@ var errCheckFailed = errors.New("check failed")
 
 // check is `bot check`: before a deploy (or as a Helm test), it tries with
 // the real services what `bot serve` will need (the audit file, Redis, the
-// Slack token, the Teams credentials and keys, the account managers) and
+// Slack token, the Teams credentials and keys, the account managers, the
+// webhook endpoints) and
 // prints one line each: ok, warn, skip (not configured) or FAIL. It fails
 // when anything configured does not work. client is the HTTP client for
 // Slack and Microsoft; nil means their defaults (tests pass a local CA's).
@@ -124,10 +127,46 @@ func runCheck(ctx context.Context, cfg Config, out io.Writer, client *http.Clien
 		line("ok", "managers", "%d client workspaces have an account manager", len(dir))
 	}
 
+	checkWebhooks(cfg, line)
+
 	if failed {
 		return errCheckFailed
 	}
 	return nil
+}
+
+// checkWebhooks names each endpoint by its host only (a path or query may
+// hold a token) and the events it takes. Nothing is sent: a test event
+// would reach the provider's CRM as if it were real.
+func checkWebhooks(cfg Config, line func(status, what, format string, args ...any)) {
+	eps, err := webhooks.Parse(cfg.Webhooks)
+	switch {
+	case err != nil:
+		line("FAIL", "webhooks", "%v", err)
+		return
+	case len(eps) == 0:
+		line("skip", "webhooks", "ITFIT_WEBHOOKS is empty: no events are sent")
+		return
+	}
+	for _, ep := range eps {
+		host := ""
+		if u, err := url.Parse(ep.URL); err == nil {
+			host = u.Host
+		}
+		events := make([]string, len(ep.Events))
+		for i, e := range ep.Events {
+			events[i] = string(e)
+		}
+		extra := ""
+		if ep.AllowPrivate {
+			extra = "; allow_private: non-public addresses allowed"
+		}
+		secrets := "1 secret"
+		if len(ep.Secrets) > 1 {
+			secrets = fmt.Sprintf("%d secrets (rotating)", len(ep.Secrets))
+		}
+		line("ok", "webhooks", "%s: https://%s/… gets %s, signed with %s (not contacted%s)", ep.Name, host, strings.Join(events, ", "), secrets, extra)
+	}
 }
 
 func checkRedis(url string, probe func(func(context.Context) error) error, line func(status, what, format string, args ...any)) {

@@ -16,6 +16,7 @@ import (
 	"github.com/itfit/itfit/internal/links"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/slackauth"
+	"github.com/itfit/itfit/internal/webhooks"
 )
 
 // Config is every setting itfit reads, all from the environment. `bot help`
@@ -30,6 +31,7 @@ type Config struct {
 	RevisitAfter    time.Duration `envconfig:"ITFIT_REVISIT_AFTER" desc:"a Go duration replacing the 12-month revisit interval (demos and tests)"`
 	AccountManagers string        `envconfig:"ITFIT_ACCOUNT_MANAGERS" desc:"who nudges whom: slack:TCLIENT=UMANAGER (or =TPROVIDER/UMANAGER or /CCHANNEL), teams:TENANT=USER, comma-separated"`
 	NudgeResends    int           `envconfig:"ITFIT_NUDGE_RESENDS" default:"0" desc:"how many times a nudge is sent again when its delivery may have gone through and the platform cannot check (Teams; Slack without the history scopes): 0 never twice, the nudge is dead-lettered instead; 1 at most twice"`
+	Webhooks        string        `envconfig:"ITFIT_WEBHOOKS" desc:"signed outgoing webhooks: a JSON array of endpoints, each with name, url (https), secrets (whsec_...), events, and optional timeout, max_attempts, allow_private; it holds secrets (README, Webhooks)"`
 	ShutdownTimeout time.Duration `envconfig:"ITFIT_SHUTDOWN_TIMEOUT" default:"20s" desc:"how long shutdown waits for requests in flight"`
 	PprofAddr       string        `envconfig:"ITFIT_PPROF_ADDR" desc:"a loopback host:port serving net/http/pprof, for profiling load runs; off when unset"`
 	AdminAddr       string        `envconfig:"ITFIT_ADMIN_ADDR" desc:"host:port (e.g. :9090) of a listener of their own for /healthz, /readyz and /metrics, which PORT then does not serve; unset: they are on PORT"`
@@ -102,6 +104,9 @@ func loadConfig() (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	if _, err := revisit.ParseDirectory(c.AccountManagers, platformRules()); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if _, err := webhooks.Parse(c.Webhooks); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	if c.RevisitAfter < 0 {
@@ -219,6 +224,8 @@ Usage:
   bot serve     run the HTTP server for Slack and Teams
   bot check     try Redis, Slack and Teams with this configuration; non-zero
                 on failure (--config-only: the settings alone, no network)
+  bot webhooks  list, replay or drop the webhook deliveries that ran out of
+                attempts: list | replay KEY... | drop KEY... (or --all)
   bot version   print the version
   bot help      print this help
 

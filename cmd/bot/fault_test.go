@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,8 +191,30 @@ func serveRedis(t *testing.T, team string) (string, redis.UniversalClient) {
 	return u, rdb
 }
 
-// signedPosts counts postSigned's requests.
-var signedPosts atomic.Int64
+// signedUsed is every (timestamp, body) postSigned has signed: the same
+// body signed at the same second is the same signature, a replay.
+var (
+	signedMu   sync.Mutex
+	signedUsed = map[string]bool{}
+)
+
+// signedAt is the latest second of the window at which body has not been
+// signed yet. (Counting posts back from now collided whenever a second
+// passed between two posts of one body: the same /itfit before and after
+// an install, refused as a replay.)
+func signedAt(body []byte) string {
+	signedMu.Lock()
+	defer signedMu.Unlock()
+	now := time.Now().Unix()
+	for off := int64(0); off < 240; off++ {
+		k := strconv.FormatInt(now-off, 10) + "\x00" + string(body)
+		if !signedUsed[k] {
+			signedUsed[k] = true
+			return strconv.FormatInt(now-off, 10)
+		}
+	}
+	return strconv.FormatInt(now, 10)
+}
 
 // postSigned sends body to path with a valid Slack signature.
 func postSigned(t *testing.T, base, path, ctype string, body []byte, secret string) (int, string) {
@@ -206,7 +227,7 @@ func postSigned(t *testing.T, base, path, ctype string, body []byte, secret stri
 	// Slack signs each delivery as it sends it, so no two of its requests
 	// share a signature (one that does is a replay, and refused): each post
 	// here is signed at its own second of the window.
-	ts := strconv.FormatInt(time.Now().Unix()-signedPosts.Add(1)%240, 10)
+	ts := signedAt(body)
 	req.Header.Set(slackapi.HeaderTimestamp, ts)
 	req.Header.Set(slackapi.HeaderSignature, slackapi.Sign(secret, ts, body))
 	resp, err := http.DefaultClient.Do(req)

@@ -211,6 +211,11 @@ func TestForgetCostsTheUsersKeysNotTheKeyspace(t *testing.T) {
 		return sent
 	}
 
+	// A first forget loads the erasers' scripts into Redis: on a server
+	// that has not seen them (a fresh one, or after SCRIPT FLUSH) go-redis
+	// follows an EVALSHA answered NOSCRIPT with an EVAL, one command more
+	// that has nothing to do with the keyspace.
+	forget("UFORGETWARM")
 	quiet := forget("UFORGETQUIET")
 
 	// 200,000 keys that are not this person's: other people's sessions
@@ -276,8 +281,8 @@ func TestForgetCostsTheUsersKeysNotTheKeyspace(t *testing.T) {
 			t.Errorf("a repeated forget ran %v", c)
 		}
 	}
-	if n := strings.Count(logs.String(), "chat: person forgotten"); n != 2 {
-		t.Errorf("%d forgets ran for two people and a repeated press, want 2", n)
+	if n := strings.Count(logs.String(), "chat: person forgotten"); n != 3 {
+		t.Errorf("%d forgets ran for three people and a repeated press, want 3", n)
 	}
 }
 

@@ -65,6 +65,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		fmt.Fprintf(stderr, "bot: check takes only --config-only, not %q\n", strings.Join(args[1:], " "))
 		return errUsage
+	case "webhooks":
+		return webhooksCmd(ctx, cfg, args[1:], stdout, stderr)
 	case "serve":
 		log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 		return serve(ctx, cfg, log, nil)

@@ -35,7 +35,7 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 		"2",     // after_hours: team strained
 		"1, 4",  // projects: exclusive "none" with another: refused by the engine
 		"4",     // projects: none
-		"3",     // compliance: no
+		"8",     // frameworks: none of these (so no question about the expertise)
 		"1",     // growth: outpacing
 		"1",     // distraction: weekly
 		"3",     // control: unsure
@@ -58,7 +58,7 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 			}
 			got := out.String()
 			for _, want := range []string{
-				"Question 1 of 10",
+				"Question 1 of 11",
 				"Please type the number of an option.",
 				"Please answer with option numbers from 1 to 4",
 				"There is no option 9; choose from 1 to 4.",
@@ -87,7 +87,7 @@ func TestChatFromFirstQuestionToCard(t *testing.T) {
 // line, to stdout or stderr.
 func TestChatAtEightyColumns(t *testing.T) {
 	t.Setenv("REDIS_URL", "")
-	input := "\n9\n1, 1\n2\n1\nback\n1\n1,2\n2\n1, 4\n4\n3\n1\n1\n3\nstatus\nhelp\nquit\n"
+	input := "\n9\n1, 1\n2\n1\nback\n1\n1,2\n2\n1, 4\n4\n8\n1\n1\n3\nstatus\nhelp\nquit\n" // frameworks: 8, none of these
 	chatAt := func(cols string) (string, string) {
 		t.Setenv("COLUMNS", cols)
 		var out, errOut bytes.Buffer

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
+	"github.com/itfit/itfit/internal/webhooks"
 )
 
 // worker runs beside the HTTP server (Socket Mode, the nudge scheduler)
@@ -32,6 +34,7 @@ type worker struct {
 // 127.0.0.1:0.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) error {
 	log.Info("starting itfit", "version", version, "commit", commit)
+	tuneGC(log, os.Getenv, "/sys/fs/cgroup/memory.max")
 	defer startDebug(ctx, log, cfg.PprofAddr)()
 	s, err := build(ctx, cfg, log)
 	if err != nil {
@@ -119,11 +122,20 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	if err != nil {
 		return nil, err
 	}
+	hooks, disclose, err := newWebhooks(cfg, st, engine, metrics, log)
+	if err != nil {
+		return nil, err
+	}
+	var revisitEvents revisit.Events
+	if hooks != nil {
+		revisitEvents = hooks
+	}
 	revisits := revisit.New(st.rdb, sched, engine, revisit.Config{
-		After: cfg.RevisitAfter, Managers: managers, Platforms: rules, HistoryTTL: cfg.HistoryTTL, Logger: log,
+		After: cfg.RevisitAfter, Managers: managers, Platforms: rules, HistoryTTL: cfg.HistoryTTL, Events: revisitEvents, Logger: log,
 	})
+	disclose.r = revisits
 
-	d := deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg, revisits: revisits, managers: managers}
+	d := deps{engine: engine, rdb: st.rdb, metrics: metrics, bg: bg, revisits: revisits, managers: managers, webhooks: hooks}
 	if cfg.LinkSecret != "" {
 		secret, _ := links.ParseSecret(cfg.LinkSecret) // checked by loadConfig
 		if d.links, err = links.New(links.Options{Secret: secret, PublicURL: cfg.PublicURL, Redis: st.rdb}); err != nil {
@@ -136,8 +148,40 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	}
 	nudges := schedule.NewWorker(workerSched, revisits, nudgeWorkerConfig(cfg, log, metrics, revisits))
 	s.workers = append(workers, worker{name: "revisits", run: nudges.Run})
+	if hooks != nil {
+		// Deliveries on the patient client, like the nudges.
+		s.workers = append(s.workers, worker{name: "webhooks", run: hooks.Worker(st.bg, webhooks.WorkerConfig{}).Run})
+		log.Info("webhooks enabled", "endpoints", len(hooks.Endpoints()))
+	}
 	s.public = newHTTPServer(log, metrics, mux)
 	return s, nil
+}
+
+// newWebhooks builds the webhook service for ITFIT_WEBHOOKS, or nil when
+// it is empty. Whether a person's result may be sent depends on their
+// account manager, which the revisit service (built after it, as it reports
+// to it) knows: the returned managers is pointed at it once built.
+func newWebhooks(cfg Config, st *storage, engine *conversation.Engine, metrics *obs.Metrics, log *slog.Logger) (*webhooks.Service, *managersOf, error) {
+	eps, err := webhooks.Parse(cfg.Webhooks)
+	if err != nil || len(eps) == 0 {
+		return nil, &managersOf{}, err
+	}
+	m := &managersOf{}
+	hooks, err := webhooks.New(st.rdb, eps, webhooks.Options{
+		Logger: log, Metrics: metrics, Managers: m, History: engine,
+		UserAgent: "itfit-webhooks/" + version,
+	})
+	return hooks, m, err
+}
+
+// managersOf forwards to the revisit service once it is built.
+type managersOf struct{ r *revisit.Service }
+
+func (m *managersOf) ManagerOf(ctx context.Context, u conversation.UserKey) (revisit.Manager, bool, error) {
+	if m.r == nil {
+		return revisit.Manager{}, false, nil
+	}
+	return m.r.ManagerOf(ctx, u)
 }
 
 func newHTTPServer(log *slog.Logger, metrics *obs.Metrics, mux *http.ServeMux) *http.Server {

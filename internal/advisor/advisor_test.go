@@ -2,6 +2,7 @@ package advisor_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -66,47 +67,45 @@ func TestProfiles(t *testing.T) {
 		verdict     advisor.Verdict
 		strength    advisor.Strength
 		wantReasons []advisor.OptionID // must lead the reasons, in this order
-		tipping     bool
 	}{{
 		name:        "two stretched staff, no security skill, needs 24/7, wants control",
-		answers:     []string{"it_staff=two_three", "firefighting=nearly_all", "skills=security", "after_hours=nobody_need", "projects=none", "compliance=no", "growth=steady", "distraction=sometimes", "control=keep"},
+		answers:     []string{"it_staff=two_three", "firefighting=nearly_all", "skills=security", "after_hours=nobody_need", "projects=none", "frameworks=none", "growth=steady", "distraction=sometimes", "control=keep"},
 		verdict:     advisor.CoManaged,
 		strength:    advisor.Strong,
-		wantReasons: []advisor.OptionID{"two_three", "keep", "nearly_all", "security"},
+		wantReasons: []advisor.OptionID{"two_three", "keep", "nearly_all", "security", "nobody_need"},
 	}, {
 		name:        "no IT and wants one accountable partner",
-		answers:     []string{"it_staff=none", "after_hours=not_needed", "projects=none", "compliance=no", "growth=steady", "distraction=weekly", "control=hand_off"},
+		answers:     []string{"it_staff=none", "after_hours=not_needed", "projects=none", "frameworks=none", "growth=steady", "distraction=weekly", "control=hand_off"},
 		verdict:     advisor.FullyManaged,
 		strength:    advisor.Strong,
 		wantReasons: []advisor.OptionID{"none", "hand_off", "weekly"},
 	}, {
 		name:        "one overwhelmed generalist, scaling fast",
-		answers:     []string{"it_staff=one", "generalist_load=overwhelmed", "skills=security,cloud", "after_hours=team_strained", "projects=none", "compliance=no", "growth=outpacing", "distraction=weekly", "control=unsure"},
+		answers:     []string{"it_staff=one", "generalist_load=overwhelmed", "skills=security,cloud", "after_hours=team_strained", "projects=none", "frameworks=none", "growth=outpacing", "distraction=weekly", "control=unsure"},
 		verdict:     advisor.FullyManaged,
 		strength:    advisor.Moderate,
 		wantReasons: []advisor.OptionID{"one", "overwhelmed", "outpacing", "weekly"},
 	}, {
 		name:        "capable team short only of a cloud migration",
-		answers:     []string{"it_staff=four_plus", "firefighting=little", "skills=none", "after_hours=covered", "projects=cloud_migration", "compliance=no", "growth=steady", "distraction=rarely", "control=unsure"},
+		answers:     []string{"it_staff=four_plus", "firefighting=little", "skills=none", "after_hours=covered", "projects=cloud_migration", "frameworks=soc2", "compliance=yes_covered", "growth=steady", "distraction=rarely", "control=unsure"},
 		verdict:     advisor.CoManaged,
 		strength:    advisor.Moderate,
 		wantReasons: []advisor.OptionID{"four_plus", "cloud_migration", "rarely"},
 	}, {
 		name:        "close call: a coping generalist with a security gap",
-		answers:     []string{"it_staff=one", "generalist_load=no_projects", "skills=security", "after_hours=covered", "projects=none", "compliance=no", "growth=steady", "distraction=sometimes", "control=unsure"},
+		answers:     []string{"it_staff=one", "generalist_load=no_projects", "skills=security", "after_hours=covered", "projects=none", "frameworks=none", "growth=steady", "distraction=sometimes", "control=unsure"},
 		verdict:     advisor.CoManaged,
 		strength:    advisor.Close,
 		wantReasons: []advisor.OptionID{"security", "no_projects"},
-		tipping:     true,
 	}, {
 		name:        "compliance gap and after-hours strain, team keeps control",
-		answers:     []string{"it_staff=two_three", "firefighting=half", "skills=networking", "after_hours=team_strained", "projects=office_move,security_overhaul", "compliance=yes_gap", "growth=flat", "distraction=sometimes", "control=keep"},
+		answers:     []string{"it_staff=two_three", "firefighting=half", "skills=networking", "after_hours=team_strained", "projects=office_move,security_overhaul", "frameworks=hipaa,pci_dss", "compliance=yes_gap", "growth=flat", "distraction=sometimes", "control=keep"},
 		verdict:     advisor.CoManaged,
 		strength:    advisor.Strong,
 		wantReasons: []advisor.OptionID{"two_three", "keep", "team_strained", "yes_gap"},
 	}, {
 		name:        "no IT but wants control: decisive, with a note",
-		answers:     []string{"it_staff=none", "after_hours=nobody_need", "projects=cloud_migration,office_move,security_overhaul", "compliance=yes_gap", "growth=flat", "distraction=rarely", "control=keep"},
+		answers:     []string{"it_staff=none", "after_hours=nobody_need", "projects=cloud_migration,office_move,security_overhaul", "frameworks=gdpr", "compliance=yes_gap", "growth=flat", "distraction=rarely", "control=keep"},
 		verdict:     advisor.FullyManaged,
 		strength:    advisor.Strong,
 		wantReasons: []advisor.OptionID{"none"},
@@ -120,15 +119,7 @@ func TestProfiles(t *testing.T) {
 			if got := reasons(r); len(got) < len(tt.wantReasons) || !slices.Equal(got[:len(tt.wantReasons)], tt.wantReasons) {
 				t.Errorf("reasons %v, want them to start with %v", got, tt.wantReasons)
 			}
-			for _, c := range r.Reasons {
-				if c.Reason == "" {
-					t.Errorf("reason for %s has no text", c.Option)
-				}
-			}
-			if (r.Tipping != "") != tt.tipping {
-				t.Errorf("tipping %q, want present=%v", r.Tipping, tt.tipping)
-			}
-			if r.VerdictName == "" || len(r.NextSteps) == 0 || len(r.Comparison) != 6 || len(r.ProviderCovers) == 0 || len(r.TeamKeeps) == 0 {
+			if r.VerdictName == "" || len(r.NextSteps) == 0 || len(r.Comparison) != 6 || len(r.Scope) == 0 || len(r.TeamKeeps) == 0 {
 				t.Errorf("card is missing parts: %+v", r)
 			}
 			if (tt.verdict == advisor.CoManaged) != (len(r.Matrix) > 0) {
@@ -145,30 +136,24 @@ func TestProfiles(t *testing.T) {
 	}
 }
 
-func TestCloseCallNamesWhatTipsIt(t *testing.T) {
-	a := advisor.Default()
-	as := walk(t, a, "it_staff=one", "generalist_load=no_projects", "skills=security", "after_hours=covered", "projects=none", "compliance=no", "growth=steady", "distraction=sometimes", "control=unsure")
-	r := a.Recommend(as, time.Now())
-	// The biggest single move towards the other side: the generalist being
-	// overwhelmed (-1 to +3) outweighs leadership handing off (0 to +3).
-	if !strings.Contains(r.Tipping, "Overwhelmed, doing everything") || !strings.Contains(r.Tipping, "Fully managed IT") {
-		t.Fatalf("tipping = %q", r.Tipping)
-	}
-}
-
 func TestTieGoesToConfiguredVerdictAndSaysSo(t *testing.T) {
 	a := advisor.Default()
-	// one (+3), fine (-2), no skills gap, covered, none, no, steady, rarely (-1), unsure: 0.
-	as := walk(t, a, "it_staff=one", "generalist_load=fine", "skills=none", "after_hours=covered", "projects=none", "compliance=no", "growth=steady", "distraction=rarely", "control=unsure")
+	// one (+3), fine (-2), no skills gap, covered, none, none, steady, rarely (-1), unsure: 0.
+	as := walk(t, a, "it_staff=one", "generalist_load=fine", "skills=none", "after_hours=covered", "projects=none", "frameworks=none", "growth=steady", "distraction=rarely", "control=unsure")
 	r := a.Recommend(as, time.Now())
 	if r.Score != 0 || r.Verdict != advisor.CoManaged || r.Strength != advisor.Close || r.Note == "" {
 		t.Fatalf("got score %d verdict %s strength %s note %q", r.Score, r.Verdict, r.Strength, r.Note)
+	}
+	// A tie is one point from the other side: any single answer that adds
+	// a point towards fully managed tips it.
+	if r.Flip == nil || len(r.Flip.Changes) != 1 || r.Flip.To != advisor.FullyManaged {
+		t.Fatalf("flip %+v", r.Flip)
 	}
 }
 
 func TestMatrixFollowsGaps(t *testing.T) {
 	a := advisor.Default()
-	as := walk(t, a, "it_staff=two_three", "firefighting=nearly_all", "skills=security", "after_hours=nobody_need", "projects=cloud_migration", "compliance=no", "growth=steady", "distraction=sometimes", "control=keep")
+	as := walk(t, a, "it_staff=two_three", "firefighting=nearly_all", "skills=security", "after_hours=nobody_need", "projects=cloud_migration", "frameworks=hipaa,soc2", "compliance=yes_gap", "growth=steady", "distraction=sometimes", "control=keep")
 	r := a.Recommend(as, time.Now())
 	owners := map[advisor.AreaID]advisor.Owner{}
 	for _, m := range r.Matrix {
@@ -178,14 +163,70 @@ func TestMatrixFollowsGaps(t *testing.T) {
 		"after_hours": advisor.OwnerProvider, "security": advisor.OwnerProvider, "patching": advisor.OwnerProvider,
 		"backup": advisor.OwnerProvider, "helpdesk": advisor.OwnerShared, "business_apps": advisor.OwnerTeam,
 		"projects": advisor.OwnerShared, "strategy": advisor.OwnerTeam,
+		// Named by the migration, not by a missing skill: shared.
+		"cloud": advisor.OwnerShared, "compliance": advisor.OwnerProvider, "procurement": advisor.OwnerTeam,
+	}
+	if len(owners) != len(want) {
+		t.Errorf("matrix %v", r.Matrix)
 	}
 	for area, owner := range want {
 		if owners[area] != owner {
 			t.Errorf("%s owned by %q, want %q", area, owners[area], owner)
 		}
 	}
-	if !slices.Contains(r.ProviderCovers, "Cloud architecture") {
-		t.Errorf("a cloud migration should put cloud architecture in scope: %v", r.ProviderCovers)
+	because := map[advisor.AreaID][]string{}
+	for _, s := range r.Scope {
+		because[s.Area] = s.Because
+	}
+	for area, want := range map[advisor.AreaID][]string{
+		"projects":    {"your cloud or Microsoft 365 migration"},
+		"cloud":       {"your cloud or Microsoft 365 migration"},
+		"compliance":  {"HIPAA, SOC 2 without the expertise on staff"},
+		"security":    {"no cybersecurity skills on staff"},
+		"helpdesk":    {"a team that spends its week on urgent fixes"},
+		"after_hours": {"nobody watching your systems after hours"},
+		"patching":    nil, // the provider's by default
+	} {
+		if !slices.Equal(because[area], want) {
+			t.Errorf("%s in scope because of %q, want %q", area, because[area], want)
+		}
+	}
+}
+
+// A text naming another answer reads that answer; a text naming what
+// might not be answered is refused when the audit is loaded.
+func TestTextsNameOtherAnswers(t *testing.T) {
+	a := advisor.Default()
+	as := walk(t, a, "it_staff=four_plus", "firefighting=little", "skills=none", "after_hours=covered", "projects=none", "frameworks=hipaa,pipeda_phipa", "compliance=yes_gap", "growth=steady", "distraction=sometimes", "control=keep")
+	r := a.Recommend(as, time.Now())
+	var got []string
+	for _, c := range r.Reasons {
+		got = append(got, c.Reason)
+	}
+	if !slices.Contains(got, "Meeting HIPAA, PIPEDA or PHIPA demands expertise nobody on your staff has.") {
+		t.Errorf("reasons %q", got)
+	}
+
+	const q2 = "  - {id: q2, step: gaps, prompt: P, kind: single, %s options: [{id: a, label: A, weight: 1, reason: \"%s\"}, {id: b, label: B}]}\n"
+	const q1 = "  - {id: q1, step: gaps, prompt: P, kind: single, %s options: [{id: a, label: A}, {id: b, label: B}]}\n"
+	tests := []struct{ name, questions, want string }{
+		{"unknown", fmt.Sprintf(q1, "") + fmt.Sprintf(q2, "", "r {q9}"), "names {q9}, which is not a question"},
+		{"later", fmt.Sprintf(q1, "") + fmt.Sprintf(q2, "", "r {q2}"), "names {q2}, which is not an earlier question"},
+		{"open", fmt.Sprintf(q1, "") + fmt.Sprintf(q2, "", "r {q1"), "has a { without its }"},
+		{"sometimes asked", fmt.Sprintf(q1, "") + "  - {id: q3, step: gaps, prompt: P, kind: single, ask_if: {question: q1, any_of: [a]}, options: [{id: a, label: A}, {id: b, label: B}]}\n" +
+			strings.Replace(fmt.Sprintf(q2, "", "r {q3}"), "q2", "q4", 1), "names {q3}, which is not always asked before this question"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := advisor.Parse("custom.yaml", []byte(minimalHead+tt.questions))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+	ok := fmt.Sprintf(q1, "") + fmt.Sprintf(q2, "ask_if: {question: q1, any_of: [a]},", "r {q1}")
+	if _, err := advisor.Parse("custom.yaml", []byte(minimalHead+ok)); err != nil {
+		t.Fatalf("a text naming the question this one depends on: %v", err)
 	}
 }
 
@@ -197,16 +238,16 @@ func TestSkipLogic(t *testing.T) {
 		t.Fatalf("with no IT staff the next question is %s; the team questions should be skipped", q.ID)
 	}
 	pos, total := a.Progress(as)
-	if pos != 2 || total != 7 {
-		t.Errorf("progress %d of %d, want 2 of 7", pos, total)
+	if pos != 2 || total != 8 {
+		t.Errorf("progress %d of %d, want 2 of 8", pos, total)
 	}
 	pos, total = a.Progress(nil)
-	if pos != 1 || total != 10 {
-		t.Errorf("progress before any answer %d of %d, want 1 of 10 (unsettled questions count)", pos, total)
+	if pos != 1 || total != 11 {
+		t.Errorf("progress before any answer %d of %d, want 1 of 11 (unsettled questions count)", pos, total)
 	}
 	pos, total = a.Progress(answer("it_staff=two_three"))
-	if pos != 2 || total != 9 {
-		t.Errorf("progress %d of %d, want 2 of 9", pos, total)
+	if pos != 2 || total != 10 {
+		t.Errorf("progress %d of %d, want 2 of 10", pos, total)
 	}
 }
 

@@ -80,6 +80,9 @@ type Audit struct {
 	NextSteps  map[Verdict][]string    `json:"next_steps"`
 	index      map[QuestionID]int      // position of each question
 	options    map[QuestionID]map[OptionID]int
+	// gates are the questions another question's ask_if names: changing
+	// one would change what is asked.
+	gates map[QuestionID]bool
 }
 
 // Scoring holds the thresholds that turn a score into a strength.
@@ -133,6 +136,12 @@ type Option struct {
 	Weight    int      `json:"weight"`
 	Reason    string   `json:"reason,omitempty"`
 	Covers    []AreaID `json:"covers,omitempty"`
+	// Short names the answer inside the card's sentences (what put an
+	// area in scope); the label stands in when it is unset.
+	Short string `json:"short,omitempty"`
+	// WhatIf finishes "If ..." when the card says what would change the
+	// verdict ("leadership wanted one accountable partner").
+	WhatIf string `json:"what_if,omitempty"`
 }
 
 // Condition holds when a question was answered with any of AnyOf (or with
@@ -387,8 +396,38 @@ func (a *Audit) check() []string {
 					bad("%s: covers unknown area %q", ow, c)
 				}
 			}
+			for _, f := range []struct{ name, text string }{{"reason", o.Reason}, {"short", o.Short}, {"what_if", o.WhatIf}} {
+				if len(f.text) > 300 {
+					bad("%s: %s is longer than 300 characters", ow, f.name)
+				}
+			}
 		}
 		a.options[q.ID] = opts
+	}
+	// A text may name the answer to an earlier question that is sure to
+	// have been answered: one always asked, or the one deciding whether
+	// this question is asked.
+	for i, q := range a.Questions {
+		for j, o := range q.Options {
+			ow := fmt.Sprintf("question %d (%s) option %d (%s)", i+1, q.ID, j+1, o.ID)
+			for _, f := range []struct{ name, text string }{{"reason", o.Reason}, {"short", o.Short}, {"what_if", o.WhatIf}} {
+				refs, ok := references(f.text)
+				if !ok {
+					bad("%s: %s has a { without its }", ow, f.name)
+				}
+				for _, ref := range refs {
+					k, known := a.index[ref]
+					switch {
+					case !known:
+						bad("%s: %s names {%s}, which is not a question", ow, f.name, ref)
+					case k >= i:
+						bad("%s: %s names {%s}, which is not an earlier question", ow, f.name, ref)
+					case a.Questions[k].AskIf != nil && (q.AskIf == nil || q.AskIf.Question != ref):
+						bad("%s: %s names {%s}, which is not always asked before this question", ow, f.name, ref)
+					}
+				}
+			}
+		}
 	}
 	// Conditions may only look back: a question's fate is settled by the
 	// answers before it, which keeps "the next question" well defined.
@@ -410,9 +449,11 @@ func (a *Audit) check() []string {
 			}
 		}
 	}
+	a.gates = map[QuestionID]bool{}
 	for i, q := range a.Questions {
 		if q.AskIf != nil {
 			checkCond(fmt.Sprintf("question %d (%s) ask_if", i+1, q.ID), *q.AskIf, i)
+			a.gates[q.AskIf.Question] = true
 		}
 	}
 	for i, m := range a.Matrix {
@@ -440,6 +481,64 @@ func (a *Audit) check() []string {
 		bad("comparison: needs at least one row")
 	}
 	return errs
+}
+
+// references are the question IDs a text names as {question_id}; false
+// when a brace is left open.
+func references(s string) ([]QuestionID, bool) {
+	var out []QuestionID
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			return out, !strings.Contains(s, "}")
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return out, false
+		}
+		out = append(out, QuestionID(s[i+1:i+j]))
+		s = s[i+j+1:]
+	}
+}
+
+// fill puts the answers a text names ({frameworks}) into it: the chosen
+// options' short names, comma-separated.
+func (a *Audit) fill(s string, as Answers) string {
+	if !strings.Contains(s, "{") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		j := strings.IndexByte(s[max(i, 0):], '}')
+		if i < 0 || j < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		if q, ok := a.Question(QuestionID(s[i+1 : i+j])); ok {
+			b.WriteString(strings.Join(q.shorts(as.Get(q.ID)), ", "))
+		}
+		s = s[i+j+1:]
+	}
+}
+
+// shorts are the short names of some options (their labels where unset).
+func (q *Question) shorts(opts []OptionID) []string {
+	out := make([]string, 0, len(opts))
+	for _, id := range opts {
+		if o, ok := q.Option(id); ok {
+			out = append(out, o.short())
+		}
+	}
+	return out
+}
+
+func (o *Option) short() string {
+	if o.Short != "" {
+		return o.Short
+	}
+	return o.Label
 }
 
 // AreaName returns the display name of an area.

@@ -25,6 +25,10 @@ type AnswerChange struct {
 	Prompt   string
 	Before   []string // labels; empty when not asked before
 	After    []string // labels; empty when not asked now
+	// BeforeOptions and AfterOptions are the same answers as option IDs,
+	// for machines (outgoing webhooks) rather than people.
+	BeforeOptions []OptionID
+	AfterOptions  []OptionID
 }
 
 // Compare describes how the answers after (whose recommendation is now)
@@ -46,7 +50,7 @@ func (a *Audit) Compare(before Answers, beforeAt time.Time, after Answers, now *
 		if slices.Equal(b, n) {
 			continue
 		}
-		c.Answers = append(c.Answers, AnswerChange{Question: q.ID, Prompt: q.Prompt, Before: q.Labels(b), After: q.Labels(n)})
+		c.Answers = append(c.Answers, AnswerChange{Question: q.ID, Prompt: q.Prompt, Before: q.Labels(b), After: q.Labels(n), BeforeOptions: b, AfterOptions: n})
 	}
 	return c
 }

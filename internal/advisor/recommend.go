@@ -1,7 +1,6 @@
 package advisor
 
 import (
-	"fmt"
 	"slices"
 	"time"
 )
@@ -23,7 +22,8 @@ type Contribution struct {
 	Option   OptionID   `json:"option"`
 	Label    string     `json:"label"`
 	Weight   int        `json:"weight"`
-	Reason   string     `json:"reason,omitempty"`
+	// Reason is the option's reason with the answers it names filled in.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Responsibility is one row of the co-managed responsibility matrix.
@@ -31,6 +31,16 @@ type Responsibility struct {
 	Area  AreaID `json:"area"`
 	Name  string `json:"name"`
 	Owner Owner  `json:"owner"`
+}
+
+// ScopeItem is an area the provider would take on, alone or shared, and
+// the answers that put it there (their short names; none for an area that
+// is the provider's by default).
+type ScopeItem struct {
+	Area    AreaID   `json:"area"`
+	Name    string   `json:"name"`
+	Owner   Owner    `json:"owner"`
+	Because []string `json:"because,omitempty"`
 }
 
 // Recommendation is the platform-neutral result of an audit.
@@ -41,82 +51,107 @@ type Recommendation struct {
 	Summary      string   `json:"summary"`
 	Score        int      `json:"score"`
 	Strength     Strength `json:"strength"`
-	// Tipping names, on a close call, the answer that would tip the verdict.
-	Tipping string `json:"tipping,omitempty"`
+	// Decisive is set when one answer settled the verdict on its own.
+	Decisive bool `json:"decisive,omitempty"`
 	// Note explains a tie or a decisive answer.
-	Note           string           `json:"note,omitempty"`
-	Reasons        []Contribution   `json:"reasons"`
-	Counterpoints  []Contribution   `json:"counterpoints,omitempty"`
-	Contributions  []Contribution   `json:"contributions"`
-	ProviderCovers []string         `json:"provider_covers"`
-	TeamKeeps      []string         `json:"team_keeps"`
-	Matrix         []Responsibility `json:"matrix,omitempty"`
-	Comparison     []ComparisonRow  `json:"comparison"`
-	NextSteps      []string         `json:"next_steps"`
-	CompletedAt    time.Time        `json:"completed_at"`
-	RevisitOn      time.Time        `json:"revisit_on"`
+	Note string `json:"note,omitempty"`
+	// Reasons are every answer that points to the verdict, Counterpoints
+	// every answer that points the other way, strongest first.
+	Reasons       []Contribution `json:"reasons"`
+	Counterpoints []Contribution `json:"counterpoints,omitempty"`
+	Contributions []Contribution `json:"contributions"`
+	// Flip is what would change the verdict; nil when it was decisive.
+	Flip *Flip `json:"flip,omitempty"`
+	// Scope is what the provider would cover; TeamKeeps what stays.
+	Scope       []ScopeItem      `json:"scope"`
+	TeamKeeps   []string         `json:"team_keeps"`
+	Matrix      []Responsibility `json:"matrix,omitempty"`
+	Comparison  []ComparisonRow  `json:"comparison"`
+	NextSteps   []string         `json:"next_steps"`
+	CompletedAt time.Time        `json:"completed_at"`
+	RevisitOn   time.Time        `json:"revisit_on"`
 }
 
-// maxReasons keeps the card readable; the full list is in Contributions.
-const (
-	maxReasons       = 4
-	maxCounterpoints = 2
-)
+// Decision is the verdict of some answers, without the card.
+type Decision struct {
+	Verdict  Verdict
+	Strength Strength
+	Score    int
+	// Decisive is the answer that settled it, if one did.
+	Decisive *Decisive
+}
+
+// Decide scores the answers and applies the decisive answers: the verdict
+// Recommend gives, and nothing else.
+func (a *Audit) Decide(as Answers) Decision {
+	var d Decision
+	for _, ans := range as {
+		if q, ok := a.Question(ans.Question); ok {
+			d.Score += q.weight(ans.Options)
+		}
+	}
+	d.Verdict, d.Strength = a.verdict(d.Score)
+	for i := range a.Scoring.Decisive {
+		if r := &a.Scoring.Decisive[i]; r.When.Holds(as) {
+			d.Verdict, d.Strength, d.Decisive = r.Verdict, Strong, r
+			break
+		}
+	}
+	return d
+}
+
+// weight is what some options of a question add to the score.
+func (q *Question) weight(opts []OptionID) int {
+	w := 0
+	for _, id := range opts {
+		if o, ok := q.Option(id); ok {
+			w += o.Weight
+		}
+	}
+	return w
+}
 
 // Recommend scores the answers. completedAt is when the last answer was
 // given; the revisit falls 12 calendar months later.
 func (a *Audit) Recommend(as Answers, completedAt time.Time) Recommendation {
+	d := a.Decide(as)
 	r := Recommendation{
 		AuditVersion: a.Version,
+		Verdict:      d.Verdict,
+		Strength:     d.Strength,
+		Score:        d.Score,
+		Decisive:     d.Decisive != nil,
 		Comparison:   a.Comparison,
 		CompletedAt:  completedAt,
 		RevisitOn:    AddMonths(completedAt, 12),
 	}
 	r.Contributions = a.contributions(as)
-	for _, c := range r.Contributions {
-		r.Score += c.Weight
-	}
-	r.Verdict, r.Strength = a.verdict(r.Score)
-	if r.Score == 0 {
+	byScore, strength := a.verdict(d.Score)
+	switch {
+	case d.Decisive != nil && (byScore != d.Verdict || strength != Strong):
+		// The note says why the answers' balance was overruled.
+		r.Note = d.Decisive.Note
+	case d.Decisive == nil && d.Score == 0:
 		r.Note = a.Verdicts[r.Verdict].TieNote
 	}
-	decided := false
-	for _, d := range a.Scoring.Decisive {
-		if d.When.Holds(as) {
-			decided = true
-			if d.Verdict != r.Verdict || r.Strength != Strong {
-				r.Note = d.Note
-			}
-			r.Verdict, r.Strength = d.Verdict, Strong
-			break
-		}
-	}
-	if r.Strength == Close && !decided {
-		r.Tipping = a.tipping(as, r.Score, r.Verdict)
+	if d.Decisive == nil {
+		r.Flip = a.flip(as, d)
 	}
 	text := a.Verdicts[r.Verdict]
 	r.VerdictName, r.Summary = text.Name, text.Summary
 	r.Reasons, r.Counterpoints = splitReasons(r.Contributions, r.Verdict)
-	if decided {
-		// A decisive answer makes the other pulls moot (with no team, a
-		// team's after-hours strain argues for nothing); the note explains.
-		r.Counterpoints = nil
-	}
-	r.ProviderCovers, r.TeamKeeps, r.Matrix = a.scope(as, r.Verdict)
+	r.Scope, r.TeamKeeps, r.Matrix = a.scope(as, r.Verdict)
 	r.NextSteps = a.NextSteps[r.Verdict]
 	return r
 }
 
 func (a *Audit) contributions(as Answers) []Contribution {
 	var out []Contribution
-	for _, ans := range as {
-		q, ok := a.Question(ans.Question)
-		if !ok {
-			continue
-		}
-		for _, id := range ans.Options {
+	for i := range a.Questions {
+		q := &a.Questions[i]
+		for _, id := range as.Get(q.ID) {
 			if o, ok := q.Option(id); ok {
-				out = append(out, Contribution{Question: q.ID, Option: o.ID, Label: o.Label, Weight: o.Weight, Reason: o.Reason})
+				out = append(out, Contribution{Question: q.ID, Option: o.ID, Label: o.Label, Weight: o.Weight, Reason: a.fill(o.Reason, as)})
 			}
 		}
 	}
@@ -147,12 +182,12 @@ func leans(weight int, v Verdict) bool {
 	return (v == FullyManaged && weight > 0) || (v == CoManaged && weight < 0)
 }
 
-// splitReasons picks the strongest signals for the verdict and against it;
-// equal weights keep the order the questions were asked in.
+// splitReasons sorts every answer that moved the score by the way it
+// points, strongest first; equal weights keep the order of the questions.
 func splitReasons(cs []Contribution, v Verdict) (reasons, against []Contribution) {
 	for _, c := range cs {
 		switch {
-		case c.Weight == 0 || c.Reason == "":
+		case c.Weight == 0:
 		case leans(c.Weight, v):
 			reasons = append(reasons, c)
 		default:
@@ -162,45 +197,10 @@ func splitReasons(cs []Contribution, v Verdict) (reasons, against []Contribution
 	byStrength := func(x, y Contribution) int { return abs(y.Weight) - abs(x.Weight) }
 	slices.SortStableFunc(reasons, byStrength)
 	slices.SortStableFunc(against, byStrength)
-	return reasons[:min(len(reasons), maxReasons)], against[:min(len(against), maxCounterpoints)]
+	return reasons, against
 }
 
 func abs(n int) int { return max(n, -n) }
-
-// tipping finds the single change of answer that would move the score
-// furthest towards the other verdict. Only questions that no other question
-// depends on are considered, so the change cannot alter what was asked.
-func (a *Audit) tipping(as Answers, score int, v Verdict) string {
-	gates := map[QuestionID]bool{}
-	for _, q := range a.Questions {
-		if q.AskIf != nil {
-			gates[q.AskIf.Question] = true
-		}
-	}
-	best, bestMove := "", 0
-	for _, ans := range as {
-		q, ok := a.Question(ans.Question)
-		if !ok || q.Kind != Single || gates[q.ID] || len(ans.Options) != 1 {
-			continue
-		}
-		cur, _ := q.Option(ans.Options[0])
-		for _, o := range q.Options {
-			move := o.Weight - cur.Weight
-			if v == FullyManaged {
-				move = -move
-			}
-			if w, _ := a.verdict(score + o.Weight - cur.Weight); w == v || move <= bestMove {
-				continue
-			}
-			other := a.Verdicts[otherVerdict(v)].Name
-			best, bestMove = fmt.Sprintf("Answering “%s” to “%s” would tip it to %s.", o.Label, q.Prompt, other), move
-		}
-	}
-	if best == "" {
-		return fmt.Sprintf("The answers sit close to the line; one more gap or a change in what leadership wants to control could tip it to %s.", a.Verdicts[otherVerdict(v)].Name)
-	}
-	return best
-}
 
 func otherVerdict(v Verdict) Verdict {
 	if v == CoManaged {
@@ -209,58 +209,95 @@ func otherVerdict(v Verdict) Verdict {
 	return CoManaged
 }
 
-// scope works out what the provider would cover and what the team keeps.
-func (a *Audit) scope(as Answers, v Verdict) (provider, team []string, matrix []Responsibility) {
-	keeps := a.Verdicts[v].TeamKeeps
+// scope works out what the provider would cover, and why, and what the
+// team keeps. With a co-managed verdict the matrix has a row for every area
+// of the audit's matrix and for every other area an answer put in scope.
+func (a *Audit) scope(as Answers, v Verdict) (provider []ScopeItem, team []string, matrix []Responsibility) {
+	// because lists, per area, the answers that name it: the options
+	// that cover it, then those whose conditions decided its owner.
+	because := map[AreaID][]string{}
+	note := func(ar AreaID, q *Question, o *Option) {
+		s := a.fill(o.short(), as)
+		if !slices.Contains(because[ar], s) {
+			because[ar] = append(because[ar], s)
+		}
+	}
+	for i := range a.Questions {
+		q := &a.Questions[i]
+		for _, id := range as.Get(q.ID) {
+			if o, ok := q.Option(id); ok {
+				for _, ar := range o.Covers {
+					note(ar, q, o)
+				}
+			}
+		}
+	}
 	if v == FullyManaged {
 		for _, ar := range a.Areas {
-			provider = append(provider, ar.Name)
+			provider = append(provider, ScopeItem{Area: ar.ID, Name: ar.Name, Owner: OwnerProvider, Because: because[ar.ID]})
 		}
-		return provider, keeps, nil
+		return provider, a.Verdicts[v].TeamKeeps, nil
 	}
-	named := map[AreaID]bool{}
-	for _, c := range a.contributions(as) {
-		q, _ := a.Question(c.Question)
-		o, _ := q.Option(c.Option)
-		for _, ar := range o.Covers {
-			named[ar] = true
-		}
+	rules := map[AreaID]*MatrixRule{}
+	for i := range a.Matrix {
+		rules[a.Matrix[i].Area] = &a.Matrix[i]
 	}
-	inMatrix := map[AreaID]bool{}
+	// The matrix's rows first, in its order, then the other areas in scope.
+	var order []AreaID
 	for _, m := range a.Matrix {
-		owner := m.Owner
-		if anyHolds(m.ProviderIf, as) {
-			owner = OwnerProvider
-		} else if anyHolds(m.SharedIf, as) {
-			owner = OwnerShared
-		}
-		inMatrix[m.Area] = true
-		name := a.AreaName(m.Area)
-		matrix = append(matrix, Responsibility{Area: m.Area, Name: name, Owner: owner})
-		switch owner {
-		case OwnerProvider:
-			provider = append(provider, name)
-		case OwnerShared:
-			provider = append(provider, name+" (shared with your team)")
-		case OwnerTeam:
-			team = append(team, name)
-		}
+		order = append(order, m.Area)
 	}
 	for _, ar := range a.Areas {
-		if named[ar.ID] && !inMatrix[ar.ID] {
-			provider = append(provider, ar.Name)
+		if _, ok := rules[ar.ID]; !ok && len(because[ar.ID]) > 0 {
+			order = append(order, ar.ID)
 		}
 	}
-	return provider, append(team, keeps...), matrix
+	for _, id := range order {
+		owner := OwnerProvider
+		if m := rules[id]; m != nil {
+			covered := len(because[id]) > 0
+			held := func(cs []Condition) bool {
+				any := false
+				for _, c := range cs {
+					if c.Holds(as) {
+						any = true
+						a.causes(c, as, func(q *Question, o *Option) { note(id, q, o) })
+					}
+				}
+				return any
+			}
+			switch {
+			case held(m.ProviderIf):
+				owner = OwnerProvider
+			case held(m.SharedIf) || (covered && m.Owner == OwnerTeam):
+				owner = OwnerShared
+			default:
+				owner = m.Owner
+			}
+		}
+		name := a.AreaName(id)
+		matrix = append(matrix, Responsibility{Area: id, Name: name, Owner: owner})
+		if owner == OwnerTeam {
+			team = append(team, name)
+			continue
+		}
+		provider = append(provider, ScopeItem{Area: id, Name: name, Owner: owner, Because: because[id]})
+	}
+	return provider, append(team, a.Verdicts[v].TeamKeeps...), matrix
 }
 
-func anyHolds(cs []Condition, as Answers) bool {
-	for _, c := range cs {
-		if c.Holds(as) {
-			return true
+// causes calls f with each chosen option that makes a condition hold (none
+// for a none_of condition: it holds for what was not chosen).
+func (a *Audit) causes(c Condition, as Answers, f func(*Question, *Option)) {
+	q, ok := a.Question(c.Question)
+	if !ok {
+		return
+	}
+	for _, id := range as.Get(c.Question) {
+		if o, ok := q.Option(id); ok && slices.Contains(c.AnyOf, id) {
+			f(q, o)
 		}
 	}
-	return false
 }
 
 // AddMonths adds calendar months, keeping the day of the month where it
@@ -272,28 +309,4 @@ func AddMonths(t time.Time, months int) time.Time {
 	last := first.AddDate(0, 1, -1).Day()
 	hh, mm, ss := t.Clock()
 	return time.Date(first.Year(), first.Month(), min(d, last), hh, mm, ss, t.Nanosecond(), t.Location())
-}
-
-// Text words a strength for people; every adapter uses the same words.
-func (s Strength) Text() string {
-	switch s {
-	case Strong:
-		return "a clear fit"
-	case Moderate:
-		return "a likely fit"
-	default:
-		return "a close call"
-	}
-}
-
-// Text words a matrix owner for people.
-func (o Owner) Text() string {
-	switch o {
-	case OwnerProvider:
-		return "Provider"
-	case OwnerShared:
-		return "Shared"
-	default:
-		return "Your team"
-	}
 }

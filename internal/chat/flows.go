@@ -53,6 +53,21 @@ type Claims interface {
 	Release(ctx context.Context, u conversation.UserKey, id string) error
 }
 
+// Events hears what happened to a person, for outgoing webhooks
+// (*webhooks.Service). The calls only queue: they log their own failures
+// and never change what the person is shown.
+type Events interface {
+	// Completed: an audit was finished (r is the engine's reply).
+	Completed(ctx context.Context, u conversation.UserKey, name string, r conversation.Reply)
+	// Shared: the person sent their result to an account manager.
+	Shared(ctx context.Context, u conversation.UserKey, name string)
+}
+
+type noEvents struct{}
+
+func (noEvents) Completed(context.Context, conversation.UserKey, string, conversation.Reply) {}
+func (noEvents) Shared(context.Context, conversation.UserKey, string)                        {}
+
 var (
 	_ Engine    = (*conversation.Engine)(nil)
 	_ Reminders = (*revisit.Service)(nil)
@@ -148,7 +163,9 @@ type Options struct {
 	Reminders Reminders
 	Eraser    Eraser
 	Claims    Claims
-	Log       *slog.Logger
+	// Events hears completions and shares; nil: nobody listens.
+	Events Events
+	Log    *slog.Logger
 	// Now is the clock for telling a double press from a retry after
 	// silence; default time.Now.
 	Now func() time.Time
@@ -169,6 +186,7 @@ type Service struct {
 	reminders Reminders
 	eraser    Eraser
 	claims    Claims
+	events    Events
 	log       *slog.Logger
 	now       func() time.Time
 	views     *Views
@@ -191,7 +209,10 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{engine: o.Engine, reminders: o.Reminders, eraser: o.Eraser, claims: o.Claims, log: o.Log, now: o.Now,
+	if o.Events == nil {
+		o.Events = noEvents{}
+	}
+	s := &Service{engine: o.Engine, reminders: o.Reminders, eraser: o.Eraser, claims: o.Claims, events: o.Events, log: o.Log, now: o.Now,
 		outboxes: map[conversation.Platform]Outbox{}, desk: o.Desk, managers: o.Managers, links: o.Links}
 	s.views = &Views{audit: o.Engine.Audit(), w: english, nudges: s.nudges, reports: o.Links != nil}
 	return s, nil
@@ -483,6 +504,9 @@ func (s *Service) after(ctx context.Context, in Input, r conversation.Reply) []O
 	owner := groupOwner(in.Who)
 	switch r.Event {
 	case conversation.Advanced, conversation.Completed:
+		if r.Event == conversation.Completed {
+			s.events.Completed(ctx, in.Who.Key.UserKey, in.Who.Name, r)
+		}
 		// The next question goes first, so the person waits on one
 		// platform round trip, not two.
 		var notes []Text
@@ -718,6 +742,7 @@ func (s *Service) share(ctx context.Context, in Input) []Output {
 		return s.fail(ctx, "share", err)
 	}
 	s.recordShare(ctx, in.Who.Key, p)
+	s.events.Shared(ctx, in.Who.Key.UserKey, in.Who.Name)
 	manager := Span{Kind: Person, ID: string(p), Mention: true, S: w.t("your account manager")}
 	return []Output{{Op: Note, Msg: v.noteText(txt(w.t("Sent: "), manager, w.t(" has a copy of this result. When your yearly revisit comes round (press “Remind me in 12 months” if you haven't), they'll be nudged too.")))}}
 }

@@ -31,6 +31,17 @@ func (w *tr) plural(n int, one, many string) string {
 	return w.f(many, n)
 }
 
+// and joins words as a list is written: "a", "a and b", "a, b and c".
+func (w *tr) and(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], w.t(", ")) + w.t(" and ") + items[len(items)-1]
+}
+
 // Problem is input an adapter could not turn into an answer or a choice,
 // for the Service to explain in words.
 type Problem struct {

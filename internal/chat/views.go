@@ -177,17 +177,21 @@ func (v *Views) card(r advisor.Recommendation, since *advisor.Change, owner stri
 	if r.Note != "" {
 		add(Section{Text: txt(r.Note)})
 	}
-	if r.Tipping != "" {
-		add(Section{Text: txt(strong(w.t("It is a close call.")), " ", r.Tipping)})
-	}
 	if len(r.Reasons) > 0 {
-		add(Section{Title: w.t("Why"), Items: reasonTexts(r.Reasons)})
+		add(Section{Title: w.f("Pointing to %s", r.VerdictName), Items: reasonTexts(r.Reasons)})
 	}
 	if len(r.Counterpoints) > 0 {
-		add(Section{Title: w.t("Pulling the other way"), Items: reasonTexts(r.Counterpoints)})
+		title := w.t("Pointing the other way")
+		if r.Decisive {
+			title = w.t("Also in your answers, though the answer above settles it")
+		}
+		add(Section{Title: title, Items: reasonTexts(r.Counterpoints)})
+	}
+	if r.Flip != nil {
+		add(Section{Title: w.t("What would change this"), Text: txt(v.flip(r.Flip))})
 	}
 	add(Section{Divider: true, Columns: []Section{
-		{Title: w.t("What the provider would cover"), Items: texts(r.ProviderCovers), Empty: w.t("Nothing in particular")},
+		{Title: w.t("What the provider would cover"), Items: v.scope(r), Empty: w.t("Nothing in particular")},
 		{Title: w.t("What your team keeps"), Items: texts(r.TeamKeeps), Empty: w.t("Nothing in particular")},
 	}})
 	if len(r.Matrix) > 0 {
@@ -210,6 +214,47 @@ func (v *Views) card(r advisor.Recommendation, since *advisor.Change, owner stri
 	m.Footer = txt(w.t("Revisit this decision by "), r.RevisitOn, w.t(": teams and businesses change. Completed "), r.CompletedAt,
 		w.f(" · audit %s", r.AuditVersion))
 	return m
+}
+
+// flip says what would change the verdict, in the audit's words for each
+// answer where it has them ("If leadership wanted one accountable partner
+// and ..., this would tip to Fully managed IT.").
+func (v *Views) flip(f *advisor.Flip) string {
+	w := v.w
+	if len(f.Changes) == 0 {
+		return w.f("Within the questions you were asked, no change of answers would tip this to %s.", f.ToName)
+	}
+	var clauses []string
+	for _, s := range f.Changes {
+		if len(s.Clauses) > 0 {
+			clauses = append(clauses, s.Clauses...)
+			continue
+		}
+		clauses = append(clauses, w.f("your answer to “%s” were “%s”", s.Prompt, strings.Join(s.Labels, ", ")))
+	}
+	return w.f("If %s, this would tip to %s.", w.and(clauses), f.ToName)
+}
+
+// scope is what the provider would cover, each area with the answers that
+// put it there.
+func (v *Views) scope(r advisor.Recommendation) []Text {
+	w := v.w
+	out := make([]Text, 0, len(r.Scope))
+	for _, s := range r.Scope {
+		name := s.Name
+		if s.Owner == advisor.OwnerShared {
+			name = w.f("%s (shared with your team)", s.Name)
+		}
+		switch {
+		case len(s.Because) > 0:
+			out = append(out, txt(w.f("%s: %s", name, strings.Join(s.Because, "; "))))
+		case r.Verdict == advisor.CoManaged:
+			out = append(out, txt(w.f("%s: usual in a co-managed split", name)))
+		default:
+			out = append(out, txt(name))
+		}
+	}
+	return out
 }
 
 func strengthTone(s advisor.Strength) Tone {

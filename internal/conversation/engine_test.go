@@ -44,7 +44,7 @@ func key(user string) conversation.Key {
 // coManaged answers every question of the default audit on the co-managed path.
 var coManaged = map[advisor.QuestionID][]advisor.OptionID{
 	"it_staff": {"two_three"}, "firefighting": {"nearly_all"}, "skills": {"security", "cloud"},
-	"after_hours": {"nobody_need"}, "projects": {"none"}, "compliance": {"no"}, "growth": {"steady"},
+	"after_hours": {"nobody_need"}, "projects": {"none"}, "frameworks": {"none"}, "growth": {"steady"},
 	"distraction": {"sometimes"}, "control": {"keep"},
 }
 
@@ -95,7 +95,7 @@ func testWalk(t *testing.T, b redistest.Backend) {
 	if r.Event != conversation.Completed || r.Result == nil {
 		t.Fatalf("last answer: %+v", r)
 	}
-	if got := strings.Join(qids(asked), ","); got != "it_staff,firefighting,skills,after_hours,projects,compliance,growth,distraction,control" {
+	if got := strings.Join(qids(asked), ","); got != "it_staff,firefighting,skills,after_hours,projects,frameworks,growth,distraction,control" {
 		t.Errorf("asked %s", got)
 	}
 	if r.Result.Verdict != advisor.CoManaged || r.Result.RevisitOn.Format(time.DateOnly) != "2029-02-28" {

@@ -228,6 +228,47 @@ func (p Prefix) SlackSignature(sum string) string {
 }
 
 // ---------------------------------------------------------------------------
+// Webhook keys
+//
+// Outgoing webhooks (internal/webhooks) keep one queue per user and
+// endpoint, under the user's hash tag: the scripts that append an event,
+// hand the head to one sender at a time and drop everything at forget
+// touch only that user's keys, so they run unchanged on Redis Cluster, and
+// forget finds them by name. The delivery triggers are a schedule of their
+// own (WebhookSchedule); the dead letters are one capped list.
+// ---------------------------------------------------------------------------
+
+// WebhookQueue is the list of event IDs waiting to go to one endpoint about
+// one user, oldest first: only its head is ever being sent.
+func (p Prefix) WebhookQueue(platform, workspace, user, endpoint string) string {
+	return p.userTag(platform, workspace, user) + ":webhooks:" + esc(endpoint) + ":queue"
+}
+
+// WebhookState is the hash beside a WebhookQueue: each waiting event's body
+// (field "b:<id>"), the head's attempt count, next attempt and last error,
+// and the lock held by the one sender of the head.
+func (p Prefix) WebhookState(platform, workspace, user, endpoint string) string {
+	return p.userTag(platform, workspace, user) + ":webhooks:" + esc(endpoint) + ":state"
+}
+
+// WebhookSeen is the sorted set of one user's recent event IDs, scored by
+// when each was queued, so that an event queued twice (a revisit delivery
+// retried) goes out once.
+func (p Prefix) WebhookSeen(platform, workspace, user string) string {
+	return p.userTag(platform, workspace, user) + ":webhooks:seen"
+}
+
+// WebhookSchedule is the prefix of the webhook deliveries' schedule: an
+// internal/schedule Store of its own (its keys are <prefix>:webhooks:
+// {schedule}:…), so that the nudge worker and the webhook worker never
+// claim each other's jobs.
+func (p Prefix) WebhookSchedule() Prefix { return p + ":webhooks" }
+
+// WebhookDead is the list of webhook deliveries that ran out of attempts,
+// newest first, capped in length and in age, for `bot webhooks`.
+func (p Prefix) WebhookDead() string { return string(p) + ":{webhooks}:dead" }
+
+// ---------------------------------------------------------------------------
 // Account managers' desk keys
 //
 // The desk (internal/portfolio) keeps, for each source of a manager's

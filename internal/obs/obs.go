@@ -32,6 +32,8 @@ type Metrics struct {
 	platform    *prometheus.CounterVec
 	nudges      *prometheus.CounterVec
 	shed        *prometheus.CounterVec
+	webhooks    *prometheus.CounterVec
+	webhookTime *prometheus.HistogramVec
 }
 
 // NewMetrics registers itfit's metrics, plus Go and process collectors, on
@@ -62,8 +64,15 @@ func NewMetrics() *Metrics {
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itfit_work_shed_total", Help: "Work after an acknowledgement not run, by task and reason (busy: the pool or the tenant's share was full; stale: its person had waited too long).",
 		}, []string{"task", "reason"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itfit_webhook_deliveries_total", Help: "Outgoing webhook delivery attempts by endpoint and outcome (delivered, retried, rate_limited, blocked, dead, dropped).",
+		}, []string{"endpoint", "outcome"}),
+		webhookTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "itfit_webhook_request_duration_seconds", Help: "Outgoing webhook request latency by endpoint, until the receiver answered or the attempt failed.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"endpoint"}),
 	}
-	reg.MustRegister(m.turns, m.completions, m.requests, m.storeErrors, m.platform, m.nudges, m.shed,
+	reg.MustRegister(m.turns, m.completions, m.requests, m.storeErrors, m.platform, m.nudges, m.shed, m.webhooks, m.webhookTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -117,6 +126,18 @@ func (m *Metrics) PlatformCall(platform, call, outcome string) {
 func (m *Metrics) Nudge(kind, outcome string) {
 	if m != nil {
 		m.nudges.WithLabelValues(kind, outcome).Inc()
+	}
+}
+
+// Webhook counts one outgoing webhook delivery attempt's outcome; took,
+// when positive, is how long its request took.
+func (m *Metrics) Webhook(endpoint, outcome string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.webhooks.WithLabelValues(endpoint, outcome).Inc()
+	if took > 0 {
+		m.webhookTime.WithLabelValues(endpoint).Observe(took.Seconds())
 	}
 }
 

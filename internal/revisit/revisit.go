@@ -65,6 +65,14 @@ type Verifier interface {
 	ManagerNudged(ctx context.Context, m Manager, client conversation.Key, j schedule.Job) (bool, error)
 }
 
+// Events hears each revisit as it comes due, before the person is nudged
+// (outgoing webhooks' revisit.due, *webhooks.Service). occurrence names
+// the nudge (schedule.Job.Occurrence), the same when its delivery is
+// retried. An error means nothing was recorded: the nudge is retried.
+type Events interface {
+	RevisitDue(ctx context.Context, client conversation.Key, last conversation.Result, due time.Time, occurrence string) error
+}
+
 // Engine is what revisits need of the conversation engine.
 type Engine interface {
 	History(ctx context.Context, u conversation.UserKey) ([]conversation.Result, error)
@@ -96,8 +104,10 @@ type Config struct {
 	// manager in 24 hours (default 10), so a share button cannot be used to
 	// flood a colleague with messages from the bot.
 	SharesPerDay int
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Events, if set, hears each user's revisit as it comes due.
+	Events Events
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Service schedules, manages and delivers revisits.
@@ -511,6 +521,11 @@ func (s *Service) Deliver(ctx context.Context, j schedule.Job) error {
 			// Retried, not dropped: a platform switched off by a bad deploy
 			// should not cost users their reminders.
 			return fmt.Errorf("%w: %s", ErrNoNotifier, client.Platform)
+		}
+		if s.cfg.Events != nil {
+			if err := s.cfg.Events.RevisitDue(ctx, client, last, j.Due, j.Occurrence()); err != nil {
+				return schedule.NotSent(fmt.Errorf("report the revisit: %w", err))
+			}
 		}
 		return n.NudgeUser(ctx, client, last, Due)
 	case ForManager:

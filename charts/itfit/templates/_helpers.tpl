@@ -104,11 +104,12 @@ Name of the Secret with the credentials (chart-rendered or existing).
 
 {{/*
 Whether the chart renders its own Secret: only without existingSecret and
-with at least one credential set.
+with at least one credential (or webhook endpoint, which holds secrets) set.
 */}}
 {{- define "itfit.renderSecret" -}}
 {{- if not .Values.existingSecret }}
 {{- range $k, $v := .Values.secrets }}{{ if $v }}true{{ end }}{{ end }}
+{{- if (.Values.webhooks).endpoints }}true{{ end }}
 {{- end }}
 {{- end }}
 
@@ -207,6 +208,9 @@ Misconfigurations that cannot be expressed in values.schema.json.
 {{- end }}
 {{- if regexMatch "[?&](password|sentinel_password)=" .Values.redis.url }}
 {{- fail "redis.url holds a password parameter and would be stored in a ConfigMap: put the whole URL in secrets.redisURL, or as REDIS_URL in existingSecret, and leave redis.url empty" }}
+{{- end }}
+{{- if and .Values.existingSecret (.Values.webhooks).endpoints }}
+{{- fail "webhooks.endpoints hold signing secrets and go into the chart's Secret, which existingSecret replaces: put ITFIT_WEBHOOKS (the endpoints as JSON) in that Secret and leave webhooks.endpoints empty" }}
 {{- end }}
 {{- if eq (int .Values.admin.port) (int .Values.containerPort) }}
 {{- fail "admin.port must differ from containerPort: probes and metrics have a listener of their own" }}

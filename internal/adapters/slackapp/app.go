@@ -303,7 +303,7 @@ func (a *App) serveInteraction(w http.ResponseWriter, r *http.Request, body []by
 		return
 	}
 	var p interaction
-	if err := json.Unmarshal(payload, &p); err != nil {
+	if err := decodeInteraction(payload, &p); err != nil {
 		http.Error(w, "malformed payload", http.StatusBadRequest)
 		return
 	}

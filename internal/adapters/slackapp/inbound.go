@@ -65,6 +65,21 @@ type interaction struct {
 	} `json:"state"`
 }
 
+// interactionMembers are the members of a payload that interaction reads.
+var interactionMembers = []string{"type", "callback_id", "team", "enterprise", "user", "channel", "container", "response_url", "actions", "state"}
+
+// decodeInteraction is json.Unmarshal(payload, p), without decoding what
+// interaction does not read (the message clicked, which block_actions
+// echoes whole): the same result and the same refusals, about 3 times
+// faster on a question's payload (BenchmarkDecodeInteraction).
+func decodeInteraction(payload []byte, p *interaction) error {
+	kept, err := slackapi.Members(payload, interactionMembers...)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(kept, p)
+}
+
 type action struct {
 	ActionID     string `json:"action_id"`
 	BlockID      string `json:"block_id"`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -350,13 +351,7 @@ func (d *slackDriver) read(t *testing.T, s *parity.Screen, bs []map[string]any) 
 			}
 		}
 		c.Since = strings.Contains(all, "*Since last time*")
-		for _, text := range texts(t, bs) {
-			if rest, ok := strings.CutPrefix(text, "*Why*\n"); ok {
-				for _, l := range strings.Split(rest, "\n") {
-					c.Reasons = append(c.Reasons, unescaper.Replace(strings.ReplaceAll(strings.TrimPrefix(l, "• "), "&amp;", "&")))
-				}
-			}
-		}
+		parity.ReadCard(&c, cardParts(bs))
 		s.Cards = append(s.Cards, c)
 	}
 	for _, b := range bs {
@@ -369,6 +364,48 @@ func (d *slackDriver) read(t *testing.T, s *parity.Screen, bs []map[string]any) 
 		}
 	}
 	s.Texts = append(s.Texts, texts(t, bs)...)
+}
+
+// cardParts reads a card's sections, in order, as parity's parts: a
+// section (or field) whose first line is bold opens a part with that title,
+// one that does not continues the part before; bullets, numbers, quote
+// marks, bold and Slack's escaping come off each line.
+func cardParts(bs []map[string]any) []parity.Part {
+	var parts []parity.Part
+	for _, b := range bs {
+		if b["type"] != "section" {
+			continue
+		}
+		var pieces []string
+		if tx, ok := b["text"].(map[string]any); ok {
+			pieces = append(pieces, tx["text"].(string))
+		}
+		fs, _ := b["fields"].([]any)
+		for _, f := range fs {
+			pieces = append(pieces, f.(map[string]any)["text"].(string))
+		}
+		for _, piece := range pieces {
+			for i, l := range strings.Split(piece, "\n") {
+				l = strings.TrimPrefix(l, ">")
+				if i == 0 && len(l) > 2 && strings.HasPrefix(l, "*") && strings.HasSuffix(l, "*") && !strings.Contains(l[1:len(l)-1], "*") {
+					parts = append(parts, parity.Part{Title: unescape(l[1 : len(l)-1])})
+					continue
+				}
+				if len(parts) == 0 {
+					parts = append(parts, parity.Part{})
+				}
+				l = numbered.ReplaceAllString(strings.TrimPrefix(l, "• "), "")
+				parts[len(parts)-1].Lines = append(parts[len(parts)-1].Lines, unescape(strings.ReplaceAll(l, "*", "")))
+			}
+		}
+	}
+	return parts
+}
+
+var numbered = regexp.MustCompile(`^\d+\. `)
+
+func unescape(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
 var strengthWords = map[advisor.Strength]string{advisor.Strong: "a clear fit", advisor.Moderate: "a likely fit", advisor.Close: "a close call"}

@@ -27,7 +27,11 @@ const (
 	maxPlaceholder   = 150
 	maxContextText   = 2000
 	maxComparisonRow = 20
-	maxListItems     = 12
+	// maxListBlocks is how many sections one list may fill (3 × 3000
+	// characters; the built-in audit's longest fills one). What does not
+	// fit is counted on a last "… +N" line: lists come strongest first, so
+	// the weakest are the ones collapsed.
+	maxListBlocks    = 3
 	maxMessageText   = 3000 // the top-level fallback text shown in notifications
 	maxConfirmTitle  = 100
 	maxConfirmText   = 300
@@ -174,10 +178,23 @@ type renderer struct {
 	rows int
 }
 
-func (r *renderer) add(b slack.Block) {
-	if len(r.blocks) < maxBlocks {
-		r.blocks = append(r.blocks, b)
+func (r *renderer) add(b slack.Block) { r.blocks = append(r.blocks, b) }
+
+// fit keeps a message within Block Kit's 50 blocks: the actions and what
+// follows them (from tail on) always stay, and the content blocks before
+// them that do not fit are counted in a "… +N" line.
+func (r *renderer) fit(tail int) {
+	if len(r.blocks) <= maxBlocks {
+		return
 	}
+	end := r.blocks[tail:]
+	keep := maxBlocks - 1 - len(end)
+	if keep < 0 {
+		r.blocks = r.blocks[:maxBlocks]
+		return
+	}
+	more := slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… +%d", tail-keep), maxContextText))
+	r.blocks = append(append(r.blocks[:keep:keep], more), end...)
 }
 
 func (r *renderer) section(text string) {
@@ -255,11 +272,13 @@ func (r *renderer) render() {
 	if m.Ask != nil {
 		r.ask(m.Ask)
 	}
+	tail := len(r.blocks)
 	r.actions()
 	for _, s := range m.Sections[actionsAfter:] {
 		r.renderSection(s)
 	}
 	r.context("", mrk(m.Footer))
+	r.fit(tail)
 }
 
 func (r *renderer) actions() {
@@ -286,16 +305,23 @@ func (r *renderer) renderSection(s chat.Section) {
 	}
 	switch {
 	case len(s.Columns) > 0:
-		fields := make([]*slack.TextBlockObject, 0, min(len(s.Columns), maxFields))
-		for i, c := range s.Columns {
-			if i == maxFields {
-				break
+		// Side by side as fields where each fits one; otherwise one
+		// after the other, as long as they need.
+		fields := make([]*slack.TextBlockObject, 0, len(s.Columns))
+		for _, c := range s.Columns {
+			if text := strings.Join(append([]string{heading(c.Title)}, items(c)...), "\n"); utf8.RuneCountInString(text) <= maxFieldText {
+				fields = append(fields, mrkdwn(text, maxFieldText))
 			}
-			fields = append(fields, mrkdwn(list(c), maxFieldText))
 		}
-		r.add(slack.NewSectionBlock(nil, fields, nil))
+		if len(fields) == len(s.Columns) && len(fields) <= maxFields {
+			r.add(slack.NewSectionBlock(nil, fields, nil))
+			return
+		}
+		for _, c := range s.Columns {
+			r.lines(heading(c.Title), items(c))
+		}
 	case s.Table != nil:
-		r.section("*" + esc(s.Title) + "*")
+		r.section(heading(s.Title))
 		head := s.Table.Head
 		for i, row := range s.Table.Rows {
 			if i == maxComparisonRow {
@@ -309,29 +335,29 @@ func (r *renderer) renderSection(s chat.Section) {
 			r.add(slack.NewSectionBlock(mrkdwn("*"+esc(row[0])+"*", maxSectionText), fields, nil))
 		}
 	case len(s.Facts) > 0:
-		var b strings.Builder
-		if s.Title != "" {
-			b.WriteString("*" + esc(s.Title) + "*")
+		lines := make([]string, len(s.Facts))
+		for i, f := range s.Facts {
+			lines[i] = "• " + esc(f.Label) + ": " + mrk(f.Value)
 		}
 		if len(s.Text) > 0 {
-			if b.Len() > 0 {
-				b.WriteString("\n")
-			}
-			b.WriteString(mrk(s.Text))
+			lines = append([]string{mrk(s.Text)}, lines...)
 		}
-		for _, f := range s.Facts {
-			if b.Len() > 0 {
-				b.WriteString("\n")
-			}
-			b.WriteString("• " + esc(f.Label) + ": " + mrk(f.Value))
-		}
-		r.section(b.String())
+		r.lines(heading(s.Title), lines)
 	default:
-		text := list(s)
-		if s.Emphasis {
-			text = ">" + strings.ReplaceAll(text, "\n", "\n>")
+		lines := items(s)
+		if len(s.Text) > 0 {
+			lines = append([]string{mrk(s.Text)}, lines...)
 		}
-		r.section(text)
+		if s.Emphasis {
+			for i, l := range lines {
+				lines[i] = ">" + strings.ReplaceAll(l, "\n", "\n>")
+			}
+		}
+		head := heading(s.Title)
+		if s.Emphasis && head != "" {
+			head = ">" + head
+		}
+		r.lines(head, lines)
 	}
 	if len(s.Actions) > 0 {
 		els := make([]slack.BlockElement, 0, len(s.Actions))
@@ -343,36 +369,69 @@ func (r *renderer) renderSection(s chat.Section) {
 	}
 }
 
-// list spells a section's title, text and items as mrkdwn.
-func list(s chat.Section) string {
-	var b strings.Builder
-	if s.Title != "" {
-		b.WriteString("*" + esc(s.Title) + "*")
+func heading(title string) string {
+	if title == "" {
+		return ""
 	}
-	if len(s.Text) > 0 {
-		if b.Len() > 0 {
-			b.WriteString("\n")
-		}
-		b.WriteString(mrk(s.Text))
-	}
+	return "*" + esc(title) + "*"
+}
+
+// items spells a section's items as mrkdwn lines (or what an empty column
+// says instead).
+func items(s chat.Section) []string {
+	out := make([]string, 0, len(s.Items))
 	for i, it := range s.Items {
-		if i == maxListItems {
-			fmt.Fprintf(&b, "\n… +%d", len(s.Items)-maxListItems)
-			break
-		}
-		if b.Len() > 0 {
-			b.WriteString("\n")
-		}
 		if s.Numbered {
-			fmt.Fprintf(&b, "%d. %s", i+1, mrk(it))
+			out = append(out, fmt.Sprintf("%d. %s", i+1, mrk(it)))
 		} else {
-			b.WriteString("• " + mrk(it))
+			out = append(out, "• "+mrk(it))
 		}
 	}
 	if len(s.Items) == 0 && len(s.Text) == 0 && s.Empty != "" {
-		b.WriteString("\n_" + esc(s.Empty) + "_")
+		out = append(out, "_"+esc(s.Empty)+"_")
 	}
-	return b.String()
+	return out
+}
+
+// lines renders a heading over lines as sections of at most
+// maxSectionText characters, never cutting a line in two (a line longer
+// than a section is clamped), in at most maxListBlocks sections; the lines
+// left over are counted on the last.
+func (r *renderer) lines(head string, lines []string) {
+	var chunks [][]string
+	cur, size := []string{}, -1 // size counts a newline before each line
+	if head != "" {
+		cur, size = []string{head}, utf8.RuneCountInString(head)
+	}
+	for i, l := range lines {
+		l = clampMrkdwn(l, maxSectionText-len("\n… +0000"))
+		n := utf8.RuneCountInString(l)
+		if len(cur) > 0 && size+1+n > maxSectionText {
+			if len(chunks) == maxListBlocks-1 {
+				// The last section: make room for the count of what is left.
+				left := len(lines) - i
+				for len(cur) > 1 && size+len(fmt.Sprintf("\n… +%d", left)) > maxSectionText {
+					size -= 1 + utf8.RuneCountInString(cur[len(cur)-1])
+					cur = cur[:len(cur)-1]
+					left++
+				}
+				cur = append(cur, fmt.Sprintf("… +%d", left))
+				chunks = append(chunks, cur)
+				cur = nil
+				break
+			}
+			chunks = append(chunks, cur)
+			cur, size = nil, -1
+		}
+		cur = append(cur, l)
+		size += 1 + n
+	}
+	if len(cur) > 0 {
+		chunks = append(chunks, cur)
+	}
+	for _, c := range chunks {
+		r.section(strings.Join(c, "\n"))
+	}
 }
 
 // ask renders a question's options: a button each, or checkboxes (whose

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +13,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/slack-go/slack"
+
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/advisor/advisortest"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/chat/chattest"
 	"github.com/itfit/itfit/internal/conversation"
@@ -69,15 +74,19 @@ func TestLongestCardStaysWithinBlockKitLimits(t *testing.T) {
 	var cs []advisor.Contribution
 	var matrix []advisor.Responsibility
 	var cmp []advisor.ComparisonRow
+	var scope []advisor.ScopeItem
+	var shifts []advisor.Shift
 	for range 60 {
 		cs = append(cs, advisor.Contribution{Reason: long(500), Weight: 10})
 		matrix = append(matrix, advisor.Responsibility{Name: long(200), Owner: advisor.OwnerShared})
 		cmp = append(cmp, advisor.ComparisonRow{Dimension: long(400), CoManaged: long(3000), FullyManaged: long(3000)})
+		scope = append(scope, advisor.ScopeItem{Name: long(200), Owner: advisor.OwnerShared, Because: many(3, 300)})
+		shifts = append(shifts, advisor.Shift{Prompt: long(250), Labels: many(10, 75), Clauses: many(2, 300)})
 	}
 	r := advisor.Recommendation{
 		AuditVersion: long(32), VerdictName: long(400), Summary: long(4000), Strength: advisor.Close,
-		Tipping: long(4000), Note: long(4000), Reasons: cs, Counterpoints: cs,
-		ProviderCovers: many(60, 300), TeamKeeps: many(60, 300), Matrix: matrix, Comparison: cmp,
+		Flip: &advisor.Flip{ToName: long(400), Changes: shifts}, Note: long(4000), Reasons: cs, Counterpoints: cs,
+		Scope: scope, TeamKeeps: many(60, 300), Matrix: matrix, Comparison: cmp,
 		NextSteps: many(60, 500), CompletedAt: done, RevisitOn: done.AddDate(1, 0, 0),
 	}
 	v := chattest.Views()
@@ -89,6 +98,26 @@ func TestLongestCardStaysWithinBlockKitLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLimits(t, "longest card", b)
+	// Whatever had to give, the card can still be acted on.
+	bs := Render(m).Blocks
+	var types []string
+	for _, b := range bs {
+		types = append(types, string(b.BlockType()))
+	}
+	if bs[len(bs)-2].BlockType() != slack.MBTAction || bs[len(bs)-1].BlockType() != slack.MBTContext {
+		t.Errorf("the longest card lost its actions or its footer: %v", types)
+	}
+	// More sections than Block Kit takes: the last that do not fit are
+	// counted, the actions and footer stay.
+	m.Sections = nil
+	for i := range 70 {
+		m.Sections = append(m.Sections, chat.Section{Title: fmt.Sprint("s", i), Items: []chat.Text{{{S: "x"}}}})
+	}
+	bs = Render(m).Blocks
+	last, _ := json.Marshal(bs[len(bs)-3])
+	if len(bs) != maxBlocks || bs[len(bs)-2].BlockType() != slack.MBTAction || !strings.Contains(string(last), "… +") {
+		t.Errorf("%d blocks, ending %s then %s", len(bs), last, bs[len(bs)-2].BlockType())
+	}
 
 	q := &advisor.Question{ID: "q", Prompt: long(250), Help: long(4000), Kind: advisor.Multi}
 	for i := range 10 {
@@ -100,6 +129,47 @@ func TestLongestCardStaysWithinBlockKitLimits(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"text": qm.Text, "blocks": qm.Blocks})
 		checkLimits(t, "longest question "+string(kind), b)
 	}
+}
+
+// Every card the built-in audit gives, for the situations of the domain
+// and for answers nobody chose by hand, fits Block Kit whole: every answer
+// that moved the score is on it, nothing is collapsed.
+func TestEveryCardOfTheBuiltInAuditFitsWhole(t *testing.T) {
+	a := advisor.Default()
+	v := chattest.Views()
+	who := chat.Who{Key: conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Slack, Workspace: "T1", User: "U1"}}}
+	var all []advisor.Answers
+	for _, s := range advisortest.Situations() {
+		as, _ := advisortest.Walk(a, s.Answers)
+		all = append(all, as)
+	}
+	rng := rand.New(rand.NewPCG(19, 50))
+	for range 200 {
+		all = append(all, advisortest.Random(a, rng))
+	}
+	for i, as := range all {
+		r := a.Recommend(as, done)
+		m := Render(v.Card(r, a.Compare(all[(i+1)%len(all)], done.AddDate(-1, 0, 0), as, &r), who))
+		b, err := json.Marshal(map[string]any{"text": m.Text, "blocks": m.Blocks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLimits(t, fmt.Sprint("card ", i), b)
+		if strings.Contains(string(b), "… +") {
+			t.Errorf("card %d collapsed something: %s", i, b)
+		}
+		for _, c := range r.Contributions {
+			if c.Weight != 0 && !strings.Contains(string(b), jsonText(esc(c.Reason))) {
+				t.Errorf("card %d lacks %q", i, c.Reason)
+			}
+		}
+	}
+}
+
+// jsonText is s as encoding/json writes it inside a string.
+func jsonText(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
 }
 
 // checkLimits walks a rendered message and checks Block Kit's limits.

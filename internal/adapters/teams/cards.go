@@ -1,8 +1,11 @@
 package teams
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
@@ -218,6 +221,11 @@ func asText(m chat.Message) (string, bool) {
 	return strings.Join(parts, "\n\n"), len(parts) > 0
 }
 
+// MaxCardBytes is what a card may take, as JSON, of the ~28 KB Teams
+// accepts for a whole message: the rest is the activity around it. Teams
+// refuses a bigger message outright.
+const MaxCardBytes = 24 << 10
+
 // Render turns a neutral message into an Adaptive Card.
 func Render(m chat.Message) *Card { return renderFor(m, owner{}) }
 
@@ -237,15 +245,65 @@ func ownerOf(user conversation.UserID, fromID string) owner {
 	return owner{user: user, alt: fromID}
 }
 
+// renderFor renders a card for its owner. A card over MaxCardBytes (only
+// an operator's audit with very long texts can make one) is rendered again
+// with fewer items per list and shorter texts until it fits; lists come
+// strongest first, so the weakest items are the ones counted in a "… +N"
+// line.
 func renderFor(m chat.Message, o owner) *Card {
-	r := &cardRenderer{m: m, owner: o}
-	return r.render()
+	c := (&cardRenderer{m: m, owner: o}).render()
+	if len(m.Sections) == 0 || cardBytes(c) <= MaxCardBytes {
+		return c
+	}
+	for items := 32; items >= 1; items /= 2 {
+		c = (&cardRenderer{m: m, owner: o, maxItems: items, maxText: 100 * items}).render()
+		if cardBytes(c) <= MaxCardBytes {
+			break
+		}
+	}
+	return c
+}
+
+func cardBytes(c *Card) int {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return 0
+	}
+	return len(b)
 }
 
 type cardRenderer struct {
 	m     chat.Message
 	owner owner
 	body  []Element
+	// maxItems and maxText, when set, bound each list and each text of
+	// a card that would be too big for Teams.
+	maxItems, maxText int
+}
+
+// clamp shortens a text of an oversized card.
+func (r *cardRenderer) clamp(s string) string {
+	if r.maxText == 0 || utf8.RuneCountInString(s) <= r.maxText {
+		return s
+	}
+	return string([]rune(s)[:r.maxText-1]) + "…"
+}
+
+// more is how many of n items an oversized card shows.
+func (r *cardRenderer) more(n int) int {
+	if r.maxItems == 0 {
+		return n
+	}
+	return min(n, r.maxItems)
+}
+
+func (r *cardRenderer) moreLine(shown, n int) (Element, bool) {
+	if shown == n {
+		return Element{}, false
+	}
+	e := text(fmt.Sprintf("… +%d", n-shown))
+	e.IsSubtle, e.Spacing = true, "Small"
+	return e, true
 }
 
 func (r *cardRenderer) add(e ...Element) { r.body = append(r.body, e...) }
@@ -253,7 +311,7 @@ func (r *cardRenderer) add(e ...Element) { r.body = append(r.body, e...) }
 func (r *cardRenderer) render() *Card {
 	m := r.m
 	for _, n := range m.Notes {
-		r.add(Element{Type: "TextBlock", Text: md(n), Wrap: true, IsSubtle: true})
+		r.add(Element{Type: "TextBlock", Text: r.clamp(md(n)), Wrap: true, IsSubtle: true})
 	}
 	switch m.Kind {
 	case chat.KindQuestion:
@@ -277,8 +335,8 @@ func (r *cardRenderer) render() *Card {
 		return newCard(r.body, nil)
 	case chat.KindCard, chat.KindShared:
 		r.add(Element{Type: "Container", Style: "emphasis", Items: []Element{
-			{Type: "TextBlock", Text: m.Title, Size: "Large", Weight: "Bolder", Wrap: true},
-			{Type: "TextBlock", Text: md(m.Lead), Color: toneColor(m.Tone), Wrap: true, Spacing: "Small"},
+			{Type: "TextBlock", Text: r.clamp(m.Title), Size: "Large", Weight: "Bolder", Wrap: true},
+			{Type: "TextBlock", Text: r.clamp(md(m.Lead)), Color: toneColor(m.Tone), Wrap: true, Spacing: "Small"},
 		}})
 	default:
 		if m.Title != "" {
@@ -303,7 +361,7 @@ func (r *cardRenderer) render() *Card {
 		actions = append(actions, r.action(a))
 	}
 	if len(m.Footer) > 0 && m.Kind != chat.KindQuestion {
-		r.add(Element{Type: "TextBlock", Text: md(m.Footer), IsSubtle: true, Wrap: true, Spacing: "Medium", Separator: true})
+		r.add(Element{Type: "TextBlock", Text: r.clamp(md(m.Footer)), IsSubtle: true, Wrap: true, Spacing: "Medium", Separator: true})
 	}
 	return newCard(r.body, actions)
 }
@@ -337,44 +395,60 @@ func toneColor(t chat.Tone) string {
 func (r *cardRenderer) section(s chat.Section) {
 	var els []Element
 	if s.Title != "" && s.Table == nil {
-		els = append(els, heading(s.Title))
+		els = append(els, heading(r.clamp(s.Title)))
 	}
 	if len(s.Text) > 0 {
-		e := text(md(s.Text))
+		e := text(r.clamp(md(s.Text)))
 		e.Color = toneColor(s.Tone)
 		e.Spacing = "Small"
 		els = append(els, e)
 	}
-	for i, it := range s.Items {
+	shown := r.more(len(s.Items))
+	for i, it := range s.Items[:shown] {
 		bullet := "• "
 		if s.Numbered {
 			bullet = strconv.Itoa(i+1) + ". "
 		}
-		e := text(bullet + md(it))
+		e := text(bullet + r.clamp(md(it)))
 		e.Spacing = "Small"
 		els = append(els, e)
 	}
+	if e, ok := r.moreLine(shown, len(s.Items)); ok {
+		els = append(els, e)
+	}
 	if len(s.Facts) > 0 {
-		facts := make([]Fact, len(s.Facts))
-		for i, f := range s.Facts {
-			facts[i] = Fact{Title: f.Label, Value: md(f.Value)}
+		shown := r.more(len(s.Facts))
+		facts := make([]Fact, shown)
+		for i, f := range s.Facts[:shown] {
+			facts[i] = Fact{Title: r.clamp(f.Label), Value: r.clamp(md(f.Value))}
 		}
 		els = append(els, Element{Type: "FactSet", Facts: facts, Spacing: "Small"})
+		if e, ok := r.moreLine(shown, len(s.Facts)); ok {
+			els = append(els, e)
+		}
 	}
 	if s.Table != nil {
-		els = append(els, heading(s.Title))
-		els = append(els, row(s.Table.Head, true))
-		for _, cells := range s.Table.Rows {
-			els = append(els, row(cells, false))
+		els = append(els, heading(r.clamp(s.Title)))
+		els = append(els, r.row(s.Table.Head, true))
+		shown := r.more(len(s.Table.Rows))
+		for _, cells := range s.Table.Rows[:shown] {
+			els = append(els, r.row(cells, false))
+		}
+		if e, ok := r.moreLine(shown, len(s.Table.Rows)); ok {
+			els = append(els, e)
 		}
 	}
 	if len(s.Columns) > 0 {
 		cols := make([]Element, len(s.Columns))
 		for i, c := range s.Columns {
-			items := []Element{{Type: "TextBlock", Text: c.Title, Weight: "Bolder", Wrap: true}}
-			for _, it := range c.Items {
-				e := text("• " + md(it))
+			items := []Element{{Type: "TextBlock", Text: r.clamp(c.Title), Weight: "Bolder", Wrap: true}}
+			shown := r.more(len(c.Items))
+			for _, it := range c.Items[:shown] {
+				e := text("• " + r.clamp(md(it)))
 				e.Spacing = "Small"
+				items = append(items, e)
+			}
+			if e, ok := r.moreLine(shown, len(c.Items)); ok {
 				items = append(items, e)
 			}
 			if len(c.Items) == 0 && c.Empty != "" {
@@ -404,9 +478,10 @@ func (r *cardRenderer) section(s chat.Section) {
 }
 
 // row is one row of a table: the first cell a label, the others wider.
-func row(cells []string, header bool) Element {
+func (r *cardRenderer) row(cells []string, header bool) Element {
 	cols := make([]Element, len(cells))
 	for i, c := range cells {
+		c = r.clamp(c)
 		e := Element{Type: "TextBlock", Text: c, Wrap: true, Size: "Small"}
 		if i == 0 || header {
 			e.Weight = "Bolder"
@@ -516,9 +591,9 @@ func (r *cardRenderer) data(a chat.Action) SubmitData {
 	return d
 }
 
-// attachment wraps a card for an activity.
-func attachment(c *Card) schema.Attachment {
-	return schema.Attachment{ContentType: cardContentType, Content: c}
+// cardAttachment is m's card for o, for an activity (see cardContent).
+func cardAttachment(m chat.Message, o owner) schema.Attachment {
+	return schema.Attachment{ContentType: cardContentType, Content: cardContent(m, o)}
 }
 
 // activity is a message as Teams shows it: plain words as a text reply,
@@ -531,7 +606,7 @@ func activityFor(m chat.Message, o owner) schema.Activity {
 	if s, ok := asText(m); ok {
 		return schema.Activity{Type: schema.Message, Text: s, TextFormat: schema.MARKDOWN}
 	}
-	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(renderFor(m, o))}}
+	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{cardAttachment(m, o)}}
 }
 
 // displayName makes a Teams display name safe to show in a card or message:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/itfit/itfit/internal/adapters/teams"
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/advisor/advisortest"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/chat/chattest"
 	"github.com/itfit/itfit/internal/conversation"
@@ -131,6 +133,9 @@ func TestCardsAreValidAdaptiveCards(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(raw) > teams.MaxCardBytes {
+			t.Errorf("%s: %d bytes, more than Teams takes", name, len(raw))
+		}
 		var doc map[string]any
 		if err := json.Unmarshal(raw, &doc); err != nil {
 			t.Fatal(err)
@@ -143,6 +148,104 @@ func TestCardsAreValidAdaptiveCards(t *testing.T) {
 		}
 	}
 	nodeCheck(t, dir)
+}
+
+// Every card the built-in audit gives, for the situations of the domain
+// and for answers nobody chose by hand (each as a retake, the biggest a card
+// gets), fits in a Teams message whole, and passes the same checks.
+func TestEveryCardOfTheBuiltInAuditFitsWhole(t *testing.T) {
+	a := advisor.Default()
+	v := chattest.Views()
+	var all []advisor.Answers
+	for _, s := range advisortest.Situations() {
+		as, _ := advisortest.Walk(a, s.Answers)
+		all = append(all, as)
+	}
+	rng := rand.New(rand.NewPCG(19, 28))
+	for range 200 {
+		all = append(all, advisortest.Random(a, rng))
+	}
+	dir := t.TempDir()
+	for i, as := range all {
+		r := a.Recommend(as, completedAt)
+		since := a.Compare(all[(i+1)%len(all)], completedAt.AddDate(-1, 0, 0), as, &r)
+		raw, err := json.Marshal(teams.Render(v.Card(r, since, benchWho)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) > teams.MaxCardBytes || strings.Contains(string(raw), "… +") {
+			t.Errorf("card %d: %d bytes, or collapsed: %s", i, len(raw), raw)
+		}
+		for _, c := range r.Contributions {
+			if c.Weight != 0 && !strings.Contains(string(raw), jsonText(c.Reason)) {
+				t.Errorf("card %d lacks %q", i, c.Reason)
+			}
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range validateCard(doc) {
+			t.Errorf("card %d: %s", i, p)
+		}
+		if i < 20 {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("card%d.json", i)), raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	nodeCheck(t, dir)
+}
+
+// The longest card an audit file can produce is cut down to what Teams
+// takes, the weakest items counted, and stays a valid card.
+func TestLongestCardFitsTeams(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("ab é ", n/5+1)[:n] }
+	many := func(k, n int) []string {
+		out := make([]string, k)
+		for i := range out {
+			out[i] = long(n)
+		}
+		return out
+	}
+	var r advisor.Recommendation
+	for range 60 {
+		r.Reasons = append(r.Reasons, advisor.Contribution{Reason: long(500), Weight: 10})
+		r.Counterpoints = append(r.Counterpoints, advisor.Contribution{Reason: long(500), Weight: -10})
+		r.Matrix = append(r.Matrix, advisor.Responsibility{Name: long(200), Owner: advisor.OwnerShared})
+		r.Comparison = append(r.Comparison, advisor.ComparisonRow{Dimension: long(400), CoManaged: long(3000), FullyManaged: long(3000)})
+		r.Scope = append(r.Scope, advisor.ScopeItem{Name: long(200), Owner: advisor.OwnerShared, Because: many(3, 300)})
+	}
+	r.VerdictName, r.Summary, r.Note, r.AuditVersion = long(400), long(4000), long(4000), long(32)
+	r.TeamKeeps, r.NextSteps = many(60, 300), many(60, 500)
+	r.Flip = &advisor.Flip{ToName: long(400), Changes: []advisor.Shift{{Prompt: long(250), Labels: many(10, 75)}}}
+	r.CompletedAt, r.RevisitOn = completedAt, completedAt.AddDate(1, 0, 0)
+	c := teams.Render(chattest.Views().Card(r, nil, benchWho))
+	raw, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > teams.MaxCardBytes || !strings.Contains(string(raw), "… +") || len(c.Actions) != 3 {
+		t.Fatalf("%d bytes (at most %d), %d actions: %.2000s", len(raw), teams.MaxCardBytes, len(c.Actions), raw)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range validateCard(doc) {
+		t.Error(p)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "longest.json"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nodeCheck(t, dir)
+}
+
+// jsonText is s as encoding/json writes it inside a string.
+func jsonText(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
 }
 
 // TestValidatorCatchesBadCards proves the structural check can fail.

@@ -3,6 +3,7 @@ package teams_test
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -285,7 +286,7 @@ func (d *teamsDriver) Seen(t *testing.T) parity.Screen {
 						c.Strength = st
 					}
 				}
-				c.Reasons = reasons(out.Card)
+				parity.ReadCard(&c, cardParts(out.Card))
 				s.Cards = append(s.Cards, c)
 			}
 		}
@@ -311,22 +312,41 @@ func strengthWord(s advisor.Strength) string {
 	return "a close call"
 }
 
-// reasons are the items under a card's "Why".
-func reasons(c *teams.Card) []string {
-	var out []string
-	in := false
-	for _, e := range c.Body {
-		switch {
-		case e.Type == "TextBlock" && e.Weight == "Bolder" && e.Text == "Why":
-			in = true
-		case in && e.Type == "TextBlock" && strings.HasPrefix(e.Text, "• "):
-			out = append(out, strings.TrimPrefix(e.Text, "• "))
-		case in:
-			return out
+// cardParts reads a card's body, in order, as parity's parts: a bold
+// TextBlock opens a part, other TextBlocks and a FactSet's facts ("title:
+// value") are its lines, with bullets, numbers and bold taken off.
+// Containers and columns are read through.
+func cardParts(c *teams.Card) []parity.Part {
+	var parts []parity.Part
+	line := func(l string) {
+		if len(parts) == 0 {
+			parts = append(parts, parity.Part{})
+		}
+		l = numbered.ReplaceAllString(strings.TrimPrefix(l, "• "), "")
+		parts[len(parts)-1].Lines = append(parts[len(parts)-1].Lines, strings.ReplaceAll(l, "**", ""))
+	}
+	var walk func(es []teams.Element)
+	walk = func(es []teams.Element) {
+		for _, e := range es {
+			switch {
+			case e.Type == "TextBlock" && e.Weight == "Bolder":
+				parts = append(parts, parity.Part{Title: e.Text})
+			case e.Type == "TextBlock":
+				line(e.Text)
+			case e.Type == "FactSet":
+				for _, f := range e.Facts {
+					line(f.Title + ": " + f.Value)
+				}
+			}
+			walk(e.Items)
+			walk(e.Columns)
 		}
 	}
-	return out
+	walk(c.Body)
+	return parts
 }
+
+var numbered = regexp.MustCompile(`^\d+\. `)
 
 // cardTexts is every text on a card.
 func cardTexts(c *teams.Card) []string {

@@ -477,7 +477,7 @@ func TestPersonalChatFromFirstQuestionToRecommendation(t *testing.T) {
 		card, cardID = next.Card, next.ResponseID
 		questions++
 	}
-	for _, want := range []string{"Why", "What the provider would cover", "What your team keeps", "Co-managed vs fully managed", "Next steps", "Revisit this decision by", "Start over"} {
+	for _, want := range []string{"Pointing to ", "What the provider would cover", "What your team keeps", "Co-managed vs fully managed", "Next steps", "Revisit this decision by", "Start over"} {
 		if !strings.Contains(cardText(card), want) {
 			t.Errorf("recommendation card lacks %q", want)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,23 +240,43 @@ func (d *termDriver) card(lines []string) parity.Card {
 		}
 	}
 	c.Since = strings.Contains(text, "Since last time")
-	for i, l := range lines {
-		if l != "Why" {
-			continue
-		}
-		for _, item := range lines[i+1:] {
-			switch {
-			case strings.HasPrefix(item, "  - "):
-				c.Reasons = append(c.Reasons, strings.TrimPrefix(item, "  - "))
-			case strings.HasPrefix(item, "    ") && len(c.Reasons) > 0:
-				c.Reasons[len(c.Reasons)-1] += " " + strings.TrimSpace(item)
-			default:
-				return c
-			}
-		}
-	}
+	parity.ReadCard(&c, cardParts(lines[1:]))
 	return c
 }
+
+// cardParts reads a card's lines as parity's parts: a line at the margin
+// opens a part; "  - " starts an item and deeper lines continue it; other
+// indented lines (a paragraph, wrapped) are lines of their own, which
+// parity joins; the matrix's padded "label   owner" rows become "label:
+// owner".
+func cardParts(lines []string) []parity.Part {
+	var parts []parity.Part
+	for _, l := range lines {
+		if !strings.HasPrefix(l, " ") {
+			parts = append(parts, parity.Part{Title: l})
+			continue
+		}
+		if len(parts) == 0 {
+			parts = append(parts, parity.Part{})
+		}
+		p := &parts[len(parts)-1]
+		switch {
+		case strings.HasPrefix(l, "  - "):
+			p.Lines = append(p.Lines, strings.TrimPrefix(l, "  - "))
+		case strings.HasPrefix(l, "    ") && len(p.Lines) > 0:
+			p.Lines[len(p.Lines)-1] += " " + strings.TrimSpace(l)
+		case strings.HasPrefix(p.Title, "Responsibility matrix"):
+			if m := factRow.FindStringSubmatch(l); m != nil {
+				p.Lines = append(p.Lines, m[1]+": "+m[2])
+			}
+		default:
+			p.Lines = append(p.Lines, strings.TrimSpace(l))
+		}
+	}
+	return parts
+}
+
+var factRow = regexp.MustCompile(`^  (.+?)\s{2,}(\S.*)$`)
 
 func strengthText(s advisor.Strength) string {
 	switch s {

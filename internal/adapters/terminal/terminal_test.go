@@ -111,7 +111,7 @@ func TestCommandsQuitAndResume(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantAll(t, out, "Welcome back: picking up where you left off.", "Question 2 of ", "Starting again from the first question")
-			if i := strings.LastIndex(out, "Question 1 of 10"); i < strings.Index(out, "Question 2 of ") {
+			if i := strings.LastIndex(out, "Question 1 of 11"); i < strings.Index(out, "Question 2 of ") {
 				t.Fatalf("restart did not go back to the first question:\n%s", out)
 			}
 		})
@@ -187,7 +187,7 @@ func TestAnotherDeviceAndExpiry(t *testing.T) {
 		"Question 3 of ",
 		"That audit has expired, so that answer changed nothing.",
 	)
-	if i, j := strings.Index(out, "expired"), strings.LastIndex(out, "Question 1 of 10"); j < i {
+	if i, j := strings.Index(out, "expired"), strings.LastIndex(out, "Question 1 of 11"); j < i {
 		t.Fatalf("after expiry the audit should start at question 1:\n%s", out)
 	}
 }

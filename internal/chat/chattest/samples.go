@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/advisor/advisortest"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/portfolio"
@@ -30,46 +31,30 @@ func Views() *chat.Views {
 	return chat.NewViews(advisor.Default(), func(conversation.Platform) bool { return true })
 }
 
-// Answers picks, for every question asked, the named option where the
-// question has it, else the option with index pick (clamped).
-func Answers(a *advisor.Audit, pick int, named map[advisor.QuestionID][]advisor.OptionID) advisor.Answers {
-	var as advisor.Answers
-	for {
-		q, ok := a.Next(as)
-		if !ok {
-			return as
-		}
-		opts, ok := named[q.ID]
-		if !ok {
-			opts = []advisor.OptionID{q.Options[min(pick, len(q.Options)-1)].ID}
-		}
-		as = append(as, advisor.Answer{Question: q.ID, Options: opts})
-	}
-}
-
-// Situations are audits whose verdicts cover every strength.
+// Situations are audits whose verdicts cover every strength, taken from
+// advisortest's table: the golden cards.
 func Situations(a *advisor.Audit) map[string]advisor.Answers {
-	return map[string]advisor.Answers{
-		// A stretched team of two with every gap and a wish for control.
-		"comanaged": Answers(a, 0, map[advisor.QuestionID][]advisor.OptionID{
-			"it_staff": {"two_three"}, "skills": {"security", "cloud"}, "projects": {"cloud_migration"},
-			"compliance": {"yes_gap"}, "growth": {"steady"}, "distraction": {"sometimes"}, "control": {"keep"},
-		}),
+	out := map[string]advisor.Answers{}
+	for name, situation := range map[string]string{
+		// Issue 19's executive: a stretched team of two with every gap
+		// and a wish for control.
+		"comanaged": "stretched_pair",
 		// One overwhelmed generalist, fast growth, a hand-off.
-		"fully_managed": Answers(a, 0, map[advisor.QuestionID][]advisor.OptionID{
-			"it_staff": {"one"}, "skills": {"none"}, "after_hours": {"covered"}, "projects": {"none"},
-			"compliance": {"no"}, "control": {"hand_off"},
-		}),
+		"fully_managed": "generalist_hand_off",
 		// Nobody in-house: decisive, whatever else was said.
-		"decisive": Answers(a, 0, map[advisor.QuestionID][]advisor.OptionID{
-			"it_staff": {"none"}, "control": {"keep"}, "after_hours": {"team_strained"},
-		}),
-		// Balanced answers a point from the line.
-		"close": Answers(a, 2, map[advisor.QuestionID][]advisor.OptionID{
-			"it_staff": {"one"}, "generalist_load": {"no_projects"}, "skills": {"none"},
-			"projects": {"none"}, "growth": {"steady"}, "control": {"unsure"},
-		}),
+		"decisive": "no_it_keeps_control",
+		// A point from the line.
+		"close": "close_generalist",
+		// The answers balance out.
+		"tie": "tie",
+	} {
+		as, ok := advisortest.Walk(a, advisortest.Named(situation).Answers)
+		if !ok {
+			panic("chattest: situation " + situation + " does not answer the audit")
+		}
+		out[name] = as
 	}
+	return out
 }
 
 // Samples are every view, in the situations that shape it.
@@ -121,6 +106,7 @@ func Samples() []Sample {
 		{"card_fully_managed", v.Card(rec("fully_managed"), nil, private)},
 		{"card_decisive", v.Card(rec("decisive"), nil, private)},
 		{"card_close", v.Card(rec("close"), nil, private)},
+		{"card_tie", v.Card(rec("tie"), nil, private)},
 		{"card_since_moved", v.Card(rec("comanaged"), moved, private)},
 		{"card_since_same", v.Card(rec("comanaged"), same, private)},
 		{"card_group", v.Card(rec("comanaged"), nil, group)},

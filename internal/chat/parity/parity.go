@@ -6,8 +6,10 @@
 // tokens, a terminal's stdin) with a Driver of their own. What the person
 // sees and what Redis holds is written as a transcript, and every
 // platform's transcript of a script must equal the one golden file of that
-// script: the same questions in the same order, the same verdict and
-// reasons, the same reminders, the same keys. A new platform gets parity
+// script: the same questions in the same order, the same verdict, answers,
+// scope, matrix and what would change it, the same reminders, the same
+// keys. A script per situation of the domain (advisortest) also checks its
+// card against the advisor and walks again with the card's change applied. A new platform gets parity
 // by writing a Driver and calling Run.
 package parity
 
@@ -21,11 +23,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/advisor/advisortest"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/keys"
@@ -117,8 +122,44 @@ type Asked struct {
 type Card struct {
 	Verdict  advisor.Verdict
 	Strength advisor.Strength
-	Reasons  []string // the "Why" items, in order
-	Since    bool     // it has a "Since last time" section
+	Since    bool // it has a "Since last time" section
+	// For and Against are the answers pointing to the verdict and the
+	// other way, in order; Change is "What would change this"; Covers
+	// the items of "What the provider would cover"; Matrix the matrix's
+	// rows as "area: owner". ReadCard fills them from the card's parts.
+	For, Against []string
+	Change       string
+	Covers       []string
+	Matrix       []string
+}
+
+// Part is one titled part of a card as a platform shows it: the title
+// (without its emphasis) and the lines under it, each without its bullet
+// or number and with the platform's escaping undone. Lines a platform
+// shows under no title of their own continue the part before.
+type Part struct {
+	Title string
+	Lines []string
+}
+
+// ReadCard fills a card's answers, change, scope and matrix from its parts:
+// the one place the card's headings are recognised, by the English words
+// the chat layer writes.
+func ReadCard(c *Card, parts []Part) {
+	for _, p := range parts {
+		switch {
+		case strings.HasPrefix(p.Title, "Pointing to "):
+			c.For = append(c.For, p.Lines...)
+		case p.Title == "Pointing the other way", strings.HasPrefix(p.Title, "Also in your answers"):
+			c.Against = append(c.Against, p.Lines...)
+		case p.Title == "What would change this":
+			c.Change = strings.Join(p.Lines, " ")
+		case p.Title == "What the provider would cover":
+			c.Covers = append(c.Covers, p.Lines...)
+		case strings.HasPrefix(p.Title, "Responsibility matrix"):
+			c.Matrix = append(c.Matrix, p.Lines...)
+		}
+	}
 }
 
 // Step is one thing the person does in a script; Expect checks what they
@@ -146,6 +187,11 @@ type Script struct {
 	Name  string
 	Needs []Capability
 	Steps []Step
+	// Situation, when set, is what the script's first walk answers: the
+	// first card must then hold what the advisor says of it (checkCards),
+	// and the second, after the walk with its flip applied, the other
+	// verdict.
+	Situation *advisortest.Situation
 }
 
 // Run drives every script the platform can run and compares its
@@ -176,12 +222,12 @@ func no() *bool             { b := false; return &b }
 var (
 	coManaged = map[advisor.QuestionID][]advisor.OptionID{
 		"it_staff": {"two_three"}, "firefighting": {"nearly_all"}, "skills": {"security", "cloud"},
-		"after_hours": {"team_strained"}, "projects": {"cloud_migration"}, "compliance": {"yes_gap"},
+		"after_hours": {"team_strained"}, "projects": {"cloud_migration"}, "frameworks": {"soc2"}, "compliance": {"yes_gap"},
 		"growth": {"steady"}, "distraction": {"sometimes"}, "control": {"keep"},
 	}
 	fullyManaged = map[advisor.QuestionID][]advisor.OptionID{
 		"it_staff": {"one"}, "generalist_load": {"overwhelmed"}, "skills": {"none"}, "after_hours": {"covered"},
-		"projects": {"none"}, "compliance": {"no"}, "growth": {"outpacing"}, "distraction": {"weekly"}, "control": {"hand_off"},
+		"projects": {"none"}, "frameworks": {"none"}, "growth": {"outpacing"}, "distraction": {"weekly"}, "control": {"hand_off"},
 	}
 )
 
@@ -219,13 +265,13 @@ func Scripts() []Script {
 	}
 	closeCall := map[advisor.QuestionID][]advisor.OptionID{
 		"it_staff": {"one"}, "generalist_load": {"no_projects"}, "skills": {"none"}, "after_hours": {"covered"},
-		"projects": {"none"}, "compliance": {"no"}, "growth": {"steady"}, "distraction": {"sometimes"}, "control": {"unsure"},
+		"projects": {"none"}, "frameworks": {"none"}, "growth": {"steady"}, "distraction": {"sometimes"}, "control": {"unsure"},
 	}
 	decisive := map[advisor.QuestionID][]advisor.OptionID{
-		"it_staff": {"none"}, "after_hours": {"team_strained"}, "projects": {"office_move"}, "compliance": {"yes_covered"},
+		"it_staff": {"none"}, "after_hours": {"team_strained"}, "projects": {"office_move"}, "frameworks": {"gdpr"}, "compliance": {"yes_covered"},
 		"growth": {"flat"}, "distraction": {"rarely"}, "control": {"keep"},
 	}
-	return []Script{
+	return append([]Script{
 		{Name: "audit_comanaged", Steps: finish(coManaged)},
 		{Name: "audit_fully_managed", Steps: finish(fullyManaged)},
 		{Name: "audit_decisive", Steps: finish(decisive)},
@@ -289,7 +335,27 @@ func Scripts() []Script {
 			{Deliver: true},
 			{Press: chat.IntentRetake, Need: []string{"retake"}},
 		}, walk(fullyManaged, 0))},
+	}, situations(start)...)
+}
+
+// situations are a script per situation of the domain: the audit walked
+// to its card, then again from the start with the card's "what would
+// change this" applied, to the other verdict.
+func situations(start Step) []Script {
+	a := advisor.Default()
+	var out []Script
+	for _, sit := range advisortest.Situations() {
+		as, ok := advisortest.Walk(a, sit.Answers)
+		if !ok {
+			panic("parity: situation " + sit.Name + " does not answer the audit")
+		}
+		steps := join([]Step{start}, walk(sit.Answers, 0))
+		if r := a.Recommend(as, time.Time{}); r.Flip != nil && len(r.Flip.Changes) > 0 {
+			steps = join(steps, []Step{{Say: word("restart"), Need: []string{"from the start"}}}, walk(advisortest.AsMap(r.Flip.Apply(as)), 0))
+		}
+		out = append(out, Script{Name: "situation_" + sit.Name, Steps: steps, Situation: &sit})
 	}
+	return out
 }
 
 // notes are the labels of what the chat layer says, by a phrase of its
@@ -350,6 +416,12 @@ func transcript(t *testing.T, d Driver, s Script) string {
 	ctx := context.Background()
 	rdb, prefix := d.Store()
 	u := d.User()
+	var cards []Card
+	defer func() {
+		if s.Situation != nil && !t.Failed() {
+			checkCards(t, *s.Situation, cards)
+		}
+	}()
 	for i, st := range s.Steps {
 		if st.Expire {
 			pattern := prefix.UserPattern(string(u.Platform), string(u.Workspace), string(u.User))
@@ -405,9 +477,22 @@ func transcript(t *testing.T, d Driver, s Script) string {
 			fmt.Fprintf(&b, "   question %s (%d of %d)\n", q.ID, q.Pos, q.Total)
 		}
 		for _, c := range sc.Cards {
+			cards = append(cards, c)
 			fmt.Fprintf(&b, "   card %s, %s; since last time %v\n", c.Verdict, c.Strength, c.Since)
-			for _, r := range c.Reasons {
-				fmt.Fprintf(&b, "     why: %s\n", r)
+			for _, l := range c.For {
+				fmt.Fprintf(&b, "     for: %s\n", l)
+			}
+			for _, l := range c.Against {
+				fmt.Fprintf(&b, "     against: %s\n", l)
+			}
+			if c.Change != "" {
+				fmt.Fprintf(&b, "     what would change it: %s\n", c.Change)
+			}
+			for _, l := range c.Covers {
+				fmt.Fprintf(&b, "     provider: %s\n", l)
+			}
+			for _, l := range c.Matrix {
+				fmt.Fprintf(&b, "     matrix: %s\n", l)
 			}
 		}
 		for _, n := range sc.Nudges {
@@ -440,6 +525,92 @@ func transcript(t *testing.T, d Driver, s Script) string {
 		fmt.Fprintf(&b, "   reminder %s\n", r.Kind)
 	}
 	return b.String()
+}
+
+// fewest caches the advisortest oracle's answer per situation: it tries
+// every combination of answers, once per test binary.
+var fewest sync.Map
+
+// checkCards checks a situation's cards against the advisor (see
+// cardProblems).
+func checkCards(t *testing.T, sit advisortest.Situation, cards []Card) {
+	t.Helper()
+	for _, p := range cardProblems(sit, cards) {
+		t.Error(p)
+	}
+}
+
+// cardProblems is what is wrong with a situation's cards: every answer
+// that moved the score must be on the first card, on its side; every area
+// in the provider's scope must say what put it there and (on a co-managed
+// card) be in the matrix; "what would change this" must be on every card
+// that was not decisive, name each change and the other verdict, change no
+// more answers than the fewest that flip the verdict, and, applied in the
+// second walk, have flipped it.
+func cardProblems(sit advisortest.Situation, cards []Card) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	a := advisor.Default()
+	as, _ := advisortest.Walk(a, sit.Answers)
+	r := a.Recommend(as, time.Time{})
+	if len(cards) == 0 {
+		return []string{"no card"}
+	}
+	c := cards[0]
+	if c.Verdict != r.Verdict || c.Strength != r.Strength {
+		bad("card %s, %s; the advisor says %s, %s", c.Verdict, c.Strength, r.Verdict, r.Strength)
+	}
+	for _, x := range r.Contributions {
+		if x.Weight == 0 {
+			continue
+		}
+		side := c.For
+		if (x.Weight > 0) != (r.Verdict == advisor.FullyManaged) {
+			side = c.Against
+		}
+		if !slices.Contains(side, x.Reason) {
+			bad("%s=%s (weight %d): %q is not on its side of the card", x.Question, x.Option, x.Weight, x.Reason)
+		}
+	}
+	for _, s := range r.Scope {
+		i := slices.IndexFunc(c.Covers, func(l string) bool { return strings.HasPrefix(l, s.Name) })
+		if i < 0 {
+			bad("%s is not in what the provider would cover: %q", s.Name, c.Covers)
+			continue
+		}
+		for _, b := range s.Because {
+			if !strings.Contains(c.Covers[i], b) {
+				bad("%q does not say %q put it there", c.Covers[i], b)
+			}
+		}
+		if r.Verdict == advisor.CoManaged && !slices.ContainsFunc(c.Matrix, func(l string) bool { return strings.HasPrefix(l, s.Name+": ") }) {
+			bad("%s is in scope but not in the matrix %q", s.Name, c.Matrix)
+		}
+	}
+	if r.Decisive {
+		if c.Change != "" || len(cards) != 1 {
+			bad("a decisive verdict says what would change it (%q), or the script went on", c.Change)
+		}
+		return out
+	}
+	n, _ := fewest.LoadOrStore(sit.Name, sync.OnceValue(func() int { n, _ := advisortest.FewestFlips(a, as); return n }))
+	if want := n.(func() int)(); len(r.Flip.Changes) != want {
+		bad("the flip changes %d answers, the fewest that flip it are %d", len(r.Flip.Changes), want)
+	}
+	for _, s := range r.Flip.Changes {
+		for _, clause := range s.Clauses {
+			if !strings.Contains(c.Change, clause) {
+				bad("what would change it, %q, does not say %q", c.Change, clause)
+			}
+		}
+	}
+	if !strings.Contains(c.Change, r.Flip.ToName) {
+		bad("what would change it, %q, does not name %s", c.Change, r.Flip.ToName)
+	}
+	if len(cards) != 2 || cards[1].Verdict != r.Flip.To || cards[1].Verdict == c.Verdict {
+		bad("with the flip applied the cards were %+v; want the second to be %s", cards, r.Flip.To)
+	}
+	return out
 }
 
 // userKeys are the person's keys, each after their hash tag, with the
