@@ -290,7 +290,7 @@ var renderCases = []renderCase{
 				"ITFIT_ADMIN_ADDR":              ":9091",
 				"ITFIT_DRAIN_DELAY":             "5s",
 				"ITFIT_SHUTDOWN_TIMEOUT":        "30s",
-				"SLACK_SCOPES":                  "commands,chat:write,im:write,users:read,app_mentions:read,files:write",
+				"SLACK_SCOPES":                  "commands,chat:write,im:write,users:read,app_mentions:read,files:write,im:history,channels:history,groups:history",
 				"SLACK_API_URL":                 "https://slack.com/api/",
 				"MICROSOFT_OPENID_METADATA_URL": "https://login.botframework.com/v1/.well-known/openidconfiguration",
 				"MICROSOFT_TOKEN_URL":           "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token",

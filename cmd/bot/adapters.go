@@ -125,10 +125,14 @@ func (d *deps) complete(log *slog.Logger) error {
 }
 
 // notify registers a platform's outbox with the revisit service, so its
-// nudges go out there.
+// nudges go out there, and, when the outbox can tell whether a nudge
+// arrived (Slack's), as its Verifier.
 func (d deps) notify(p conversation.Platform, out chat.Outbox) {
 	if d.revisits != nil {
 		d.revisits.Register(p, d.flows.Notifier(p, out))
+		if v, ok := out.(revisit.Verifier); ok {
+			d.revisits.RegisterVerifier(p, v)
+		}
 	}
 }
 

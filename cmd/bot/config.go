@@ -30,6 +30,7 @@ type Config struct {
 	HistoryTTL      time.Duration `envconfig:"ITFIT_HISTORY_TTL" default:"17520h" desc:"completed results are kept this long; 17520h is 2 years"`
 	RevisitAfter    time.Duration `envconfig:"ITFIT_REVISIT_AFTER" desc:"a Go duration replacing the 12-month revisit interval (demos and tests)"`
 	AccountManagers string        `envconfig:"ITFIT_ACCOUNT_MANAGERS" desc:"who nudges whom: slack:TCLIENT=UMANAGER (or =TPROVIDER/UMANAGER or /CCHANNEL), teams:TENANT=USER, comma-separated"`
+	NudgeResends    int           `envconfig:"ITFIT_NUDGE_RESENDS" default:"0" desc:"how many times a nudge is sent again when its delivery may have gone through and the platform cannot check (Teams; Slack without the history scopes): 0 never twice, the nudge is dead-lettered instead; 1 at most twice"`
 	Webhooks        string        `envconfig:"ITFIT_WEBHOOKS" desc:"signed outgoing webhooks: a JSON array of endpoints, each with name, url (https), secrets (whsec_...), events, and optional timeout, max_attempts, allow_private; it holds secrets (README, Webhooks)"`
 	ShutdownTimeout time.Duration `envconfig:"ITFIT_SHUTDOWN_TIMEOUT" default:"20s" desc:"how long shutdown waits for requests in flight"`
 	PprofAddr       string        `envconfig:"ITFIT_PPROF_ADDR" desc:"a loopback host:port serving net/http/pprof, for profiling load runs; off when unset"`
@@ -86,6 +87,9 @@ func loadConfig() (Config, error) {
 	}
 	if c.DrainDelay < 0 {
 		return Config{}, fmt.Errorf("configuration: ITFIT_DRAIN_DELAY: got %s, want zero or more, such as 3s", c.DrainDelay)
+	}
+	if c.NudgeResends < 0 || c.NudgeResends > 3 {
+		return Config{}, fmt.Errorf("configuration: ITFIT_NUDGE_RESENDS: got %d, want 0 (never twice) to 3", c.NudgeResends)
 	}
 	if c.ShutdownTimeout <= 0 {
 		return Config{}, fmt.Errorf("configuration: ITFIT_SHUTDOWN_TIMEOUT: got %s, want a positive duration such as 20s", c.ShutdownTimeout)
@@ -240,11 +244,26 @@ Environment:
 }
 
 // wrap breaks text into lines of at most width characters, between words;
-// a word longer than width gets a line of its own.
+// a word longer than width is broken after its commas (a list such as
+// SLACK_SCOPES' default), else gets a line of its own.
 func wrap(text string, width int) []string {
 	var lines []string
 	line := ""
 	for _, word := range strings.Fields(text) {
+		if utf8.RuneCountInString(word) > width && strings.Contains(word, ",") {
+			if line != "" {
+				lines = append(lines, line)
+			}
+			line = ""
+			for _, part := range strings.SplitAfter(word, ",") {
+				if line != "" && utf8.RuneCountInString(line)+utf8.RuneCountInString(part) > width {
+					lines = append(lines, line)
+					line = ""
+				}
+				line += part
+			}
+			continue
+		}
 		switch {
 		case line == "":
 			line = word

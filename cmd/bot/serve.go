@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type worker struct {
 // 127.0.0.1:0.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) error {
 	log.Info("starting itfit", "version", version, "commit", commit)
+	tuneGC(log, os.Getenv, "/sys/fs/cgroup/memory.max")
 	defer startDebug(ctx, log, cfg.PprofAddr)()
 	s, err := build(ctx, cfg, log)
 	if err != nil {
@@ -144,7 +146,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	if err != nil {
 		return nil, err
 	}
-	nudges := schedule.NewWorker(workerSched, countNudges(revisits, metrics), schedule.WorkerConfig{Logger: log.With("worker", "revisits")})
+	nudges := schedule.NewWorker(workerSched, revisits, nudgeWorkerConfig(cfg, log, metrics, revisits))
 	s.workers = append(workers, worker{name: "revisits", run: nudges.Run})
 	if hooks != nil {
 		// Deliveries on the patient client, like the nudges.
@@ -252,6 +254,11 @@ func (s *server) run(ctx context.Context, ln, adminLn net.Listener) error {
 
 	s.log.Info("shutting down: marked not ready", "drain_delay", s.cfg.DrainDelay.String())
 	s.ready.up.Store(false)
+	// The workers stop at once, beside the drain: the nudge worker claims
+	// nothing more and its deliveries in flight finish within the drain
+	// delay and the shutdown timeout (its StopTimeout), so the whole
+	// shutdown keeps ITFIT_DRAIN_DELAY + ITFIT_SHUTDOWN_TIMEOUT.
+	stopWorkers()
 	time.Sleep(s.cfg.DrainDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -260,7 +267,6 @@ func (s *server) run(ctx context.Context, ln, adminLn net.Listener) error {
 			s.log.Warn("http drain incomplete", "err", err)
 		}
 	}
-	stopWorkers()
 	wg.Wait()
 	if err := s.bg.Wait(shutdownCtx); err != nil {
 		s.log.Warn("background tasks still running at shutdown", "err", err)
@@ -319,24 +325,27 @@ func (rd *readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// countNudges counts every delivery outcome of the revisit worker.
-func countNudges(d schedule.Deliverer, m *obs.Metrics) schedule.Deliverer {
-	return schedule.DelivererFunc(func(ctx context.Context, j schedule.Job) error {
-		kind, _, _ := strings.Cut(j.ID, "/")
-		err := d.Deliver(ctx, j)
-		var ra *schedule.RetryAfterError
-		switch {
-		case err == nil:
-			m.Nudge(kind, "sent")
-		case errors.Is(err, schedule.ErrGone):
-			m.Nudge(kind, "dropped")
-		case errors.As(err, &ra):
-			m.Nudge(kind, "retried")
-		default:
-			m.Nudge(kind, "failed")
-		}
-		return err
-	})
+// nudgeWorkerConfig is the revisit worker's: the service verifies
+// ambiguous deliveries where the platform can (named here so that no
+// wrapper of the Deliverer can hide it), ITFIT_NUDGE_RESENDS decides where
+// it cannot, every outcome is counted, and a stop gives deliveries in
+// flight the whole shutdown (they have half of it to finish; the worker is
+// stopped as shutdown begins, so the drain delay counts).
+func nudgeWorkerConfig(cfg Config, log *slog.Logger, m *obs.Metrics, c schedule.Confirmer) schedule.WorkerConfig {
+	resends := cfg.NudgeResends
+	if resends == 0 {
+		resends = -1 // the scheduler's "never"; its 0 is its default, 1
+	}
+	return schedule.WorkerConfig{
+		Confirmer:        c,
+		AmbiguousResends: resends,
+		StopTimeout:      cfg.DrainDelay + cfg.ShutdownTimeout,
+		Observe: func(o schedule.Outcome, j schedule.Job) {
+			kind, _, _ := strings.Cut(j.ID, "/")
+			m.Nudge(kind, string(o))
+		},
+		Logger: log.With("worker", "revisits"),
+	}
 }
 
 // observe turns engine outcomes into metrics.

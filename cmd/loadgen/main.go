@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -66,6 +67,7 @@ type config struct {
 	http1       bool
 	secret      string
 	teamID      string
+	workspaces  int
 	appID       string
 	appPassword string
 	teamsAddr   string
@@ -74,6 +76,16 @@ type config struct {
 	readyTimeout time.Duration
 	startFile    string
 	cpuProfile   string
+}
+
+// workspace is the Slack team or Teams tenant user i belongs to: -team
+// itself with one workspace, else -team and the user's index modulo
+// -workspaces, so a run's users are spread evenly over its workspaces.
+func (c config) workspace(i int) string {
+	if c.workspaces <= 1 {
+		return c.teamID
+	}
+	return c.teamID + "W" + strconv.Itoa(i%c.workspaces)
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -93,7 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.slackTLS, "slack-api-tls", true, "serve the fake Web API over https (HTTP/2), as slack.com does")
 	fs.BoolVar(&c.http1, "http1", false, "the fakes (Slack Web API; Microsoft's endpoints and Bot Connector) speak HTTP/1.1 only: TLS offers no h2")
 	fs.StringVar(&c.secret, "signing-secret", "loadgen-signing-secret", "SLACK_SIGNING_SECRET the bot runs with")
-	fs.StringVar(&c.teamID, "team", "", "Slack team / Teams tenant ID (default: unique per run, so reruns start fresh)")
+	fs.StringVar(&c.teamID, "team", "", "Slack team / Teams tenant ID (default: unique per run, so reruns start fresh); with -workspaces over 1, the prefix of each one's")
+	fs.IntVar(&c.workspaces, "workspaces", 8, "spread the users round-robin over this many Slack workspaces / Teams tenants (the bot gives each tenant a fair share of its work pool, a quarter of it, and sheds a tenant's work beyond it)")
 	fs.StringVar(&c.appID, "app-id", "00000000-1111-2222-3333-444444444444", "MICROSOFT_APP_ID the bot runs with")
 	fs.StringVar(&c.appPassword, "app-password", "loadgen-app-password", "MICROSOFT_APP_PASSWORD the bot runs with")
 	fs.StringVar(&c.teamsAddr, "microsoft", "127.0.0.1:0", "where the fake identity provider, token endpoint and connector listen (https)")
@@ -109,6 +122,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-platform must be slack or teams")
 	case c.users < 1 || c.users > 1_000_000:
 		return c, errors.New("-users must be 1..1000000")
+	case c.workspaces < 1 || c.workspaces > 1000:
+		return c, errors.New("-workspaces must be 1..1000")
 	case c.concurrency < 0 || c.rate < 0 || c.duration <= 0 || c.timeout <= 0:
 		return c, errors.New("-concurrency, -rate, -duration and -timeout must be positive")
 	case c.profile != "random" && c.profile != "comanaged" && c.profile != "managed":
@@ -216,8 +231,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if cfg.rate > 0 {
 		mode = fmt.Sprintf("open loop at %.0f clicks/s", cfg.rate)
 	}
-	fmt.Fprintf(out, "loadgen: %d users, %d at once, %s, up to %s, answers %s, against %s\n",
-		cfg.users, cfg.concurrency, mode, cfg.duration, cfg.profile, cfg.botURL)
+	fmt.Fprintf(out, "loadgen: %d users in %d workspaces, %d at once, %s, up to %s, answers %s, against %s\n",
+		cfg.users, cfg.workspaces, cfg.concurrency, mode, cfg.duration, cfg.profile, cfg.botURL)
 
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)

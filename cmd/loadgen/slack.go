@@ -48,6 +48,7 @@ type slackSim struct {
 
 type slackUser struct {
 	id, dm string
+	team   string // the workspace (team_id) the user is in
 	inbox  chan slackPost
 	rng    *rand.Rand
 }
@@ -66,6 +67,7 @@ func newSlackSim(cfg config, c *ca, bot *http.Client, conns *connStats) (*slackS
 		u := &slackUser{
 			id:    "U" + strings.ToUpper(strconv.FormatInt(int64(i)+1, 36)) + "LOAD",
 			dm:    "D" + strings.ToUpper(strconv.FormatInt(int64(i)+1, 36)) + "LOAD",
+			team:  cfg.workspace(i),
 			inbox: make(chan slackPost, 4),
 			rng:   rand.New(rand.NewPCG(uint64(cfg.seed), uint64(i))),
 		}
@@ -318,7 +320,7 @@ type element struct {
 func (s *slackSim) Audit(ctx context.Context, i int, rec *recorder, pace func(context.Context) error) error {
 	u := s.users[i]
 	form := url.Values{
-		"token": {"loadgen"}, "team_id": {s.cfg.teamID}, "team_domain": {"loadgen"},
+		"token": {"loadgen"}, "team_id": {u.team}, "team_domain": {"loadgen"},
 		"channel_id": {"C0LOADGEN"}, "channel_name": {"general"},
 		"user_id": {u.id}, "user_name": {"user" + u.id}, "command": {"/itfit"}, "text": {""},
 		"api_app_id": {"A0LOADGEN"}, "is_enterprise_install": {"false"}, "trigger_id": {"1.2.3"},
@@ -476,10 +478,10 @@ func (s *slackSim) click(u *slackUser, p slackPost, blocks []block) (payload []b
 	}
 	var pl blockActions
 	pl.Type = "block_actions"
-	pl.User.ID, pl.User.Username, pl.User.TeamID = u.id, "user"+u.id, s.cfg.teamID
+	pl.User.ID, pl.User.Username, pl.User.TeamID = u.id, "user"+u.id, u.team
 	pl.APIAppID, pl.Token, pl.TriggerID = "A0LOADGEN", "loadgen", "1.2.3"
 	pl.Container.Type, pl.Container.MessageTS, pl.Container.ChannelID = "message", p.ts, u.dm
-	pl.Team.ID, pl.Team.Domain = s.cfg.teamID, "loadgen"
+	pl.Team.ID, pl.Team.Domain = u.team, "loadgen"
 	pl.Channel.ID, pl.Channel.Name = u.dm, "directmessage"
 	pl.Message.Type, pl.Message.User, pl.Message.TS, pl.Message.Text = "message", "U0ITFITBOT", p.ts, p.text
 	pl.Message.Blocks = json.RawMessage(p.blocks)

@@ -51,6 +51,7 @@ type teamsSim struct {
 
 type teamsUser struct {
 	id, aad, name, conv string
+	tenant              string
 	inbox               chan teamsPost
 	rng                 *rnd.Rand
 }
@@ -71,12 +72,13 @@ func newTeamsSim(cfg config, c *ca, bot *http.Client, conns *connStats) (*teamsS
 	for i := range cfg.users {
 		n := strconv.Itoa(i + 1)
 		u := &teamsUser{
-			id:    "29:loadgen-user-" + n,
-			aad:   fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1),
-			name:  "Load User " + n,
-			conv:  "a:loadgen-" + strings.ToLower(cfg.teamID) + "-" + n,
-			inbox: make(chan teamsPost, 4),
-			rng:   rnd.New(rnd.NewPCG(uint64(cfg.seed), uint64(i))),
+			id:     "29:loadgen-user-" + n,
+			aad:    fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1),
+			name:   "Load User " + n,
+			conv:   "a:loadgen-" + strings.ToLower(cfg.teamID) + "-" + n,
+			tenant: cfg.workspace(i),
+			inbox:  make(chan teamsPost, 4),
+			rng:    rnd.New(rnd.NewPCG(uint64(cfg.seed), uint64(i))),
 		}
 		s.users = append(s.users, u)
 		s.byConv[u.conv] = u
@@ -245,11 +247,11 @@ func (s *teamsSim) activity(u *teamsUser) activity {
 		Timestamp: now.UTC().Format(time.RFC3339Nano), LocalTS: now.Format(time.RFC3339Nano), LocalTZ: "Europe/London",
 		ServiceURL: s.serviceURL, ChannelID: "msteams",
 		From:         account{ID: u.id, Name: u.name, AadObjectID: u.aad},
-		Conversation: conversationAcct{ConversationType: "personal", TenantID: s.cfg.teamID, ID: u.conv},
+		Conversation: conversationAcct{ConversationType: "personal", TenantID: u.tenant, ID: u.conv},
 		Recipient:    account{ID: "28:" + s.cfg.appID, Name: "itfit"},
 		TextFormat:   "plain", Locale: "en-GB",
 		Entities:    []map[string]any{{"type": "clientInfo", "locale": "en-GB", "country": "GB", "platform": "Web", "timezone": "Europe/London"}},
-		ChannelData: map[string]any{"tenant": map[string]any{"id": s.cfg.teamID}},
+		ChannelData: map[string]any{"tenant": map[string]any{"id": u.tenant}},
 	}
 }
 

@@ -250,11 +250,15 @@ func (c *Connector) do(ctx context.Context, op, method, serviceURL string, body 
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("botframework: %s: %w", op, ctx.Err())
+			// The attempt's error says whether it was written.
+			return fmt.Errorf("botframework: %s: %w: %w", op, ctx.Err(), err)
 		}
 		// The token source has its own retries; retrying it here again
 		// would multiply them.
 		if attempt >= c.retry.maxAttempts || errors.Is(err, ErrTokenFetch) {
+			return err
+		}
+		if sendOnce(ctx) && errors.Is(err, ErrOutcomeUnknown) {
 			return err
 		}
 		var apiErr *APIError
@@ -281,7 +285,7 @@ func (c *Connector) do(ctx context.Context, op, method, serviceURL string, body 
 		}
 		c.log.WarnContext(ctx, "bot connector call failed; retrying", "op", op, "attempt", attempt, "wait", wait, "error", err)
 		if serr := c.retry.sleep(ctx, wait); serr != nil {
-			return fmt.Errorf("botframework: %s: %w", op, serr)
+			return fmt.Errorf("botframework: %s: %w: %w", op, serr, err)
 		}
 	}
 }
@@ -291,10 +295,10 @@ func (c *Connector) do(ctx context.Context, op, method, serviceURL string, body 
 func (c *Connector) attempt(ctx context.Context, op, method, target string, body []byte, out any) (string, error) {
 	tok, err := c.tokens.Token(ctx)
 	if err != nil {
-		return "", fmt.Errorf("botframework: %s: %w", op, err)
+		return "", fmt.Errorf("botframework: %s: %w: %w", op, ErrNotSent, err)
 	}
 	if tok == "" {
-		return "", fmt.Errorf("botframework: %s: %w: empty token", op, ErrTokenFetch)
+		return "", fmt.Errorf("botframework: %s: %w: %w: empty token", op, ErrNotSent, ErrTokenFetch)
 	}
 	err = c.send(ctx, op, method, target, tok, body, out)
 	return tok, err
@@ -310,20 +314,21 @@ func (c *Connector) send(ctx context.Context, op, method, target, tok string, bo
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Accept", "application/json")
+	req, wrote := withWriteTrace(req)
 	resp, err := c.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return fmt.Errorf("%w: %w", outcomeOf(wrote), ctx.Err())
 		}
-		return fmt.Errorf("botframework: %s: %w: %w", op, ErrTransient, err)
+		return fmt.Errorf("botframework: %s: %w: %w: %w", op, ErrTransient, outcomeOf(wrote), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentSize))
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
 		}
-		return fmt.Errorf("botframework: %s: read response: %w: %w", op, ErrTransient, err)
+		return fmt.Errorf("botframework: %s: read response: %w: %w: %w", op, ErrTransient, ErrOutcomeUnknown, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := &APIError{
@@ -343,7 +348,8 @@ func (c *Connector) send(ctx context.Context, op, method, target, tok string, bo
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("botframework: %s: decode response: %w", op, err)
+		// Accepted (2xx), but the answer is unreadable.
+		return fmt.Errorf("botframework: %s: decode response: %w: %w", op, ErrOutcomeUnknown, err)
 	}
 	return nil
 }

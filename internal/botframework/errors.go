@@ -78,6 +78,9 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrTransient:
 		return retryableStatus(e.StatusCode)
+	case ErrOutcomeUnknown:
+		// A server error may come after the service acted.
+		return e.StatusCode >= 500
 	}
 	return false
 }

@@ -28,6 +28,9 @@ var sharedTransport = sync.OnceValue(func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 0 // no limit across hosts: a serviceUrl per region, the token and key hosts
 	t.MaxIdleConnsPerHost = maxIdlePerHost
+	// Never more connections to a host than the pool keeps: over HTTP/1.1
+	// one beyond it would be closed when it comes back.
+	t.MaxConnsPerHost = maxIdlePerHost
 	t.IdleConnTimeout = idleConnTimeout
 	t.ForceAttemptHTTP2 = true
 	return t

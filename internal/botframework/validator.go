@@ -365,7 +365,9 @@ func (v *Validator) key(ctx context.Context, kid string) (signingKey, error) {
 			if ctx.Err() != nil {
 				return signingKey{}, fmt.Errorf("%w: %w", ErrKeySetUnavailable, ctx.Err())
 			}
-			if set == nil {
+			// Another caller's fetch may have finished between our load
+			// and this refresh (which is then rate-limited): use its keys.
+			if v.keys.Load() == nil {
 				return signingKey{}, fmt.Errorf("%w: %w", ErrKeySetUnavailable, err)
 			}
 			// Keys rotate with overlap, so stale keys beat none.
@@ -382,6 +384,10 @@ func (v *Validator) key(ctx context.Context, kid string) (signingKey, error) {
 	if err := v.refresh(ctx, false); err != nil {
 		if ctx.Err() != nil {
 			return signingKey{}, fmt.Errorf("%w: kid %.64q: %w", ErrUnknownSigningKey, kid, ctx.Err())
+		}
+		// As above: a fetch that finished meanwhile may hold the key.
+		if k, ok := v.keys.Load().keys[kid]; ok {
+			return k, nil
 		}
 		return signingKey{}, fmt.Errorf("%w: kid %.64q (%v)", ErrUnknownSigningKey, kid, err)
 	}

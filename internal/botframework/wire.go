@@ -156,6 +156,9 @@ func (e *objectEncoder) value(name string, v any) {
 }
 
 func (e *objectEncoder) appendValue(b []byte, v any) []byte {
+	if r, ok := v.(RawJSON); ok {
+		return append(b, r...)
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		if e.err == nil {
@@ -165,6 +168,15 @@ func (e *objectEncoder) appendValue(b []byte, v any) []byte {
 	}
 	return append(b, raw...)
 }
+
+// RawJSON is a value already encoded by encoding/json (so compact, and
+// escaped as it escapes), for an attachment's Content: the activity
+// encoder writes it as it is instead of encoding it again, and
+// json.Marshal writes the same bytes.
+type RawJSON []byte
+
+// MarshalJSON returns r itself.
+func (r RawJSON) MarshalJSON() ([]byte, error) { return r, nil }
 
 // attachments writes schema.Attachment values as encoding/json would, the
 // content (the card) by encoding/json.

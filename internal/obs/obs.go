@@ -59,7 +59,7 @@ func NewMetrics() *Metrics {
 			Name: "itfit_platform_calls_total", Help: "Calls to Slack and Teams APIs by platform, call and outcome (ok, retried, failed).",
 		}, []string{"platform", "call", "outcome"}),
 		nudges: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "itfit_nudges_total", Help: "Revisit nudges by kind and outcome (sent, retried, failed, dropped).",
+			Name: "itfit_nudges_total", Help: "Revisit nudge deliveries by kind and outcome (the scheduler's: sent, already_sent, confirmed, resent, ambiguous, orphaned, retried, rate_limited, gone, dead).",
 		}, []string{"kind", "outcome"}),
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itfit_work_shed_total", Help: "Work after an acknowledgement not run, by task and reason (busy: the pool or the tenant's share was full; stale: its person had waited too long).",

@@ -121,6 +121,9 @@ func TestOpenProfileTopologies(t *testing.T) {
 		retries int
 	}
 	read := func(c redis.UniversalClient) timeouts {
+		if p, ok := c.(*redisconn.Pipelined); ok {
+			c = p.Unwrap()
+		}
 		switch c := c.(type) {
 		case *redis.Client:
 			return timeouts{c.Options().ReadTimeout, c.Options().MaxRetries}

@@ -53,6 +53,18 @@ type Notifier interface {
 	ShareResult(ctx context.Context, m Manager, client conversation.Key, last conversation.Result) error
 }
 
+// Verifier tells, on a platform that can, whether a scheduled nudge reached
+// its recipient: the scheduler asks it (through Service.Delivered) before
+// it sends again a nudge whose earlier attempt had an unknown outcome. j is
+// the scheduled job; a notifier tags what it sends with j.Occurrence (the
+// job is in its context, see schedule.Delivering) and looks for that tag.
+// A platform without one (Teams) cannot verify, and the scheduler's
+// AmbiguousResends decides.
+type Verifier interface {
+	UserNudged(ctx context.Context, to conversation.Key, j schedule.Job) (bool, error)
+	ManagerNudged(ctx context.Context, m Manager, client conversation.Key, j schedule.Job) (bool, error)
+}
+
 // Events hears each revisit as it comes due, before the person is nudged
 // (outgoing webhooks' revisit.due, *webhooks.Service). occurrence names
 // the nudge (schedule.Job.Occurrence), the same when its delivery is
@@ -104,6 +116,7 @@ type Service struct {
 	sched     *schedule.Store
 	engine    Engine
 	notifiers map[conversation.Platform]Notifier
+	verifiers map[conversation.Platform]Verifier
 	cfg       Config
 }
 
@@ -125,11 +138,16 @@ func New(rdb redis.UniversalClient, sched *schedule.Store, e Engine, cfg Config)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{rdb: rdb, sched: sched, engine: e, notifiers: map[conversation.Platform]Notifier{}, cfg: cfg}
+	return &Service{rdb: rdb, sched: sched, engine: e, notifiers: map[conversation.Platform]Notifier{},
+		verifiers: map[conversation.Platform]Verifier{}, cfg: cfg}
 }
 
 // Register makes a platform's notifier available. Call it before Run.
 func (s *Service) Register(p conversation.Platform, n Notifier) { s.notifiers[p] = n }
+
+// RegisterVerifier makes a platform's nudges verifiable (see Verifier).
+// Call it before Run.
+func (s *Service) RegisterVerifier(p conversation.Platform, v Verifier) { s.verifiers[p] = v }
 
 // Delivers reports whether nudges reach people on a platform: a notifier
 // is registered for it.
@@ -146,6 +164,14 @@ type payload struct {
 	User      string   `json:"u"`
 	Conv      string   `json:"c"`
 	Manager   *Manager `json:"m,omitempty"`
+}
+
+// client is the user the nudge is about.
+func (p payload) client() conversation.Key {
+	return conversation.Key{
+		UserKey:      conversation.UserKey{Platform: conversation.Platform(p.Platform), Workspace: conversation.WorkspaceID(p.Workspace), User: conversation.UserID(p.User)},
+		Conversation: conversation.ConversationID(p.Conv),
+	}
 }
 
 func jobID(kind Kind, u conversation.UserKey) string {
@@ -478,17 +504,15 @@ func (s *Service) Deliver(ctx context.Context, j schedule.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return fmt.Errorf("%w: %v: %w", errBadPayload, err, schedule.ErrGone)
 	}
-	client := conversation.Key{
-		UserKey:      conversation.UserKey{Platform: conversation.Platform(p.Platform), Workspace: conversation.WorkspaceID(p.Workspace), User: conversation.UserID(p.User)},
-		Conversation: conversation.ConversationID(p.Conv),
-	}
+	client := p.client()
 	last, err := s.last(ctx, client.UserKey)
 	if errors.Is(err, ErrNoResult) {
 		// The user forgot their data since; there is nothing to remind of.
 		return fmt.Errorf("no result left for the nudge: %w", schedule.ErrGone)
 	}
 	if err != nil {
-		return err
+		// Nothing went out yet: a timeout here is not a nudge in doubt.
+		return schedule.NotSent(err)
 	}
 	switch p.Kind {
 	case ForUser:
@@ -500,7 +524,7 @@ func (s *Service) Deliver(ctx context.Context, j schedule.Job) error {
 		}
 		if s.cfg.Events != nil {
 			if err := s.cfg.Events.RevisitDue(ctx, client, last, j.Due, j.Occurrence()); err != nil {
-				return fmt.Errorf("report the revisit: %w", err)
+				return schedule.NotSent(fmt.Errorf("report the revisit: %w", err))
 			}
 		}
 		return n.NudgeUser(ctx, client, last, Due)
@@ -518,4 +542,31 @@ func (s *Service) Deliver(ctx context.Context, j schedule.Job) error {
 	}
 }
 
-var _ schedule.Deliverer = (*Service)(nil)
+var (
+	_ schedule.Deliverer = (*Service)(nil)
+	_ schedule.Confirmer = (*Service)(nil)
+)
+
+// Delivered is the scheduler's Confirmer: it asks the Verifier of the
+// platform the nudge went to whether it is there. A platform without one,
+// or a payload that names no recipient, is schedule.ErrUnverifiable.
+func (s *Service) Delivered(ctx context.Context, j schedule.Job) (bool, error) {
+	var p payload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return false, fmt.Errorf("%w: %v: %w", errBadPayload, err, schedule.ErrUnverifiable)
+	}
+	client := p.client()
+	switch {
+	case p.Kind == ForUser:
+		if v, ok := s.verifiers[client.Platform]; ok {
+			return v.UserNudged(ctx, client, j)
+		}
+		return false, fmt.Errorf("%s nudges: %w", client.Platform, schedule.ErrUnverifiable)
+	case p.Kind == ForManager && p.Manager != nil:
+		if v, ok := s.verifiers[p.Manager.Platform]; ok {
+			return v.ManagerNudged(ctx, *p.Manager, client, j)
+		}
+		return false, fmt.Errorf("%s nudges: %w", p.Manager.Platform, schedule.ErrUnverifiable)
+	}
+	return false, fmt.Errorf("%w: kind %q: %w", errBadPayload, p.Kind, schedule.ErrUnverifiable)
+}

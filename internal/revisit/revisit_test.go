@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -377,5 +378,77 @@ func TestForgetAfterDeliveryLeavesNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// verifierRec is a Verifier that writes down what it was asked.
+type verifierRec struct {
+	mu    sync.Mutex
+	asked []string
+}
+
+func (v *verifierRec) UserNudged(_ context.Context, to conversation.Key, j schedule.Job) (bool, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.asked = append(v.asked, "user:"+string(to.User)+":"+string(to.Conversation)+":"+j.Occurrence())
+	return true, nil
+}
+
+func (v *verifierRec) ManagerNudged(_ context.Context, m revisit.Manager, client conversation.Key, j schedule.Job) (bool, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.asked = append(v.asked, "manager:"+m.Target+":about:"+string(client.User)+":"+j.Occurrence())
+	return false, nil
+}
+
+// Delivered asks the Verifier of the platform each nudge went to (the
+// manager's for a manager's nudge), and says ErrUnverifiable where there is
+// none, so that the scheduler falls back to its resend rule.
+func TestDeliveredAsksTheRecipientsPlatform(t *testing.T) {
+	b := redistest.Embedded(t)
+	f := newFixture(t, b, 30*time.Second, "slack:T1=UMGR,teams:TT=UTMGR")
+	v := &verifierRec{}
+	f.svc.RegisterVerifier(conversation.Slack, v)
+	f.svc.Register(conversation.Teams, f.rec)
+	slackUser := key("ana")
+	teamsUser := conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Teams, Workspace: "TT", User: "ben"}, Conversation: "a:1"}
+	for _, k := range []conversation.Key{slackUser, teamsUser} {
+		f.complete(t, k)
+		if _, err := f.svc.Remind(ctx, k, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		id    string
+		want  bool
+		err   error
+		asked string
+	}{
+		{id: "user/slack/T1/ana", want: true, asked: "user:ana:D1:user/slack/T1/ana@"},
+		{id: "manager/slack/T1/ana", want: false, asked: "manager:UMGR:about:ana:manager/slack/T1/ana@"},
+		{id: "user/teams/TT/ben", err: schedule.ErrUnverifiable},
+		{id: "manager/teams/TT/ben", err: schedule.ErrUnverifiable},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			j, err := f.sched.Get(ctx, tc.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v.mu.Lock()
+			v.asked = nil
+			v.mu.Unlock()
+			got, err := f.svc.Delivered(ctx, j)
+			if got != tc.want || !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+				t.Fatalf("Delivered = %v, %v; want %v, %v", got, err, tc.want, tc.err)
+			}
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			if tc.asked == "" && len(v.asked) != 0 || tc.asked != "" && (len(v.asked) != 1 || v.asked[0] != tc.asked+strconv.FormatInt(j.Due.UnixMilli(), 10)) {
+				t.Errorf("asked %q, want %q", v.asked, tc.asked)
+			}
+		})
+	}
+	if _, err := f.svc.Delivered(ctx, schedule.Job{ID: "x", Due: time.Now(), Payload: []byte("{")}); !errors.Is(err, schedule.ErrUnverifiable) {
+		t.Errorf("an undecodable payload: %v, want ErrUnverifiable", err)
 	}
 }

@@ -22,6 +22,7 @@ const (
 	answerRefused                     // refused before anything was sent: a plain error
 	answerHang                        // never answers, ignoring the context (its worker is dead)
 	answerClientTimeout               // the HTTP client's own timeout, not wrapped by the Deliverer
+	answerNotSent                     // a dial timeout the Deliverer knows wrote nothing: NotSent
 )
 
 // clientTimeout is what http.Client returns when its Timeout passes.
@@ -60,6 +61,9 @@ func (p *platform) Deliver(ctx context.Context, j Job) error {
 	p.calls++
 	a := p.act(p.calls)
 	p.events = append(p.events, "deliver")
+	if got, ok := Delivering(ctx); !ok || got.ID != j.ID || !got.Due.Equal(j.Due) {
+		p.events = append(p.events, "(no job in the context)")
+	}
 	if a.posts {
 		p.received[j.Occurrence()]++
 	}
@@ -76,6 +80,8 @@ func (p *platform) Deliver(ctx context.Context, j Job) error {
 		return errors.New("dial tcp: connection refused")
 	case answerClientTimeout:
 		return &url.Error{Op: "Post", URL: "https://slack.com/api/chat.postMessage", Err: clientTimeout{}}
+	case answerNotSent:
+		return NotSent(&url.Error{Op: "Post", URL: "https://slack.com/api/chat.postMessage", Err: clientTimeout{}})
 	case answerHang:
 		<-p.unblock
 		return errors.New("the process is gone by now")
@@ -100,6 +106,9 @@ type verifier struct {
 	p     *platform
 	calls int
 	fail  func(call int) bool
+	// cannot: it has no way to tell for this job (Slack without the
+	// history scope).
+	cannot bool
 }
 
 func (v *verifier) Delivered(ctx context.Context, j Job) (bool, error) {
@@ -109,6 +118,9 @@ func (v *verifier) Delivered(ctx context.Context, j Job) (bool, error) {
 	v.p.events = append(v.p.events, "confirm")
 	if v.fail != nil && v.fail(v.calls) {
 		return false, errors.New("slack conversations.history: HTTP 503")
+	}
+	if v.cannot {
+		return false, fmt.Errorf("slack conversations.history: missing_scope: %w", ErrUnverifiable)
 	}
 	return v.p.received[j.Occurrence()] > 0, nil
 }
@@ -147,6 +159,7 @@ func TestAmbiguousDeliveries(t *testing.T) {
 		kill     bool
 		acts     []act // per call; the last repeats
 		verify   bool
+		cannot   bool           // the verifier answers ErrUnverifiable
 		failing  func(int) bool // which verifier calls fail
 		resends  int            // WorkerConfig.AmbiguousResends
 		events   string         // the platform's calls, in order
@@ -170,6 +183,12 @@ func TestAmbiguousDeliveries(t *testing.T) {
 			failing: func(n int) bool { return n == 1 }, events: "deliver confirm confirm", received: 1},
 		{name: "a refusal sends nothing: retried without asking", acts: []act{{false, answerRefused}, ok}, verify: true,
 			events: "deliver deliver", received: 1},
+		{name: "a timeout known to have sent nothing: retried without asking", acts: []act{{false, answerNotSent}, ok}, verify: true,
+			events: "deliver deliver", received: 1},
+		{name: "the verifier cannot tell: resent once, a counted duplicate", acts: []act{{true, answerLate}, ok}, verify: true, cannot: true,
+			events: "deliver confirm deliver", received: 2, resent: 1},
+		{name: "the verifier cannot tell, no resends allowed: never sent twice", acts: []act{{true, answerLate}}, verify: true, cannot: true,
+			resends: -1, events: "deliver confirm", received: 1, dead: "not resent"},
 		{name: "killed after posting; verified delivered", kill: true, acts: []act{{true, answerHang}}, verify: true,
 			events: "deliver confirm", received: 1},
 		{name: "killed before posting; verified not delivered, sent once", kill: true, acts: []act{{false, answerHang}, ok}, verify: true,
@@ -200,7 +219,7 @@ func TestAmbiguousDeliveries(t *testing.T) {
 				Observe: obs.observe,
 			}
 			if tc.verify {
-				cfg.Confirmer = &verifier{p: p, fail: tc.failing}
+				cfg.Confirmer = &verifier{p: p, fail: tc.failing, cannot: tc.cannot}
 			}
 			h.schedule("n", t0, "p")
 			if tc.kill {

@@ -23,8 +23,14 @@ import (
 //     Confirmer). It also treats as ambiguous any timeout (a context's, or
 //     a net.Error's, such as http.Client.Timeout's) and any error returned
 //     after the delivery's context ended (DeliverTimeout, shutdown);
+//   - an error wrapping ErrNotSent (see NotSent) when the Deliverer knows
+//     that nothing reached the platform (it failed before the request was
+//     written): retried with backoff, even if it was a timeout;
 //   - any other error for a failure known to have sent nothing (the request
 //     was never written, or the platform refused it): retried with backoff.
+//
+// The job being delivered is also in ctx (see Delivering), for a notifier
+// under layers that pass on only the recipient.
 type Deliverer interface {
 	Deliver(ctx context.Context, j Job) error
 }
@@ -49,8 +55,53 @@ func (f DelivererFunc) Deliver(ctx context.Context, j Job) error { return f(ctx,
 // that tag with conversations.history from Job.Due on. The worker asks only
 // AmbiguousDelay after the ambiguous attempt, so that a platform that was
 // slow to act (Slack answering after its client's timeout) has acted.
+//
+// A Confirmer that cannot verify this job (its platform has no such check,
+// or lacks the permission to read it) returns an error wrapping
+// ErrUnverifiable: the worker then does as it does without a Confirmer
+// (see WorkerConfig.AmbiguousResends).
 type Confirmer interface {
 	Delivered(ctx context.Context, j Job) (bool, error)
+}
+
+// ErrUnverifiable is what a Confirmer returns for a job it cannot verify.
+var ErrUnverifiable = errors.New("schedule: delivery cannot be verified")
+
+// ErrNotSent marks a failed delivery that reached nothing: the request was
+// never written (a refused or timed-out dial, no token, a lookup that failed
+// before the send). Wrap errors with NotSent; test with errors.Is.
+var ErrNotSent = errors.New("schedule: nothing was sent")
+
+// NotSent marks err as a failure known to have sent nothing (see
+// ErrNotSent), so that the worker retries it as such even when it is a
+// timeout, which it would otherwise count as ambiguous. NotSent(nil) is nil.
+func NotSent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &notSentError{err: err}
+}
+
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string   { return "not sent: " + e.err.Error() }
+func (e *notSentError) Unwrap() []error { return []error{ErrNotSent, e.err} }
+
+type jobKey struct{}
+
+// Delivering returns the job whose delivery ctx belongs to: the worker puts
+// it in the context of every Deliver call, so that a platform's notifier
+// can tag what it sends with Job.Occurrence (see Confirmer) however many
+// layers lie between.
+func Delivering(ctx context.Context) (Job, bool) {
+	j, ok := ctx.Value(jobKey{}).(Job)
+	return j, ok
+}
+
+// WithJob returns ctx carrying j, as the worker's Deliver calls have it
+// (see Delivering); for Deliverers' tests.
+func WithJob(ctx context.Context, j Job) context.Context {
+	return context.WithValue(ctx, jobKey{}, j)
 }
 
 // ErrGone tells the worker to drop the job without retrying: the platform
@@ -159,7 +210,8 @@ type WorkerConfig struct {
 	// (a nudge may arrive twice, never three times, and is not lost to a
 	// single timeout); negative: never resend (a nudge is never duplicated
 	// but a timeout may lose it). With a Confirmer nothing is resent
-	// unverified and this does not apply.
+	// unverified, and this applies only to the jobs it answers
+	// ErrUnverifiable for.
 	AmbiguousResends int
 	// Confirmer verifies ambiguous deliveries; default the Deliverer, if it
 	// implements Confirmer.
@@ -421,7 +473,7 @@ func (w *Worker) handle(dctx, sctx context.Context, fl *flights, c claimed) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(dctx, w.cfg.DeliverTimeout)
+	ctx, cancel := context.WithTimeout(WithJob(dctx, c.job), w.cfg.DeliverTimeout)
 	err = w.d.Deliver(ctx, c.job)
 	interrupted := ctx.Err() != nil
 	cancel()
@@ -448,6 +500,11 @@ func (w *Worker) handle(dctx, sctx context.Context, fl *flights, c claimed) {
 		log.Info("rate limited; retrying after the platform's delay", "err", err, "delay", delay)
 		w.observe(OutcomeRateLimited, c.job)
 		w.requeue(sctx, log, c, w.cfg.Now().Add(delay))
+	case errors.Is(err, ErrNotSent) && dctx.Err() != nil:
+		// Shutdown cut it before anything went out: unchanged, and due now.
+		w.requeue(sctx, log, c, w.cfg.Now())
+	case errors.Is(err, ErrNotSent):
+		w.retry(sctx, log, c, err)
 	case interrupted || isTimeout(err):
 		w.ambiguous(sctx, log, c, err)
 	default:
@@ -470,14 +527,7 @@ func isTimeout(err error) bool {
 func (w *Worker) checkAmbiguous(dctx, sctx context.Context, log *slog.Logger, c claimed) bool {
 	log = log.With("ambiguous", c.job.Ambiguous)
 	if w.confirm == nil {
-		if c.job.Ambiguous > w.resends {
-			log.Warn("an earlier attempt may have been delivered and cannot be verified; not resending it")
-			w.dead(sctx, log, c, "not resent: an earlier attempt may have been delivered")
-			return false
-		}
-		log.Warn("resending a nudge whose earlier attempt may have been delivered (nothing can verify it): possible duplicate")
-		w.observe(OutcomeResent, c.job)
-		return true
+		return w.unverified(sctx, log, c)
 	}
 	ctx, cancel := context.WithTimeout(dctx, w.cfg.DeliverTimeout)
 	delivered, err := w.confirm.Delivered(ctx, c.job)
@@ -487,6 +537,9 @@ func (w *Worker) checkAmbiguous(dctx, sctx context.Context, log *slog.Logger, c 
 		// Shutdown interrupted the check, not the delivery: unchanged.
 		w.requeue(sctx, log, c, w.cfg.Now())
 		return false
+	case errors.Is(err, ErrUnverifiable):
+		log.Warn("the platform cannot verify this nudge's earlier attempt", "err", err)
+		return w.unverified(sctx, log, c)
 	case err != nil:
 		w.retry(sctx, log, c, fmt.Errorf("verifying an ambiguous delivery: %w", err))
 		return false
@@ -499,6 +552,20 @@ func (w *Worker) checkAmbiguous(dctx, sctx context.Context, log *slog.Logger, c 
 		log.Info("verified that no earlier attempt was delivered; sending")
 		return true
 	}
+}
+
+// unverified decides, with nothing to verify it, whether an occurrence with
+// an ambiguous earlier attempt is resent (within AmbiguousResends); when
+// not, it has dead-lettered it.
+func (w *Worker) unverified(sctx context.Context, log *slog.Logger, c claimed) bool {
+	if c.job.Ambiguous > w.resends {
+		log.Warn("an earlier attempt may have been delivered and cannot be verified; not resending it")
+		w.dead(sctx, log, c, "not resent: an earlier attempt may have been delivered")
+		return false
+	}
+	log.Warn("resending a nudge whose earlier attempt may have been delivered (nothing can verify it): possible duplicate")
+	w.observe(OutcomeResent, c.job)
+	return true
 }
 
 // ambiguous settles an attempt whose outcome is unknown: it is looked at

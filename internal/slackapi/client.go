@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -312,39 +314,66 @@ const maxResponse = 1 << 20
 // chat posts body to a chat method and returns the message's ts. Errors are
 // slack-go's: *slack.RateLimitedError for a 429 with Retry-After,
 // slack.StatusCodeError for another status, slack.SlackErrorResponse for
-// {"ok":false,"error":...}.
+// {"ok":false,"error":...}; each also wraps ErrNotSent or ErrOutcomeUnknown
+// when it says whether Slack can have acted (see do).
 func (w *webAPI) chat(ctx context.Context, token, method string, body []byte) (string, error) {
+	var r chatResponse
+	err := w.do(ctx, token, method, "application/json; charset=utf-8", body, &r)
+	return r.TS, err
+}
+
+// do posts body to a Web API method and decodes the answer into out, whose
+// Err says whether Slack refused. A failure is marked with what it says of
+// the request: ErrNotSent when the request was never written in full
+// (Slack cannot act on a request it has not read to the end), and
+// ErrOutcomeUnknown when it was written but nothing says what Slack did (a
+// reset or timeout before the answer, a 5xx, an answer that cannot be read).
+// A 429 and the other statuses are Slack refusing: neither mark.
+func (w *webAPI) do(ctx context.Context, token, method, ctype string, body []byte, out interface{ Err() error }) error {
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.base+method, bytes.NewReader(body))
 	if err != nil {
-		return "", err
+		return fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := w.http.Do(req)
 	if err != nil {
-		return "", err
+		if wrote.Load() {
+			return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+		}
+		return fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	defer resp.Body.Close()
 	// Read to the end, so that an HTTP/1.1 connection goes back to the pool.
 	b, err := readAll(io.LimitReader(resp.Body, maxResponse), min(resp.ContentLength, maxResponse))
 	if err != nil {
-		return "", err
+		return fmt.Errorf("%w: reading the answer (HTTP %d): %w", ErrOutcomeUnknown, resp.StatusCode, err)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
 		n, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64)
 		if err != nil {
-			return "", err
+			return err
 		}
-		return "", &slack.RateLimitedError{RetryAfter: time.Duration(n) * time.Second}
+		return &slack.RateLimitedError{RetryAfter: time.Duration(n) * time.Second}
+	}
+	if resp.StatusCode >= 500 {
+		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status})
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
+		return slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
-	var r chatResponse
-	if err := json.Unmarshal(b, &r); err != nil {
-		return "", err
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%w: decoding the answer: %w", ErrOutcomeUnknown, err)
 	}
-	return r.TS, r.Err()
+	return out.Err()
 }
 
 // UserLocale is the locale Slack has for a user ("fr-CA"): users.info

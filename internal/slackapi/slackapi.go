@@ -92,11 +92,15 @@ func New(o Options) *Client {
 // DefaultHTTPClient is the Web API's and response_url's client: a
 // transport of its own, whose idle pool holds a connection per concurrent
 // call (http.DefaultTransport keeps 2 per host, so under load every other
-// call dialled, and over TLS handshook, afresh).
+// call dialled, and over TLS handshook, afresh). It never opens more
+// connections to a host than the pool keeps: over HTTP/1.1 a burst beyond
+// them used to dial connections that were closed when they came back, and
+// dialled again at the next burst; now a call waits for one of the 256.
 func DefaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 256
+	t.MaxIdleConns = 0 // no bound across hosts: slack.com, hooks.slack.com
 	t.MaxIdleConnsPerHost = 256
+	t.MaxConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
 	t.ForceAttemptHTTP2 = true
 	return &http.Client{Timeout: 10 * time.Second, Transport: t}

@@ -12,7 +12,7 @@ import (
 
 // DefaultScopes are the bot scopes the install asks for; they match
 // deploy/slack/manifest.yaml.
-const DefaultScopes = "commands,chat:write,im:write,users:read,app_mentions:read,files:write"
+const DefaultScopes = "commands,chat:write,im:write,users:read,app_mentions:read,files:write,im:history,channels:history,groups:history"
 
 // DefaultAuthorizeURL is Slack's OAuth v2 consent page.
 const DefaultAuthorizeURL = "https://slack.com/oauth/v2/authorize"
@@ -25,7 +25,7 @@ const DefaultAuthorizeURL = "https://slack.com/oauth/v2/authorize"
 type Config struct {
 	ClientID     string `envconfig:"CLIENT_ID" desc:"Slack app client ID; with SLACK_CLIENT_SECRET it switches on Add to Slack (GET /slack/install) for many workspaces"`
 	ClientSecret string `envconfig:"CLIENT_SECRET" desc:"Slack app client secret, for oauth.v2.access"`
-	Scopes       string `envconfig:"SCOPES" default:"commands,chat:write,im:write,users:read,app_mentions:read,files:write" desc:"bot scopes requested at install, comma-separated"`
+	Scopes       string `envconfig:"SCOPES" default:"commands,chat:write,im:write,users:read,app_mentions:read,files:write,im:history,channels:history,groups:history" desc:"bot scopes requested at install, comma-separated"`
 	AuthorizeURL string `envconfig:"AUTHORIZE_URL" desc:"Slack's consent page (default https://slack.com/oauth/v2/authorize; GovSlack and tests change it)"`
 
 	PublicURL     string `ignored:"true"` // ITFIT_PUBLIC_URL

@@ -154,7 +154,7 @@ func resultOf(r *advisor.Recommendation) *result {
 		CompletedAt: stamp(r.CompletedAt), AuditVersion: r.AuditVersion,
 		Verdict: r.Verdict, VerdictName: r.VerdictName, Strength: r.Strength, Score: r.Score,
 		Reasons:   []reason{},
-		Scope:     scope{ProviderCovers: nonNil(covers(r.Scope)), TeamKeeps: nonNil(r.TeamKeeps)},
+		Scope:     scope{ProviderCovers: scopeNames(r.Scope), TeamKeeps: nonNil(r.TeamKeeps)},
 		RevisitOn: date(r.RevisitOn),
 	}
 	for _, c := range r.Reasons {
@@ -163,11 +163,12 @@ func resultOf(r *advisor.Recommendation) *result {
 	return out
 }
 
-// covers names the areas a provider would take on, as the card does.
-func covers(scope []advisor.ScopeItem) []string {
-	out := make([]string, 0, len(scope))
-	for _, s := range scope {
-		out = append(out, s.Name)
+// scopeNames are the areas the provider would cover, by name, in the
+// card's order.
+func scopeNames(items []advisor.ScopeItem) []string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.Name)
 	}
 	return out
 }

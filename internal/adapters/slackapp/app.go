@@ -189,6 +189,12 @@ func (a *App) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /slack/events", a.verified(a.serveEvent))
 }
 
+// replayCheck bounds the replay check on the acknowledgement's path: a
+// Redis that does not answer in time must not cost Slack's 3 seconds (nor
+// the person's), so past it the request goes ahead unchecked, as when
+// Redis fails outright; its signature still had to be fresh and valid.
+const replayCheck = 500 * time.Millisecond
+
 // verified reads the body within the size limit and checks Slack's
 // signature over those exact bytes before anything parses them (see
 // Verifier.Read for what is checked before a byte is read), then refuses a
@@ -220,7 +226,9 @@ func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []
 			}
 			return
 		}
-		first, err := a.verifier.FirstDelivery(r.Context(), a.dedupe.rdb, a.dedupe.prefix, r.Header)
+		rctx, cancel := context.WithTimeout(r.Context(), replayCheck)
+		first, err := a.verifier.FirstDelivery(rctx, a.dedupe.rdb, a.dedupe.prefix, r.Header)
+		cancel()
 		switch {
 		case err != nil:
 			log.Warn("slack request not checked for replay", "err", err)
@@ -303,7 +311,7 @@ func (a *App) serveInteraction(w http.ResponseWriter, r *http.Request, body []by
 		return
 	}
 	var p interaction
-	if err := json.Unmarshal(payload, &p); err != nil {
+	if err := decodeInteraction(payload, &p); err != nil {
 		http.Error(w, "malformed payload", http.StatusBadRequest)
 		return
 	}

@@ -65,10 +65,16 @@ type fakeSlack struct {
 	userTZ    string
 	locale    string // users.info's locale
 	retryWait string
+	// status makes a method answer this HTTP status after it has acted
+	// (a chat.postMessage is posted, and shows in the history): Slack's
+	// answer lost on the way back.
+	status map[string]int
+	// refuse makes a method answer this HTTP status without acting.
+	refuse map[string]int
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
-	f := &fakeSlack{limited: map[string]int{}, failing: map[string]string{}, userTZ: "Europe/Paris", retryWait: "2"}
+	f := &fakeSlack{limited: map[string]int{}, failing: map[string]string{}, status: map[string]int{}, refuse: map[string]int{}, userTZ: "Europe/Paris", retryWait: "2"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -112,15 +118,28 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
+	if code := f.refuse[method]; code != 0 {
+		w.WriteHeader(code)
+		return
+	}
 	f.calls = append(f.calls, c)
 	w.Header().Set("Content-Type", "application/json")
 	if e := f.failing[method]; e != "" {
 		fmt.Fprintf(w, `{"ok":false,"error":%q}`, e)
 		return
 	}
+	if code := f.status[method]; code != 0 {
+		if method == "chat.postMessage" {
+			f.ts++
+		}
+		w.WriteHeader(code)
+		return
+	}
 	switch method {
 	case "conversations.open":
 		fmt.Fprintf(w, `{"ok":true,"channel":{"id":"D%s"}}`, c.Form.Get("users"))
+	case "conversations.history":
+		f.history(w, c.Form)
 	case "chat.postMessage":
 		f.ts++
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.%06d"}`, c.Form.Get("channel"), f.ts)
@@ -135,6 +154,25 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		fmt.Fprint(w, `{"ok":false,"error":"unknown_method"}`)
 	}
+}
+
+// history answers conversations.history (f.mu held): the channel's posts,
+// newest first, with their metadata when include_all_metadata is set; all
+// on one page.
+func (f *fakeSlack) history(w http.ResponseWriter, form url.Values) {
+	msgs := []map[string]any{}
+	for i := len(f.calls) - 1; i >= 0; i-- {
+		c := f.calls[i]
+		if c.Method != "chat.postMessage" || c.Form.Get("channel") != form.Get("channel") {
+			continue
+		}
+		m := map[string]any{"type": "message", "text": c.Form.Get("text")}
+		if md, ok := c.JSON["metadata"]; ok && form.Get("include_all_metadata") == "true" {
+			m["metadata"] = md
+		}
+		msgs = append(msgs, m)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "messages": msgs, "has_more": false})
 }
 
 func (f *fakeSlack) all(method string) []apiCall {

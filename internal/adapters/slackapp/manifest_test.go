@@ -57,7 +57,7 @@ func TestManifestMatchesTheApp(t *testing.T) {
 			t.Errorf("event %s not subscribed", e)
 		}
 	}
-	want := []string{"app_mentions:read", "chat:write", "commands", "files:write", "im:write", "users:read"}
+	want := []string{"app_mentions:read", "channels:history", "chat:write", "commands", "files:write", "groups:history", "im:history", "im:write", "users:read"}
 	got := slices.Clone(m.OAuth.Scopes.Bot)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {

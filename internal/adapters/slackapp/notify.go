@@ -36,19 +36,47 @@ func (a *App) Outbox() *Outbox {
 }
 
 // nudgeErr maps a Web API failure onto what the scheduler understands.
-func nudgeErr(what string, err error) error {
-	if errors.Is(err, slackauth.ErrNotInstalled) {
+// before is set for the calls made before the nudge is posted (opening the
+// DM), which cannot have posted it whatever their outcome.
+func nudgeErr(what string, err error, before bool) error {
+	var rl *slack.RateLimitedError
+	switch {
+	case errors.Is(err, slackauth.ErrNotInstalled):
 		// Uninstalled since it was scheduled: nothing can reach it there.
 		return fmt.Errorf("%s: %w: %w", what, err, schedule.ErrGone)
-	}
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
+	case errors.As(err, &rl):
 		return schedule.RetryAfter(max(rl.RetryAfter, time.Second), fmt.Errorf("%s: %w", what, err))
-	}
-	if slackapi.Gone(err) {
+	case slackapi.Gone(err):
 		return fmt.Errorf("%s: %w: %w", what, err, schedule.ErrGone)
+	case before || errors.Is(err, slackapi.ErrNotSent):
+		return schedule.NotSent(fmt.Errorf("%s: %w", what, err))
+	case errors.Is(err, slackapi.ErrOutcomeUnknown):
+		// Written, and no answer says whether Slack posted it: verified
+		// (UserNudged, ManagerNudged) before any resend.
+		return schedule.Ambiguous(fmt.Errorf("%s: %w", what, err))
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, err) // Slack refused it
+}
+
+// nudgeTag is the metadata a scheduled nudge is posted with: its
+// occurrence, which UserNudged and ManagerNudged look for.
+func nudgeTag(j schedule.Job) slackapi.Tag {
+	return slackapi.Tag{Event: "itfit_nudge", Key: "occurrence", Value: j.Occurrence()}
+}
+
+// historySkew is how far before a nudge's due time its history is read
+// from: Slack's clock and the replicas' may differ by that much.
+const historySkew = time.Minute
+
+// post sends a nudge, tagged with its occurrence when the scheduler is
+// delivering it (an Invite, sent at once, has none to tag).
+func (n *Outbox) post(ctx context.Context, ws conversation.WorkspaceID, channel string, m Message) error {
+	if j, ok := schedule.Delivering(ctx); ok {
+		_, err := n.slack.PostTagged(ctx, ws, channel, m, nudgeTag(j))
+		return err
+	}
+	_, err := n.slack.Post(ctx, ws, channel, m)
+	return err
 }
 
 // ToUser sends to the user's DM with the bot, opened afresh: a snoozed
@@ -59,13 +87,66 @@ func (n *Outbox) ToUser(ctx context.Context, to conversation.Key, build func(cha
 	}
 	dm, err := n.slack.OpenDM(ctx, to.Workspace, string(to.User))
 	if err != nil {
-		return nudgeErr("open the user's DM", err)
+		return nudgeErr("open the user's DM", err, true)
 	}
 	m := build(chat.Who{Key: conversation.Key{UserKey: to.UserKey, Conversation: conversation.ConversationID(dm)}, Surface: chat.SurfaceSlash})
-	if _, err := n.slack.Post(ctx, to.Workspace, dm, Render(m)); err != nil {
-		return nudgeErr("post the user's nudge", err)
+	if err := n.post(ctx, to.Workspace, dm, Render(m)); err != nil {
+		return nudgeErr("post the user's nudge", err, false)
 	}
 	return nil
+}
+
+var _ revisit.Verifier = (*Outbox)(nil)
+
+// UserNudged reports whether the user's DM holds the nudge j, posted since
+// its due time: the scheduler asks before it sends again a nudge whose
+// earlier attempt had an unknown outcome. It needs the im:history scope;
+// without it the nudge cannot be verified (schedule.ErrUnverifiable).
+func (n *Outbox) UserNudged(ctx context.Context, to conversation.Key, j schedule.Job) (bool, error) {
+	if !slackapi.IsID(string(to.User)) {
+		return false, fmt.Errorf("slack nudge to a malformed user ID: %w", schedule.ErrUnverifiable)
+	}
+	dm, err := n.slack.OpenDM(ctx, to.Workspace, string(to.User))
+	if err != nil {
+		return false, verifyErr("open the user's DM", err)
+	}
+	found, err := n.slack.FindTagged(ctx, to.Workspace, dm, nudgeTag(j), j.Due.Add(-historySkew))
+	return found, verifyErr("look for the user's nudge", err)
+}
+
+// ManagerNudged is UserNudged for a manager's nudge: in their DM, or in
+// the account team's channel (channels:history or groups:history).
+func (n *Outbox) ManagerNudged(ctx context.Context, m revisit.Manager, _ conversation.Key, j schedule.Job) (bool, error) {
+	if m.Platform != conversation.Slack || !slackapi.IsID(m.Target) || !slackapi.IsWorkspaceID(string(m.Workspace)) {
+		return false, fmt.Errorf("slack manager %q: %w", m.Target, schedule.ErrUnverifiable)
+	}
+	channel, err := n.managerChannel(ctx, m)
+	if err != nil {
+		return false, verifyErr("open the manager's DM", err)
+	}
+	found, err := n.slack.FindTagged(ctx, m.Workspace, channel, nudgeTag(j), j.Due.Add(-historySkew))
+	return found, verifyErr("look for the manager's nudge", err)
+}
+
+// verifyErr maps a failed check onto what the scheduler understands: a
+// history the token cannot read will not become readable by asking again.
+func verifyErr(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, slackapi.ErrNotSearchable), errors.Is(err, slackauth.ErrNotInstalled), slackapi.Gone(err):
+		return fmt.Errorf("%s: %w: %w", what, err, schedule.ErrUnverifiable)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// managerChannel is where a manager's messages go: their DM, or the
+// account team's channel.
+func (n *Outbox) managerChannel(ctx context.Context, m revisit.Manager) (string, error) {
+	if c := m.Target[0]; c == 'U' || c == 'W' {
+		return n.slack.OpenDM(ctx, m.Workspace, m.Target)
+	}
+	return m.Target, nil
 }
 
 // Client is how a manager's message names the client. In the client's own
@@ -99,16 +180,12 @@ func (n *Outbox) ToManager(ctx context.Context, m revisit.Manager, _ conversatio
 	if m.Platform != conversation.Slack || !slackapi.IsID(m.Target) || !slackapi.IsWorkspaceID(string(m.Workspace)) {
 		return fmt.Errorf("slack %s to %q: not a Slack user or channel: %w", what, m.Target, schedule.ErrGone)
 	}
-	channel := m.Target
-	if c := m.Target[0]; c == 'U' || c == 'W' {
-		dm, err := n.slack.OpenDM(ctx, m.Workspace, m.Target)
-		if err != nil {
-			return nudgeErr("open the manager's DM", err)
-		}
-		channel = dm
+	channel, err := n.managerChannel(ctx, m)
+	if err != nil {
+		return nudgeErr("open the manager's DM", err, true)
 	}
-	if _, err := n.slack.Post(ctx, m.Workspace, channel, Render(msg)); err != nil {
-		return nudgeErr("post the "+what, err)
+	if err := n.post(ctx, m.Workspace, channel, Render(msg)); err != nil {
+		return nudgeErr("post the "+what, err, false)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/itfit/itfit/internal/redistest"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 // clock is the injected time of the revisit service and the worker.
@@ -86,7 +88,9 @@ func (r *rig) revisits(t *testing.T, managers string) withReminders {
 
 // register delivers the rig's nudges through the adapter's outbox.
 func (r *rig) register() {
-	r.svc.Register(conversation.Slack, r.flows.Notifier(conversation.Slack, r.app.Outbox()))
+	out := r.app.Outbox()
+	r.svc.Register(conversation.Slack, r.flows.Notifier(conversation.Slack, out))
+	r.svc.RegisterVerifier(conversation.Slack, out)
 }
 
 // deliver runs a schedule.Worker over the service until nothing more is
@@ -104,9 +108,11 @@ func (r *rig) deliver() {
 		return err
 	})
 	w := schedule.NewWorker(r.sched, d, schedule.WorkerConfig{
-		Now:    r.clock.Now,
-		Sleep:  func(context.Context, time.Duration) { cancel() },
-		Logger: slog.New(slog.DiscardHandler),
+		// d hides the service's Delivered, as cmd/bot's wrappers would.
+		Confirmer: r.svc,
+		Now:       r.clock.Now,
+		Sleep:     func(context.Context, time.Duration) { cancel() },
+		Logger:    slog.New(slog.DiscardHandler),
 	})
 	if err := w.Run(ctx); err != nil {
 		r.t.Fatal(err)
@@ -466,30 +472,53 @@ func TestNudgeToAGoneAccountIsDropped(t *testing.T) {
 	}
 }
 
+// Each Web API failure becomes what the scheduler acts on: gone, a
+// Retry-After, ambiguous (written, outcome unknown: verified before any
+// resend), not sent (retried as such even when it was a timeout), or a
+// plain refusal. before marks a call made before the post (opening the DM).
 func TestNudgeErrorMapping(t *testing.T) {
+	unknown := func(err error) error { return fmt.Errorf("%w: %w", slackapi.ErrOutcomeUnknown, err) }
+	notSent := func(err error) error { return fmt.Errorf("%w: %w", slackapi.ErrNotSent, err) }
 	for _, tc := range []struct {
 		err        error
+		before     bool
 		gone       bool
 		retryAfter time.Duration
+		ambiguous  bool
+		notSent    bool
 	}{
-		{slack.SlackErrorResponse{Err: "account_inactive"}, true, 0},
-		{slack.SlackErrorResponse{Err: "channel_not_found"}, true, 0},
-		{slack.SlackErrorResponse{Err: "not_in_channel"}, true, 0},
-		{slack.SlackErrorResponse{Err: "is_archived"}, true, 0},
-		{slack.SlackErrorResponse{Err: "token_revoked"}, true, 0},
-		{slack.SlackErrorResponse{Err: "missing_scope"}, false, 0},
-		{slack.SlackErrorResponse{Err: "internal_error"}, false, 0},
-		{&slack.RateLimitedError{RetryAfter: 7 * time.Second}, false, 7 * time.Second},
-		{&slack.RateLimitedError{}, false, time.Second},
-		{context.DeadlineExceeded, false, 0},
+		{err: slack.SlackErrorResponse{Err: "account_inactive"}, gone: true},
+		{err: slack.SlackErrorResponse{Err: "channel_not_found"}, gone: true},
+		{err: slack.SlackErrorResponse{Err: "not_in_channel"}, gone: true},
+		{err: slack.SlackErrorResponse{Err: "is_archived"}, gone: true},
+		{err: slack.SlackErrorResponse{Err: "token_revoked"}, gone: true},
+		{err: slack.SlackErrorResponse{Err: "missing_scope"}},
+		{err: slack.SlackErrorResponse{Err: "internal_error"}},
+		{err: slack.StatusCodeError{Code: 400}},
+		{err: &slack.RateLimitedError{RetryAfter: 7 * time.Second}, retryAfter: 7 * time.Second},
+		{err: &slack.RateLimitedError{}, retryAfter: time.Second},
+		{err: unknown(slack.StatusCodeError{Code: 500}), ambiguous: true},
+		{err: unknown(context.DeadlineExceeded), ambiguous: true},
+		{err: unknown(errors.New("read: connection reset by peer")), ambiguous: true},
+		{err: notSent(context.DeadlineExceeded), notSent: true},
+		{err: notSent(errors.New("dial tcp: connection refused")), notSent: true},
+		{err: context.DeadlineExceeded, before: true, notSent: true},
+		{err: slack.StatusCodeError{Code: 500}, before: true, notSent: true},
+		{err: context.DeadlineExceeded}, // slack-go's path cannot tell: the worker counts a timeout as ambiguous
 	} {
-		err := nudgeErr("post", errors.Join(errors.New("slack chat.postMessage"), tc.err))
+		err := nudgeErr("post", errors.Join(errors.New("slack chat.postMessage"), tc.err), tc.before)
 		if got := errors.Is(err, schedule.ErrGone); got != tc.gone {
 			t.Errorf("%v: gone = %v", tc.err, got)
 		}
 		var ra *schedule.RetryAfterError
 		if got := errors.As(err, &ra); got != (tc.retryAfter > 0) || (got && ra.After != tc.retryAfter) {
 			t.Errorf("%v: retry after = %v", tc.err, err)
+		}
+		if got := errors.Is(err, schedule.ErrAmbiguous); got != tc.ambiguous {
+			t.Errorf("%v (before %v): ambiguous = %v", tc.err, tc.before, got)
+		}
+		if got := errors.Is(err, schedule.ErrNotSent); got != tc.notSent {
+			t.Errorf("%v (before %v): not sent = %v", tc.err, tc.before, got)
 		}
 	}
 }

@@ -100,7 +100,7 @@ func (a *App) envelope(ctx context.Context, req socketmode.Request, ack func(pay
 	case socketmode.RequestTypeInteractive:
 		ackNow(nil)
 		var p interaction
-		if err := json.Unmarshal(req.Payload, &p); err != nil {
+		if err := decodeInteraction(req.Payload, &p); err != nil {
 			log.Warn("slack socket mode: malformed interaction", "err", err)
 			return
 		}

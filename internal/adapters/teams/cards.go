@@ -596,9 +596,9 @@ func (r *cardRenderer) data(a chat.Action) SubmitData {
 	return d
 }
 
-// attachment wraps a card for an activity.
-func attachment(c *Card) schema.Attachment {
-	return schema.Attachment{ContentType: cardContentType, Content: c}
+// cardAttachment is m's card for o, for an activity (see cardContent).
+func cardAttachment(m chat.Message, o owner) schema.Attachment {
+	return schema.Attachment{ContentType: cardContentType, Content: cardContent(m, o)}
 }
 
 // activity is a message as Teams shows it: plain words as a text reply,
@@ -611,7 +611,7 @@ func activityFor(m chat.Message, o owner) schema.Activity {
 	if s, ok := asText(m); ok {
 		return schema.Activity{Type: schema.Message, Text: s, TextFormat: schema.MARKDOWN}
 	}
-	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(renderFor(m, o))}}
+	return schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{cardAttachment(m, o)}}
 }
 
 // displayName makes a Teams display name safe to show in a card or message:

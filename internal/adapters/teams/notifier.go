@@ -42,7 +42,7 @@ func (h *Handler) Outbox() *Outbox {
 func (n *Outbox) ToUser(ctx context.Context, to conversation.Key, build func(chat.Who) chat.Message) error {
 	ref, err := n.refs.Load(ctx, to.UserKey)
 	if err != nil {
-		return n.mapErr("nudge user", err)
+		return n.mapErr("nudge user", schedule.NotSent(err))
 	}
 	who := chat.Who{Key: to, Name: ref.UserName, Surface: chat.SurfaceChat}
 	if ref.ConversationType != personalChat {
@@ -56,7 +56,7 @@ func (n *Outbox) ToUser(ctx context.Context, to conversation.Key, build func(cha
 			who.Group, who.Surface = true, chat.SurfaceMention
 			n.log.InfoContext(ctx, "teams: no 1:1 chat with the user; nudging in their last conversation", "err", err)
 		default:
-			return n.mapErr("nudge user", err)
+			return n.mapErr("nudge user", schedule.NotSent(err))
 		}
 	}
 	who.Key.Conversation = conversation.ConversationID(ref.ConversationID)
@@ -101,13 +101,13 @@ func (n *Outbox) toManager(ctx context.Context, m revisit.Manager, client conver
 	if ref, err := n.refs.Load(ctx, mk); err == nil && ref.ConversationType == personalChat {
 		return n.send(ctx, ref, act)
 	} else if err != nil && !errors.Is(err, ErrNoReference) {
-		return err
+		return schedule.NotSent(err)
 	}
 	cref, err := n.refs.Load(ctx, client.UserKey)
 	if err != nil {
 		// Without the client's reference there is no trusted serviceUrl to
 		// create the chat through.
-		return err
+		return schedule.NotSent(err)
 	}
 	tenant := string(m.Workspace)
 	if tenant == "" {
@@ -115,7 +115,7 @@ func (n *Outbox) toManager(ctx context.Context, m revisit.Manager, client conver
 	}
 	conv, err := n.createPersonal(ctx, cref.ServiceURL, cref.BotID, tenant, m.Target)
 	if err != nil {
-		return err
+		return schedule.NotSent(err)
 	}
 	return n.send(ctx, Reference{
 		ServiceURL: cref.ServiceURL, ChannelID: cref.ChannelID, ConversationID: conv, ConversationType: personalChat,
@@ -146,7 +146,9 @@ func (n *Outbox) send(ctx context.Context, ref Reference, act schema.Activity) e
 	act.From = schema.ChannelAccount{ID: ref.BotID, Name: ref.BotName}
 	act.Recipient = schema.ChannelAccount{ID: ref.UserID, Name: ref.UserName}
 	act.Conversation = schema.ConversationAccount{ID: ref.ConversationID, ConversationType: ref.ConversationType, TenantID: ref.TenantID}
-	_, err := n.conn.SendToConversation(ctx, ref.ServiceURL, ref.ConversationID, act)
+	// A send whose outcome is unknown is not repeated by the connector:
+	// the scheduler decides (Teams cannot tell whether it was posted).
+	_, err := n.conn.SendToConversation(botframework.SendOnce(ctx), ref.ServiceURL, ref.ConversationID, act)
 	n.observe("send_to_conversation", err)
 	return err
 }
@@ -172,7 +174,12 @@ func isThrottled(err error) bool {
 // 404: the conversation no longer exists), or no reference left to reach
 // them by, drops the nudge; a 429's Retry-After becomes the retry delay.
 // The connector has already retried what it could within its own budget,
-// and hands back the last answer with its Retry-After.
+// and hands back the last answer with its Retry-After. A send that was
+// written without a clear answer (a timeout, a reset, a 5xx) is
+// ambiguous: Teams offers no way to ask whether it was posted, so the
+// scheduler's resend rule decides. One that never went out (no token, a
+// failed dial, the lookups and the chat creation before it) is not sent,
+// which the scheduler retries even after a timeout.
 func (n *Outbox) mapErr(op string, err error) error {
 	if err == nil {
 		return nil
@@ -183,6 +190,12 @@ func (n *Outbox) mapErr(op string, err error) error {
 		return fmt.Errorf("teams: %s: %w: %w", op, err, schedule.ErrGone)
 	case errors.As(err, &api) && api.StatusCode == http.StatusTooManyRequests && api.RetryAfter > 0:
 		return schedule.RetryAfter(api.RetryAfter, fmt.Errorf("teams: %s: %w", op, err))
+	case errors.Is(err, schedule.ErrNotSent):
+		return fmt.Errorf("teams: %s: %w", op, err)
+	case errors.Is(err, botframework.ErrOutcomeUnknown):
+		return schedule.Ambiguous(fmt.Errorf("teams: %s: %w", op, err))
+	case errors.Is(err, botframework.ErrNotSent):
+		return schedule.NotSent(fmt.Errorf("teams: %s: %w", op, err))
 	}
 	return fmt.Errorf("teams: %s: %w", op, err)
 }

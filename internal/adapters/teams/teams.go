@@ -541,7 +541,7 @@ func (t *turnCtx) replace(ctx context.Context, m chat.Message) {
 	if t.a.ReplyToID == "" {
 		return
 	}
-	act := schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{attachment(renderFor(m, t.owner))}}
+	act := schema.Activity{Type: schema.Message, Summary: m.Summary, Attachments: []schema.Attachment{cardAttachment(m, t.owner)}}
 	_, err := t.h.conn.UpdateActivity(ctx, t.serviceURL, t.a.Conversation.ID, t.a.ReplyToID, act)
 	t.observe("update_activity", err)
 }
