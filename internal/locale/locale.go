@@ -42,6 +42,15 @@ func (l Lang) Name() string {
 	return "English"
 }
 
+// Colon is what separates a label from what it labels: Canadian French
+// puts a space before the colon (as the catalogue's sentences do).
+func (l Lang) Colon() string {
+	if l == French {
+		return " : "
+	}
+	return ": "
+}
+
 // Valid reports whether l is a language itfit speaks.
 func (l Lang) Valid() bool { return l == English || l == French }
 

@@ -12,7 +12,7 @@ import (
 // never split, a list item's continuation lines are indented under its
 // text.
 func Render(m chat.Message, width int) string {
-	r := &text{width: max(width, 20)}
+	r := &text{width: max(width, 20), colon: m.Lang.Colon()}
 	for _, n := range m.Notes {
 		r.para(plain(n), "", "")
 	}
@@ -107,7 +107,7 @@ func (r *text) section(s chat.Section) {
 		for _, row := range t.Rows {
 			r.para(row[0], "  ", "  ")
 			for j := 1; j < len(row) && j < len(t.Head); j++ {
-				head := t.Head[j] + ": "
+				head := t.Head[j] + r.colon
 				r.para(row[j], "    "+head, "      ")
 			}
 		}
@@ -124,6 +124,7 @@ func (r *text) section(s chat.Section) {
 type text struct {
 	b     strings.Builder
 	width int
+	colon string // after a table's column heading, in the message's language
 }
 
 func (r *text) String() string { return r.b.String() }

@@ -11,8 +11,10 @@ import (
 	"github.com/itfit/itfit/internal/adapters/terminal"
 	"github.com/itfit/itfit/internal/advisor"
 	ichat "github.com/itfit/itfit/internal/chat"
+	"github.com/itfit/itfit/internal/chat/chattest"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/erasure"
+	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/redistest"
 )
 
@@ -189,5 +191,36 @@ func TestAnotherDeviceAndExpiry(t *testing.T) {
 	)
 	if i, j := strings.Index(out, "expired"), strings.LastIndex(out, "Question 1 of 11"); j < i {
 		t.Fatalf("after expiry the audit should start at question 1:\n%s", out)
+	}
+}
+
+// TestFrenchTableHeadingsTakeTheFrenchColon: a table's column headings
+// end as each language writes a label: "TI cogérées : …" in French (a
+// space before the colon, as every French sentence of the catalogue has
+// it), "Co-managed: …" in English.
+func TestFrenchTableHeadingsTakeTheFrenchColon(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		lang      locale.Lang // as the flows stamp it
+		want, not string
+	}{
+		{"card_comanaged", locale.English, "    Co-managed: ", "Co-managed :"},
+		{"card_comanaged.fr-CA", locale.French, "    TI cogérées : ", "TI cogérées:"},
+	} {
+		var found bool
+		for _, s := range chattest.AllSamples() {
+			if s.Name != c.name {
+				continue
+			}
+			found = true
+			s.Msg.Lang = c.lang
+			out := terminal.Render(s.Msg, 80)
+			if !strings.Contains(out, c.want) || strings.Contains(out, c.not) {
+				t.Errorf("%s: want %q (and no %q) in\n%s", c.name, c.want, c.not, out)
+			}
+		}
+		if !found {
+			t.Fatalf("no sample %s", c.name)
+		}
 	}
 }
