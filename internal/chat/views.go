@@ -77,7 +77,7 @@ func (v *Views) Question(r conversation.Reply, who Who) Message {
 		Owner:   owner,
 		Title:   q.Prompt,
 		Lead:    txt(q.Help),
-		Summary: v.progress(r.Position, r.Total) + ": " + q.Prompt,
+		Summary: v.progress(r.Position, r.Total) + v.w.lang.Colon() + q.Prompt,
 	}
 	ask := &Ask{Question: q, Here: here, Multi: q.Kind == advisor.Multi, Options: make([]Option, len(q.Options))}
 	for i, o := range q.Options {
