@@ -2,6 +2,7 @@ package faults_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,82 @@ func logDriver(t *testing.T, d *driver, took time.Duration) {
 		tn, tp99.Round(time.Millisecond), tmax.Round(time.Millisecond), d.reclicks.Load(), d.retypes.Load(), d.retried.Load())
 }
 
+// load is a 2,000-user Slack load on bot serve, a private Redis and a fake
+// Web API (HTTP/2 or HTTP/1.1), running in the background while a test
+// does something to one of its processes.
+type load struct {
+	t     *testing.T
+	rds   *redisProc
+	fake  *slackFake
+	bot   *botProc
+	d     *driver
+	us    []*simUser
+	start time.Time
+	done  chan []error
+}
+
+const loadUsers, loadInFlight = 2000, 100
+
+// startLoad starts the processes and the simulated people (every other one
+// types /itfit again after their last answer).
+func startLoad(t *testing.T, team string, seed uint64, h2 bool) *load {
+	needProcesses(t)
+	l := &load{t: t, rds: startRedis(t), fake: newSlackFake(t, h2), done: make(chan []error, 1)}
+	env := append(l.fake.env("r0"), "REDIS_URL="+l.rds.url(), "LOG_LEVEL=warn", "ITFIT_DRAIN_DELAY=0s")
+	l.bot = startBot(t, "bot", freePort(t), env)
+	l.us = make([]*simUser, loadUsers)
+	for i := range l.us {
+		l.us[i] = newUser(team, i, seed)
+		l.fake.addUser(l.us[i])
+	}
+	l.d = newDriver(t, l.bot.base(), loadInFlight)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	t.Logf("load average before: %s", loadavg())
+	l.start = time.Now()
+	go func() {
+		l.done <- l.d.runUsers(ctx, l.us, loadInFlight, func(i int) auditOpts { return auditOpts{retype: i%2 == 1} })
+	}()
+	return l
+}
+
+// reach waits until pct percent of the load's answers (about 9 an audit)
+// were given; the load ending first fails the test.
+func (l *load) reach(pct int64, before string) {
+	l.t.Helper()
+	for l.d.answers.Load() < loadUsers*9*pct/100 {
+		select {
+		case errs := <-l.done:
+			l.t.Fatalf("the load ended before %s: %v", before, errs)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (l *load) since() time.Duration { return time.Since(l.start).Round(time.Millisecond) }
+
+// finish waits for the load to end and checks what every person saw: their
+// card, the audit taken once, no dead-end note, every answer kept (in
+// Redis), the fake's protocol, and every acknowledgement within 3 s.
+func (l *load) finish() {
+	t := l.t
+	t.Helper()
+	errs := <-l.done
+	took := time.Since(l.start)
+	t.Logf("load average after: %s", loadavg())
+	for i, err := range errs {
+		if i < 5 {
+			t.Error(err)
+		}
+	}
+	logDriver(t, l.d, took)
+	checkUsers(t, l.rds.client(), l.us)
+	l.fake.checkProto(t)
+	if n, _, max := l.d.acks.stats(); n == 0 || max > 3*time.Second {
+		t.Errorf("slowest acknowledgement %s, want every one within 3 s", max)
+	}
+}
+
 // Issue 15: kill -9 of bot serve twice during a 2,000-user Slack load,
 // restarted on the same port each time; people whose reply never came
 // click again after silence (every other one types /itfit again after
@@ -80,59 +157,17 @@ func logDriver(t *testing.T, d *driver, took time.Duration) {
 // audit twice, nobody is left with a note and nothing to press, and every
 // answer the bot moved on from is in their result.
 func TestKill9TwiceUnderLoad(t *testing.T) {
-	needProcesses(t)
-	const users, inFlight = 2000, 100
-	rds := startRedis(t)
-	fake := newSlackFake(t, true)
-	env := append(fake.env("r0"), "REDIS_URL="+rds.url(), "LOG_LEVEL=warn", "ITFIT_DRAIN_DELAY=0s")
-	bot := startBot(t, "bot", freePort(t), env)
-
-	us := make([]*simUser, users)
-	for i := range us {
-		us[i] = newUser("TKILL", i, 15)
-		fake.addUser(us[i])
+	l := startLoad(t, "TKILL", 15, true)
+	// Kill at 30% and at 65% of the run.
+	for kills, pct := range []int64{30, 65} {
+		l.reach(pct, fmt.Sprintf("kill %d", kills+1))
+		l.bot.kill()
+		t.Logf("kill -9 #%d after %d answers, %s in", kills+1, l.d.answers.Load(), l.since())
+		l.bot.start()
 	}
-	d := newDriver(t, bot.base(), inFlight)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	t.Logf("load average before: %s", loadavg())
-	start := time.Now()
-	done := make(chan []error, 1)
-	go func() {
-		done <- d.runUsers(ctx, us, inFlight, func(i int) auditOpts { return auditOpts{retype: i%2 == 1} })
-	}()
-
-	// About 9 answers per audit: kill at 30% and at 65% of the run.
-	kills := 0
-	for _, at := range []int64{users * 9 * 30 / 100, users * 9 * 65 / 100} {
-		for d.answers.Load() < at {
-			select {
-			case errs := <-done:
-				t.Fatalf("the load ended before kill %d: %v", kills+1, errs)
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-		bot.kill()
-		kills++
-		t.Logf("kill -9 #%d after %d answers, %s in", kills, d.answers.Load(), time.Since(start).Round(time.Millisecond))
-		bot.start()
-	}
-	errs := <-done
-	took := time.Since(start)
-	t.Logf("load average after: %s", loadavg())
-	for i, err := range errs {
-		if i < 5 {
-			t.Error(err)
-		}
-	}
-	logDriver(t, d, took)
-	checkUsers(t, rds.client(), us)
-	fake.checkProto(t)
-	if n, _, max := d.acks.stats(); n == 0 || max > 3*time.Second {
-		t.Errorf("slowest acknowledgement %s, want every one within 3 s", max)
-	}
-	if d.reclicks.Load() == 0 || d.retypes.Load() == 0 {
-		t.Errorf("no reply was lost to the kills (%d clicked again, %d typed /itfit again): the test proved nothing", d.reclicks.Load(), d.retypes.Load())
+	l.finish()
+	if l.d.reclicks.Load() == 0 || l.d.retypes.Load() == 0 {
+		t.Errorf("no reply was lost to the kills (%d clicked again, %d typed /itfit again): the test proved nothing", l.d.reclicks.Load(), l.d.retypes.Load())
 	}
 }
 
@@ -142,54 +177,15 @@ func TestKill9TwiceUnderLoad(t *testing.T) {
 // loses an answer the bot moved on from, or their card. The fake Web API
 // speaks HTTP/1.1 here.
 func TestRedisRestartedUnderLoad(t *testing.T) {
-	needProcesses(t)
-	const users, inFlight = 2000, 100
-	rds := startRedis(t)
-	fake := newSlackFake(t, false)
-	env := append(fake.env("r0"), "REDIS_URL="+rds.url(), "LOG_LEVEL=warn", "ITFIT_DRAIN_DELAY=0s")
-	bot := startBot(t, "bot", freePort(t), env)
-
-	us := make([]*simUser, users)
-	for i := range us {
-		us[i] = newUser("TREDIS", i, 16)
-		fake.addUser(us[i])
-	}
-	d := newDriver(t, bot.base(), inFlight)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	t.Logf("load average before: %s", loadavg())
-	start := time.Now()
-	done := make(chan []error, 1)
-	go func() {
-		done <- d.runUsers(ctx, us, inFlight, func(i int) auditOpts { return auditOpts{retype: i%2 == 1} })
-	}()
-	for d.answers.Load() < users*9*40/100 {
-		select {
-		case errs := <-done:
-			t.Fatalf("the load ended before Redis was stopped: %v", errs)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	rds.stop()
-	t.Logf("redis-server stopped (SIGTERM) after %d answers, %s in", d.answers.Load(), time.Since(start).Round(time.Millisecond))
+	l := startLoad(t, "TREDIS", 16, false)
+	l.reach(40, "Redis was stopped")
+	l.rds.stop()
+	t.Logf("redis-server stopped (SIGTERM) after %d answers, %s in", l.d.answers.Load(), l.since())
 	time.Sleep(2 * time.Second)
-	rds.start()
-	t.Logf("redis-server started again, %s in", time.Since(start).Round(time.Millisecond))
-	errs := <-done
-	took := time.Since(start)
-	t.Logf("load average after: %s", loadavg())
-	for i, err := range errs {
-		if i < 5 {
-			t.Error(err)
-		}
-	}
-	logDriver(t, d, took)
-	checkUsers(t, rds.client(), us)
-	fake.checkProto(t)
-	if n, _, max := d.acks.stats(); n == 0 || max > 3*time.Second {
-		t.Errorf("slowest acknowledgement %s, want every one within 3 s", max)
-	}
-	if d.retried.Load() == 0 {
+	l.rds.start()
+	t.Logf("redis-server started again, %s in", l.since())
+	l.finish()
+	if l.d.retried.Load() == 0 {
 		t.Error("nobody was told to try again: Redis was not missed")
 	}
 }
