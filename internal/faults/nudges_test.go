@@ -191,29 +191,23 @@ func nudgesKilled(t *testing.T) {
 }
 
 func nudgesSlow(t *testing.T) {
-	r := newNudgeRig(t, "TNSLOW", 40, 3, false)
-	r.fake.setRule(func(c fakeCall) fakeAnswer {
-		if c.Nudge {
-			return fakeAnswer{Delay: 12 * time.Second}
-		}
-		return fakeAnswer{}
-	})
-	due := r.remindAll()
-	r.settled(4 * time.Minute)
-	o := r.outcomes()
-	t.Logf("settled %s after the first was due; outcomes: %v", time.Since(due).Round(time.Second), o)
-	r.checkOnce()
-	if o["ambiguous"] != 80 || o["confirmed"] != 80 || o["resent"] != 0 {
-		t.Errorf("outcomes %v: want all 80 ambiguous (timed out at 10 s) and confirmed, none resent", o)
-	}
-	r.fake.checkProto(t)
+	everyNudgeAmbiguous(t, "TNSLOW", 40, false, fakeAnswer{Delay: 12 * time.Second}, "timed out at 10 s")
 }
 
 func nudges500(t *testing.T) {
-	r := newNudgeRig(t, "TN500", 200, 3, true)
+	everyNudgeAmbiguous(t, "TN500", 200, true, fakeAnswer{Status: 500}, "500 after posting")
+}
+
+// everyNudgeAmbiguous: three replicas deliver users' and their manager's
+// nudges while Slack gives every nudge post the answer given (after
+// posting it: too late, or a 500);
+// each attempt is ambiguous, found in the history and confirmed, and
+// nobody is nudged twice.
+func everyNudgeAmbiguous(t *testing.T, team string, users int, h2 bool, answer fakeAnswer, why string) {
+	r := newNudgeRig(t, team, users, 3, h2)
 	r.fake.setRule(func(c fakeCall) fakeAnswer {
 		if c.Nudge {
-			return fakeAnswer{Status: 500}
+			return answer
 		}
 		return fakeAnswer{}
 	})
@@ -222,8 +216,8 @@ func nudges500(t *testing.T) {
 	o := r.outcomes()
 	t.Logf("settled %s after the first was due; outcomes: %v", time.Since(due).Round(time.Second), o)
 	r.checkOnce()
-	if o["ambiguous"] != 400 || o["confirmed"] != 400 || o["resent"] != 0 {
-		t.Errorf("outcomes %v: want all 400 ambiguous and confirmed, none resent", o)
+	if want := float64(2 * users); o["ambiguous"] != want || o["confirmed"] != want || o["resent"] != 0 {
+		t.Errorf("outcomes %v: want all %.0f ambiguous (%s) and confirmed, none resent", o, want, why)
 	}
 	r.fake.checkProto(t)
 }
