@@ -6,6 +6,8 @@ package testkit
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -58,4 +60,40 @@ func JSONStrings(t testing.TB, raw []byte) string {
 	}
 	walk(v)
 	return b.String()
+}
+
+// Corpus runs one subtest per delivery in dir (testdata/corpus): every
+// NAME.json with its NAME.expect.json beside it, decoded into a *E, handed
+// to run with its name and bytes. It fails with fewer than min
+// deliveries, and a delivery without its expectation.
+func Corpus[E any](t *testing.T, dir string, min int, run func(t *testing.T, name string, raw []byte, want *E)) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".expect.json") {
+			names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
+		}
+	}
+	if len(names) < min {
+		t.Fatalf("%d deliveries in %s, want at least %d", len(names), dir, min)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(dir, name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := new(E)
+			if b, err := os.ReadFile(filepath.Join(dir, name+".expect.json")); err != nil {
+				t.Fatalf("no expectation: %v", err)
+			} else if err := json.Unmarshal(b, want); err != nil {
+				t.Fatalf("%s.expect.json: %v", name, err)
+			}
+			run(t, name, raw, want)
+		})
+	}
 }

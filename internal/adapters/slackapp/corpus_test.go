@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // corpusExpect is what one corpus delivery must do, kept next to it as
@@ -59,175 +59,150 @@ const corpusUser = "U0CORPUSANA"
 // (or the Socket Mode WebSocket) on real Redis, and checks what the bot
 // sent at the fake Web API and what Redis holds.
 func TestCorpusReplay(t *testing.T) {
-	files, err := filepath.Glob("testdata/corpus/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, f := range files {
-		if !strings.HasSuffix(f, ".expect.json") {
-			names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
+	testkit.Corpus(t, "testdata/corpus", 20, func(t *testing.T, name string, raw []byte, want *corpusExpect) {
+		if want.Status == 0 {
+			want.Status = http.StatusOK
 		}
-	}
-	if len(names) < 20 {
-		t.Fatalf("%d corpus deliveries, want at least 20", len(names))
-	}
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata/corpus", name+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want corpusExpect
-			if b, err := os.ReadFile(filepath.Join("testdata/corpus", name+".expect.json")); err != nil {
-				t.Fatalf("no expectation: %v", err)
-			} else if err := json.Unmarshal(b, &want); err != nil {
-				t.Fatalf("%s.expect.json: %v", name, err)
-			}
-			if want.Status == 0 {
-				want.Status = http.StatusOK
-			}
-			guard := 0
-			if want.Via != "socket" && !want.Unsigned {
-				guard = 1
-			}
-			if want.Guard != nil {
-				guard = *want.Guard
-			}
-			var (
-				h   *harness
-				run *socketRun
-			)
-			if want.Via == "socket" {
-				run = newSocketRun(t)
-				run.conn = run.slack.next()
-				run.conn.hello()
-				h = run.harness
-			} else {
-				h = newHarness(t)
-			}
-			body := strings.NewReplacer("{{TEAM}}", "T0CORPUS1", "{{RESPONSE_URL}}", h.sink.srv.URL+"/corpus/"+name).Replace(string(raw))
-			if want.Setup == "started" {
-				form := url.Values{"team_id": {"T0CORPUS1"}, "user_id": {corpusUser}, "channel_id": {"C0CORPUSGEN"}, "command": {"/itfit"},
-					"text": {""}, "response_url": {h.sink.srv.URL + "/corpus/setup"}, "trigger_id": {"1.2.3"}}
-				if code, _ := h.post("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), nil); code != 200 {
-					t.Fatalf("setup /itfit: %d", code)
-				}
-				h.wait()
-				msg, ts := h.posted(-1)
-				body = strings.NewReplacer("{{MSG_TS}}", ts, "{{DM}}", msg.Form.Get("channel")).Replace(body)
-			}
-			if strings.Contains(body, "{{") {
-				t.Fatalf("a placeholder is left: %s", body)
-			}
-			before := dump(t, h)
-			callsBefore := h.api.count()
-			repliesBefore := len(h.sink.texts())
-
-			var code int
-			var resp string
-			switch want.Via {
-			case "events":
-				code, resp = h.corpusPost("/slack/events", "application/json", []byte(body), want.Unsigned)
-			case "interactions":
-				code, resp = h.corpusPost("/slack/interactions", "application/x-www-form-urlencoded", []byte(url.Values{"payload": {body}}.Encode()), want.Unsigned)
-			case "commands":
-				var fields map[string]string
-				if err := json.Unmarshal([]byte(body), &fields); err != nil {
-					t.Fatal(err)
-				}
-				form := url.Values{}
-				for k, v := range fields {
-					form.Set(k, v)
-				}
-				code, resp = h.corpusPost("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), want.Unsigned)
-			case "socket":
-				var env map[string]any
-				if err := json.Unmarshal([]byte(body), &env); err != nil {
-					t.Fatal(err)
-				}
-				run.conn.send(env)
-				ack := run.conn.ack(env["envelope_id"].(string))
-				code, resp = http.StatusOK, string(ack.Payload)
-				run.settle()
-			default:
-				t.Fatalf("via %q", want.Via)
+		guard := 0
+		if want.Via != "socket" && !want.Unsigned {
+			guard = 1
+		}
+		if want.Guard != nil {
+			guard = *want.Guard
+		}
+		var (
+			h   *harness
+			run *socketRun
+		)
+		if want.Via == "socket" {
+			run = newSocketRun(t)
+			run.conn = run.slack.next()
+			run.conn.hello()
+			h = run.harness
+		} else {
+			h = newHarness(t)
+		}
+		body := strings.NewReplacer("{{TEAM}}", "T0CORPUS1", "{{RESPONSE_URL}}", h.sink.srv.URL+"/corpus/"+name).Replace(string(raw))
+		if want.Setup == "started" {
+			form := url.Values{"team_id": {"T0CORPUS1"}, "user_id": {corpusUser}, "channel_id": {"C0CORPUSGEN"}, "command": {"/itfit"},
+				"text": {""}, "response_url": {h.sink.srv.URL + "/corpus/setup"}, "trigger_id": {"1.2.3"}}
+			if code, _ := h.post("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), nil); code != 200 {
+				t.Fatalf("setup /itfit: %d", code)
 			}
 			h.wait()
-			if code != want.Status {
-				t.Errorf("status %d, want %d (%s)", code, want.Status, resp)
-			}
-			if want.Body != "" && !strings.Contains(unescaper.Replace(resp), want.Body) {
-				t.Errorf("response %q lacks %q", resp, want.Body)
-			}
+			msg, ts := h.posted(-1)
+			body = strings.NewReplacer("{{MSG_TS}}", ts, "{{DM}}", msg.Form.Get("channel")).Replace(body)
+		}
+		if strings.Contains(body, "{{") {
+			t.Fatalf("a placeholder is left: %s", body)
+		}
+		before := dump(t, h)
+		callsBefore := h.api.count()
+		repliesBefore := len(h.sink.texts())
 
-			h.api.mu.Lock()
-			calls := append([]apiCall(nil), h.api.calls[callsBefore:]...)
-			h.api.mu.Unlock()
-			got := map[string]int{}
-			var all strings.Builder
-			for _, c := range calls {
-				got[c.Method]++
-				fmt.Fprintf(&all, "%s %v\n", c.Method, c.Form)
+		var code int
+		var resp string
+		switch want.Via {
+		case "events":
+			code, resp = h.corpusPost("/slack/events", "application/json", []byte(body), want.Unsigned)
+		case "interactions":
+			code, resp = h.corpusPost("/slack/interactions", "application/x-www-form-urlencoded", []byte(url.Values{"payload": {body}}.Encode()), want.Unsigned)
+		case "commands":
+			var fields map[string]string
+			if err := json.Unmarshal([]byte(body), &fields); err != nil {
+				t.Fatal(err)
 			}
-			for _, m := range union(got, want.Calls) {
-				if got[m] != want.Calls[m] {
-					t.Errorf("%d %s, want %d:\n%s", got[m], m, want.Calls[m], all.String())
-				}
+			form := url.Values{}
+			for k, v := range fields {
+				form.Set(k, v)
 			}
-			for _, c := range want.Contains {
-				if !strings.Contains(unescaper.Replace(all.String()), c) {
-					t.Errorf("no call contains %q:\n%s", c, all.String())
-				}
+			code, resp = h.corpusPost("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), want.Unsigned)
+		case "socket":
+			var env map[string]any
+			if err := json.Unmarshal([]byte(body), &env); err != nil {
+				t.Fatal(err)
 			}
-			replies := strings.Join(h.sink.texts()[repliesBefore:], "\n")
-			for _, c := range want.Response {
-				if !strings.Contains(replies, c) {
-					t.Errorf("no response_url reply contains %q: %q", c, replies)
-				}
-			}
+			run.conn.send(env)
+			ack := run.conn.ack(env["envelope_id"].(string))
+			code, resp = http.StatusOK, string(ack.Payload)
+			run.settle()
+		default:
+			t.Fatalf("via %q", want.Via)
+		}
+		h.wait()
+		if code != want.Status {
+			t.Errorf("status %d, want %d (%s)", code, want.Status, resp)
+		}
+		if want.Body != "" && !strings.Contains(unescaper.Replace(resp), want.Body) {
+			t.Errorf("response %q lacks %q", resp, want.Body)
+		}
 
-			after := dump(t, h)
-			var added, guards []string // added or changed
-			for k, v := range after {
-				if b, ok := before[k]; !ok || b != v {
-					if strings.Contains(k, ":slack:sig:") {
-						guards = append(guards, k)
-						continue
-					}
-					added = append(added, k)
+		h.api.mu.Lock()
+		calls := append([]apiCall(nil), h.api.calls[callsBefore:]...)
+		h.api.mu.Unlock()
+		got := map[string]int{}
+		var all strings.Builder
+		for _, c := range calls {
+			got[c.Method]++
+			fmt.Fprintf(&all, "%s %v\n", c.Method, c.Form)
+		}
+		for _, m := range union(got, want.Calls) {
+			if got[m] != want.Calls[m] {
+				t.Errorf("%d %s, want %d:\n%s", got[m], m, want.Calls[m], all.String())
+			}
+		}
+		for _, c := range want.Contains {
+			if !strings.Contains(unescaper.Replace(all.String()), c) {
+				t.Errorf("no call contains %q:\n%s", c, all.String())
+			}
+		}
+		replies := strings.Join(h.sink.texts()[repliesBefore:], "\n")
+		for _, c := range want.Response {
+			if !strings.Contains(replies, c) {
+				t.Errorf("no response_url reply contains %q: %q", c, replies)
+			}
+		}
+
+		after := dump(t, h)
+		var added, guards []string // added or changed
+		for k, v := range after {
+			if b, ok := before[k]; !ok || b != v {
+				if strings.Contains(k, ":slack:sig:") {
+					guards = append(guards, k)
+					continue
+				}
+				added = append(added, k)
+			}
+		}
+		for k := range before {
+			if _, ok := after[k]; !ok {
+				t.Errorf("%s deleted", k)
+			}
+		}
+		if len(guards) != guard {
+			t.Errorf("%d replay-guard keys added, want %d: %v", len(guards), guard, guards)
+		}
+		for _, k := range guards {
+			if ttl := h.rdb.PTTL(t.Context(), k).Val(); ttl <= 0 || ttl > 6*60*1000*1e6 {
+				t.Errorf("replay guard %s TTL %v", k, ttl)
+			}
+		}
+		switch want.Store {
+		case "nothing":
+			if len(added) > 0 {
+				sort.Strings(added)
+				t.Errorf("stored: %v", added)
+			}
+		case "changed":
+			for _, w := range want.Keys {
+				if !slices.ContainsFunc(added, func(k string) bool { return strings.Contains(k, w) }) {
+					t.Errorf("no key added contains %q: %v", w, added)
 				}
 			}
-			for k := range before {
-				if _, ok := after[k]; !ok {
-					t.Errorf("%s deleted", k)
-				}
-			}
-			if len(guards) != guard {
-				t.Errorf("%d replay-guard keys added, want %d: %v", len(guards), guard, guards)
-			}
-			for _, k := range guards {
-				if ttl := h.rdb.PTTL(t.Context(), k).Val(); ttl <= 0 || ttl > 6*60*1000*1e6 {
-					t.Errorf("replay guard %s TTL %v", k, ttl)
-				}
-			}
-			switch want.Store {
-			case "nothing":
-				if len(added) > 0 {
-					sort.Strings(added)
-					t.Errorf("stored: %v", added)
-				}
-			case "changed":
-				for _, w := range want.Keys {
-					if !slices.ContainsFunc(added, func(k string) bool { return strings.Contains(k, w) }) {
-						t.Errorf("no key added contains %q: %v", w, added)
-					}
-				}
-			default:
-				t.Fatalf("store %q: want nothing or changed", want.Store)
-			}
-		})
-	}
+		default:
+			t.Fatalf("store %q: want nothing or changed", want.Store)
+		}
+	})
 }
 
 // corpusPost posts a delivery as Slack does, signed unless unsigned.
