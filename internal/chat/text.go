@@ -346,6 +346,9 @@ var errNotReachable = errors.New("recipient not reachable")
 
 // Words for verdicts and strengths: the audit names the verdicts; these
 // are the bot's own.
+// Strength is how a card words a verdict's strength in a language.
+func Strength(l locale.Lang, s advisor.Strength) string { return words(l).strength(s) }
+
 func (w *tr) strength(s advisor.Strength) string {
 	switch s {
 	case advisor.Strong:

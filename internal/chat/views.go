@@ -167,6 +167,38 @@ func (v *Views) Card(r advisor.Recommendation, since *advisor.Change, who Who) M
 	return m
 }
 
+// CardHeadings are the titles of a recommendation card's parts in one
+// language. The card is built with them, and whoever reads a card back
+// from what a platform shows (the parity suite) finds its parts by them
+// rather than by spelling them again.
+type CardHeadings struct {
+	// For is what the title of the reasons pointing to the verdict says
+	// before the verdict's name (and forEnd after it).
+	For, forEnd string
+	// Against is the reasons pointing the other way; Decisive the same
+	// when one answer settles the verdict.
+	Against, Decisive string
+	Change            string // what would change the verdict
+	Covers, Keeps     string // the provider's scope; what the team keeps
+	Matrix            string // the responsibility matrix
+}
+
+// Headings are the card's headings in a language.
+func Headings(l locale.Lang) CardHeadings { return words(l).headings() }
+
+func (w *tr) headings() CardHeadings {
+	before, after, _ := strings.Cut(w.t("Pointing to %s"), "%s")
+	return CardHeadings{
+		For: before, forEnd: after,
+		Against:  w.t("Pointing the other way"),
+		Decisive: w.t("Also in your answers, though the answer above settles it"),
+		Change:   w.t("What would change this"),
+		Covers:   w.t("What the provider would cover"),
+		Keeps:    w.t("What your team keeps"),
+		Matrix:   w.t("Responsibility matrix (agree it in writing before day one)"),
+	}
+}
+
 func (v *Views) card(r advisor.Recommendation, since *advisor.Change, owner string, group bool) Message {
 	w := v.w
 	strength := w.strength(r.Strength)
@@ -182,6 +214,7 @@ func (v *Views) card(r advisor.Recommendation, since *advisor.Change, owner stri
 		m.Title = w.f("Recommendation for %s: %s", owner, r.VerdictName)
 	}
 	add := func(s Section) { m.Sections = append(m.Sections, s) }
+	h := w.headings()
 	if since != nil {
 		m.Sections = append(m.Sections, v.sinceLast(since, r)...)
 	}
@@ -189,28 +222,28 @@ func (v *Views) card(r advisor.Recommendation, since *advisor.Change, owner stri
 		add(Section{Text: txt(r.Note)})
 	}
 	if len(r.Reasons) > 0 {
-		add(Section{Title: w.f("Pointing to %s", r.VerdictName), Items: reasonTexts(r.Reasons)})
+		add(Section{Title: h.For + r.VerdictName + h.forEnd, Items: reasonTexts(r.Reasons)})
 	}
 	if len(r.Counterpoints) > 0 {
-		title := w.t("Pointing the other way")
+		title := h.Against
 		if r.Decisive {
-			title = w.t("Also in your answers, though the answer above settles it")
+			title = h.Decisive
 		}
 		add(Section{Title: title, Items: reasonTexts(r.Counterpoints)})
 	}
 	if r.Flip != nil {
-		add(Section{Title: w.t("What would change this"), Text: txt(v.flip(r.Flip))})
+		add(Section{Title: h.Change, Text: txt(v.flip(r.Flip))})
 	}
 	add(Section{Divider: true, Columns: []Section{
-		{Title: w.t("What the provider would cover"), Items: v.scope(r), Empty: w.t("Nothing in particular")},
-		{Title: w.t("What your team keeps"), Items: texts(r.TeamKeeps), Empty: w.t("Nothing in particular")},
+		{Title: h.Covers, Items: v.scope(r), Empty: w.t("Nothing in particular")},
+		{Title: h.Keeps, Items: texts(r.TeamKeeps), Empty: w.t("Nothing in particular")},
 	}})
 	if len(r.Matrix) > 0 {
 		facts := make([]Fact, len(r.Matrix))
 		for i, row := range r.Matrix {
 			facts[i] = Fact{Label: row.Name, Value: txt(strong(w.owner(row.Owner)))}
 		}
-		add(Section{Title: w.t("Responsibility matrix (agree it in writing before day one)"), Facts: facts})
+		add(Section{Title: h.Matrix, Facts: facts})
 	}
 	if len(r.Comparison) > 0 {
 		t := &Table{Head: []string{"", w.t("Co-managed"), w.t("Fully managed")}}

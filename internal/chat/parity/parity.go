@@ -123,10 +123,10 @@ type Asked struct {
 type Card struct {
 	Verdict  advisor.Verdict
 	Strength advisor.Strength
-	Since    bool // it has a "Since last time" section
+	Since    bool // it has the section on what changed since the last result
 	// For and Against are the answers pointing to the verdict and the
 	// other way, in order; Change is "What would change this"; Covers
-	// the items of "What the provider would cover"; Matrix the matrix's
+	// the items of the provider's scope; Matrix the matrix's
 	// rows as "area: owner". ReadCard fills them from the card's parts.
 	For, Against []string
 	Change       string
@@ -147,21 +147,21 @@ type Part struct {
 // read in English.
 func ReadCard(c *Card, parts []Part) { ReadCardIn(locale.English, c, parts) }
 
-// ReadCardIn is ReadCard for a card in a language: the one place the
-// card's headings are recognised, by the words the chat layer writes.
+// ReadCardIn is ReadCard for a card in a language: its parts are
+// recognised by the headings the chat layer gives them.
 func ReadCardIn(l locale.Lang, c *Card, parts []Part) {
-	w := In(l)
+	h := chat.Headings(l.Or(locale.English))
 	for _, p := range parts {
 		switch {
-		case strings.HasPrefix(p.Title, w.Prefix("Pointing to %s")):
+		case strings.HasPrefix(p.Title, h.For):
 			c.For = append(c.For, p.Lines...)
-		case p.Title == w.T("Pointing the other way"), p.Title == w.T("Also in your answers, though the answer above settles it"):
+		case p.Title == h.Against, p.Title == h.Decisive:
 			c.Against = append(c.Against, p.Lines...)
-		case p.Title == w.T("What would change this"):
+		case p.Title == h.Change:
 			c.Change = strings.Join(p.Lines, " ")
-		case p.Title == w.T("What the provider would cover"):
+		case p.Title == h.Covers:
 			c.Covers = append(c.Covers, p.Lines...)
-		case p.Title == w.T("Responsibility matrix (agree it in writing before day one)"):
+		case p.Title == h.Matrix:
 			c.Matrix = append(c.Matrix, p.Lines...)
 		}
 	}
@@ -189,15 +189,7 @@ func (w Words) Prefix(format string) string {
 }
 
 // Strength is how a card words a verdict's strength.
-func (w Words) Strength(s advisor.Strength) string {
-	switch s {
-	case advisor.Strong:
-		return w.T("a clear fit")
-	case advisor.Moderate:
-		return w.T("a likely fit")
-	}
-	return w.T("a close call")
-}
+func (w Words) Strength(s advisor.Strength) string { return chat.Strength(w.Lang, s) }
 
 // Step is one thing the person does in a script; Expect checks what they
 // saw (beyond the transcript, which records it all).
@@ -403,85 +395,10 @@ func situations(start Step) []Script {
 	return out
 }
 
-// notes are the labels of what the chat layer says, by a phrase of its
-// English text that every platform shows.
-var notes = []struct{ label, phrase string }{
-	{"stale", "changed nothing. Here is where you are"},
-	{"stale", "already answered, so nothing changed"},
-	{"expired", "has expired"},
-	{"first question", "nothing to go back to"},
-	{"went back", "Your earlier answer was"},
-	{"welcome back", "Welcome back"},
-	{"your result", "Here is your result"},
-	{"from the start", "Starting again from the first question"},
-	{"started over", "started over"},
-	{"intro", "A few questions about your IT team"},
-	{"exclusive", "cannot be combined with"},
-	{"not an option", "not one of the options"},
-	{"not an option", "There is no option"},
-	{"just one", "just one option"},
-	{"no audit", "no audit in progress"},
-	{"on question 3", "on question 3 of"},
-	{"help", "drop your answers and begin again"},
-	{"unknown word", "I don't know “frobnicate”"},
-	{"erase?", "Erase everything itfit holds about you?"},
-	{"erased", "itfit now holds nothing about you"},
-	{"reminded", "I'll remind you on"},
-	{"reminders", "A reminder to you to revisit the decision"},
-	{"snoozed", "Snoozed: I'll remind you again on"},
-	{"stopped", "Stopped: no more revisit reminders"},
-	{"shared", "has a copy of this result"},
-	{"not manager", "Only the account manager of"},
-	{"not manager", "belongs to someone else's audit"},
-	{"invited", "Invitation sent"},
-	{"retake", "Here is the audit again"},
-	{"dm", "direct messages with itfit"},
-	{"fewer", "no longer appl"},
-}
-
-// frenchNotes are notes' labels by a phrase of their French (non-breaking
-// spaces read as spaces).
-var frenchNotes = []struct{ label, phrase string }{
-	{"stale", "il n'a donc rien changé. Voici où vous en êtes"},
-	{"stale", "Vous avez déjà répondu à cette question"},
-	{"expired", "a expiré"},
-	{"first question", "il n'y a rien avant"},
-	{"went back", "Votre réponse était"},
-	{"welcome back", "Bon retour"},
-	{"your result", "Voici votre résultat"},
-	{"from the start", "Reprise depuis la première question"},
-	{"started over", "Audit recommencé"},
-	{"intro", "Quelques questions sur votre équipe TI"},
-	{"exclusive", "ne peut pas être combinée"},
-	{"not an option", "ne fait pas partie des options"},
-	{"not an option", "Il n'y a pas d'option"},
-	{"just one", "une seule option"},
-	{"no audit", "aucun audit en cours"},
-	{"on question 3", "en est à la question 3 sur"},
-	{"help", "effacer vos réponses et recommencer"},
-	{"unknown word", "Je ne connais pas « frobnicate »"},
-	{"erase?", "Effacer tout ce qu'itfit conserve à votre sujet?"},
-	{"erased", "itfit ne conserve plus rien à votre sujet"},
-	{"reminded", "C'est noté : je vous le rappellerai le"},
-	{"reminders", "Un rappel pour vous, afin de réévaluer la décision"},
-	{"snoozed", "Reporté : je vous le rappellerai le"},
-	{"stopped", "Rappels arrêtés"},
-	{"shared", "a reçu une copie de ce résultat"},
-	{"not manager", "Seule la personne gestionnaire du compte de"},
-	{"not manager", "appartient à l'audit d'une autre personne"},
-	{"invited", "Invitation envoyée"},
-	{"retake", "Voici de nouveau l'audit"},
-	{"dm", "messages directs avec itfit"},
-	{"fewer", "ne s'appliqu"},
-}
-
 // labels are the notes among texts, sorted, once each.
 func labels(texts []string, l locale.Lang) []string {
 	var out []string
-	table := notes
-	if l == locale.French {
-		table = frenchNotes
-	}
+	table := notesIn(l)
 	for _, s := range texts {
 		s = strings.ReplaceAll(s, "\u00a0", " ")
 		for _, n := range table {
@@ -722,15 +639,53 @@ func userKeys(t *testing.T, rdb redis.UniversalClient, p keys.Prefix, u conversa
 	return out
 }
 
+// testdata is the path of a file in testdata for a language (English at
+// the top, another language in its own folder).
+func testdata(l locale.Lang, name string) string {
+	_, here, _, _ := runtime.Caller(0)
+	if l != locale.English {
+		return filepath.Join(filepath.Dir(here), "testdata", string(l), name)
+	}
+	return filepath.Join(filepath.Dir(here), "testdata", name)
+}
+
+// note is a label of what the chat layer says, and a phrase of its text
+// in one language that every platform shows.
+type note struct{ label, phrase string }
+
+var notesByLang sync.Map // locale.Lang -> []note
+
+// notesIn are the notes of a language, from testdata/[<lang>/]notes.tsv:
+// the words are the chat layer's, so the suite keeps them as data beside
+// the transcripts rather than spelling them in Go.
+func notesIn(l locale.Lang) []note {
+	if ns, ok := notesByLang.Load(l); ok {
+		return ns.([]note)
+	}
+	b, err := os.ReadFile(testdata(l, "notes.tsv"))
+	if err != nil {
+		panic("parity: " + err.Error())
+	}
+	var ns []note
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		label, phrase, ok := strings.Cut(line, "\t")
+		if !ok || label == "" || phrase == "" {
+			panic("parity: notes.tsv: not a label, a tab and a phrase: " + line)
+		}
+		ns = append(ns, note{label, phrase})
+	}
+	notesByLang.Store(l, ns)
+	return ns
+}
+
 // golden compares a transcript with testdata/<script>.txt, the one every
 // platform must produce (-parity-update writes it).
 func golden(t *testing.T, l locale.Lang, name, got string) {
 	t.Helper()
-	_, here, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(here), "testdata", name+".txt")
-	if l != locale.English {
-		path = filepath.Join(filepath.Dir(here), "testdata", string(l), name+".txt")
-	}
+	path := testdata(l, name+".txt")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
