@@ -4,6 +4,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,6 +21,7 @@ import (
 type key struct {
 	text   string
 	plural bool
+	one    string // a plural's singular
 	at     string
 }
 
@@ -78,10 +81,15 @@ func sentences(t *testing.T) (keys []key, bad []string) {
 				case "t", "f", "s":
 					arg(0)
 				case "plural":
-					if _, ok := literal(call.Args[1]); !ok {
+					one, ok := literal(call.Args[1])
+					if !ok {
 						bad = append(bad, at+": plural's singular is not a literal")
 					}
+					n := len(keys)
 					arg(2)
+					if len(keys) > n {
+						keys[n].one = one
+					}
 				}
 				return true
 			})
@@ -165,7 +173,9 @@ func TestCatalogueComplete(t *testing.T) {
 			p, ok := frCAPlurals[k.text]
 			switch {
 			case !ok:
-				t.Errorf("%s: no fr-CA plural for %q (add it to frCAPlurals in fr_CA.go)", k.at, k.text)
+				t.Errorf("%s: no fr-CA plural for %q (add it to fr-CA.po: msgid %q, msgid_plural %q)", k.at, k.text, k.one, k.text)
+			case frCAFile.singular[k.text] != k.one:
+				t.Errorf("%s: fr-CA.po gives %q the English singular %q; the code says %q", k.at, k.text, frCAFile.singular[k.text], k.one)
 			case p.One == "" || p.Other == "":
 				t.Errorf("%s: an empty fr-CA plural form for %q", k.at, k.text)
 			case !slices.Equal(verbs(p.One), verbs(k.text)) || !slices.Equal(verbs(p.Other), verbs(k.text)):
@@ -176,7 +186,7 @@ func TestCatalogueComplete(t *testing.T) {
 		fr, ok := frCA[k.text]
 		switch {
 		case !ok:
-			t.Errorf("%s: no fr-CA translation for %q (add it to frCA in fr_CA.go)", k.at, k.text)
+			t.Errorf("%s: no fr-CA translation for %q (add it to fr-CA.po)", k.at, k.text)
 		case strings.TrimSpace(fr) == "" && strings.TrimSpace(k.text) != "":
 			t.Errorf("%s: the fr-CA translation of %q is empty", k.at, k.text)
 		case !slices.Equal(verbs(fr), verbs(k.text)):
@@ -185,12 +195,12 @@ func TestCatalogueComplete(t *testing.T) {
 	}
 	for k := range frCA {
 		if !used[k] {
-			t.Errorf("fr_CA.go translates %q, which the package no longer says: remove it", k)
+			t.Errorf("fr-CA.po translates %q, which the package no longer says: remove it", k)
 		}
 	}
 	for k := range frCAPlurals {
 		if !used[k] {
-			t.Errorf("fr_CA.go has plural forms for %q, which the package no longer says: remove them", k)
+			t.Errorf("fr-CA.po has plural forms for %q, which the package no longer says: remove them", k)
 		}
 	}
 }
@@ -213,6 +223,49 @@ func TestCatalogueSpacing(t *testing.T) {
 		if (enFirst == ' ' && letter(frFirst)) || (enFirst != ' ' && frFirst == ' ') ||
 			(enLast == ' ' && letter(frLast)) || (enLast != ' ' && frLast == ' ') {
 			t.Errorf("%q and its translation %q differ at an end that joins other words", en, fr)
+		}
+	}
+}
+
+// The catalogue is a PO file gettext's own tools accept: msgfmt --check
+// (syntax, header, plural forms). Without msgfmt the check is skipped; in
+// CI (scripts/test installs gettext) its absence is a failure.
+func TestCatalogueIsValidPO(t *testing.T) {
+	msgfmt, err := exec.LookPath("msgfmt")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("msgfmt (gettext) is missing in CI")
+		}
+		t.Skip("msgfmt (gettext) not installed")
+	}
+	if out, err := exec.Command(msgfmt, "--check", "-o", os.DevNull, "fr-CA.po").CombinedOutput(); err != nil || len(out) > 0 {
+		t.Fatalf("msgfmt --check fr-CA.po: %v\n%s", err, out)
+	}
+}
+
+// readPO refuses what it cannot read whole, naming the line, and skips
+// fuzzy entries and the header as msgfmt does.
+func TestReadPO(t *testing.T) {
+	good := "msgid \"\"\nmsgstr \"Language: fr_CA\\n\"\n\n# a comment\nmsgid \"Back\"\nmsgstr \"Ret\"\n\"our\"\n\n#, fuzzy\nmsgid \"Next\"\nmsgstr \"Suivant\"\n\n" +
+		"msgid \"%d result\"\nmsgid_plural \"%d results\"\nmsgstr[0] \"%d résultat\"\nmsgstr[1] \"%d résultats\"\n"
+	c, err := readPO([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.fixed) != 1 || c.fixed["Back"] != "Retour" || c.plurals["%d results"] != (plurals{"%d résultat", "%d résultats"}) || c.singular["%d results"] != "%d result" {
+		t.Fatalf("read %+v", c)
+	}
+	for _, bad := range []string{
+		"msgid \"Back\"\n", // no msgstr
+		"msgid \"Back\"\nmsgstr \"Retour\nmsgid \"x\"\n",                          // unterminated string
+		"msgid \"Back\"\nmsgstr \"Retour\"\nmsgid \"Next\"\nmsgstr \"Suivant\"\n", // a missing blank line
+		"msgctxt \"x\"\nmsgid \"Back\"\nmsgstr \"Retour\"\n",
+		"\"orphan\"\n",
+		"msgid \"Back\"\nmsgstr \"A\"\n\nmsgid \"Back\"\nmsgstr \"B\"\n",
+		"msgid \"%d result\"\nmsgid_plural \"%d results\"\nmsgstr[0] \"x\"\n",
+	} {
+		if _, err := readPO([]byte(bad)); err == nil || !strings.Contains(err.Error(), "line ") {
+			t.Errorf("%q: err %v, want one naming a line", bad, err)
 		}
 	}
 }
