@@ -1,11 +1,8 @@
 package slackapp
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -20,6 +17,7 @@ import (
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/slackauth"
+	"github.com/itfit/itfit/internal/stencil"
 )
 
 // Flows is what the adapter asks of the chat layer (*chat.Service).
@@ -108,7 +106,7 @@ type App struct {
 	workspaces Workspaces
 	dedupe     dedupe
 	verifier   *slackapi.Verifier
-	render     *renderCache
+	render     *stencil.Cache // encoded blocks (encode.go)
 	maxBody    int64
 }
 
@@ -173,7 +171,7 @@ func New(cfg Config, o Options) (*App, error) {
 		workspaces: o.Workspaces,
 		dedupe:     dedupe{rdb: o.Redis, prefix: o.Prefix, ttl: o.DedupeTTL},
 		verifier:   slackapi.NewVerifier(cfg.SigningSecret, o.Now),
-		render:     newRenderCache(),
+		render:     stencil.NewCache(maxCached),
 		maxBody:    o.MaxBody,
 	}, nil
 }
@@ -184,141 +182,16 @@ func (a *App) Mount(mux *http.ServeMux) {
 	if a.cfg.SigningSecret == "" {
 		return
 	}
-	mux.Handle("POST /slack/commands", sslCheck(a.verified(a.serveCommand)))
-	mux.Handle("POST /slack/interactions", a.verified(a.serveInteraction))
-	mux.Handle("POST /slack/events", a.verified(a.serveEvent))
-}
-
-// replayCheck bounds the replay check on the acknowledgement's path: a
-// Redis that does not answer in time must not cost Slack's 3 seconds (nor
-// the person's), so past it the request goes ahead unchecked, as when
-// Redis fails outright; its signature still had to be fresh and valid.
-const replayCheck = 500 * time.Millisecond
-
-// verified reads the body within the size limit and checks Slack's
-// signature over those exact bytes before anything parses them (see
-// Verifier.Read for what is checked before a byte is read), then refuses a
-// signature already seen. A replay gets the answer a handled delivery gets,
-// an empty 200, and has no effect: Slack's own retries of an event are
-// re-signed and pass (and the event_id claim makes them one), and an
-// attacker learns nothing from it.
-func (a *App) verified(next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		log := obs.Logger(r.Context(), a.log)
-		body, err := a.verifier.Read(w, r, a.maxBody)
-		if err != nil {
-			// Whatever of the body is still on the way is not wanted: close
-			// the connection rather than read it to the end.
-			w.Header().Set("Connection", "close")
-			switch {
-			case errors.Is(err, slackapi.ErrBusy):
-				log.Warn("slack request refused", "reason", err, "limit", slackapi.MaxUnverifiedReads)
-				w.Header().Set("Retry-After", "1")
-				http.Error(w, "busy, try again", http.StatusServiceUnavailable)
-			case errors.Is(err, slackapi.ErrTooLarge):
-				log.Warn("slack request refused", "reason", "body over limit", "limit", a.maxBody)
-				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			case errors.Is(err, slackapi.ErrMissingSignature), errors.Is(err, slackapi.ErrBadTimestamp), errors.Is(err, slackapi.ErrStale), errors.Is(err, slackapi.ErrBadSignature):
-				log.Warn("slack request refused", "reason", err)
-				http.Error(w, "unauthorized", http.StatusUnauthorized)
-			default:
-				http.Error(w, "could not read body", http.StatusBadRequest)
-			}
-			return
-		}
-		rctx, cancel := context.WithTimeout(r.Context(), replayCheck)
-		first, err := a.verifier.FirstDelivery(rctx, a.dedupe.rdb, a.dedupe.prefix, r.Header)
-		cancel()
-		switch {
-		case err != nil:
-			log.Warn("slack request not checked for replay", "err", err)
-		case !first:
-			log.Warn("slack request refused", "reason", "signature already seen (a replay)")
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		next(w, r, body)
+	verified := func(next slackapi.BodyHandler) http.Handler {
+		return a.verifier.Handler(a.dedupe.rdb, a.dedupe.prefix, a.maxBody, a.log, next)
+	}
+	commands := slackapi.Commands(func(ctx context.Context, c slackapi.Command) *slackapi.CommandReply {
+		return a.command(ctx, c, "")
 	})
-}
-
-// sslCheckMax bounds the body read to look for ssl_check: Slack's check is
-// "ssl_check=1&token=…", some 50 bytes, while a real slash command carries
-// a response_url and a trigger_id and is several hundred, so no real
-// command is ever read here.
-const sslCheckMax = 256
-
-// sslCheck answers Slack's certificate check of the slash command URL
-// (ssl_check=1, sent when the URL is saved and now and then after) with an
-// empty 200 before anything else, signed or not, as Slack's own frameworks
-// do (bolt's SslCheck runs before request verification): it asks nothing,
-// changes nothing and stores nothing. Only a body announced as small is
-// read for it, and put back for the signature check when it is not one.
-func sslCheck(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("ssl_check") == "1" {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		if r.ContentLength <= 0 || r.ContentLength > sslCheckMax {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, sslCheckMax))
-		if err != nil {
-			http.Error(w, "could not read body", http.StatusBadRequest)
-			return
-		}
-		if form, err := url.ParseQuery(string(body)); err == nil && form.Get("ssl_check") == "1" {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r)
+	interactions := slackapi.Interactions(func(ctx context.Context, p slackapi.Interaction) error {
+		return a.interact(ctx, p, "")
 	})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (a *App) serveCommand(w http.ResponseWriter, r *http.Request, body []byte) {
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		http.Error(w, "malformed form", http.StatusBadRequest)
-		return
-	}
-	c := command{
-		Team: form.Get("team_id"), Enterprise: form.Get("enterprise_id"), User: form.Get("user_id"),
-		Channel: form.Get("channel_id"), Text: form.Get("text"), ResponseURL: form.Get("response_url"),
-	}
-	if !c.valid() {
-		http.Error(w, "missing or malformed team_id, enterprise_id or user_id", http.StatusBadRequest)
-		return
-	}
-	ack := a.command(r.Context(), c, "")
-	if ack == nil {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	writeJSON(w, ack)
-}
-
-func (a *App) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
-	payload, err := slackapi.PayloadField(body)
-	if err != nil || len(payload) == 0 {
-		http.Error(w, "malformed form", http.StatusBadRequest)
-		return
-	}
-	var p interaction
-	if err := decodeInteraction(payload, &p); err != nil {
-		http.Error(w, "malformed payload", http.StatusBadRequest)
-		return
-	}
-	if err := a.interact(r.Context(), p, ""); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	// An empty 200 is the acknowledgement; the work happens after it.
-	w.WriteHeader(http.StatusOK)
+	mux.Handle("POST /slack/commands", slackapi.SSLCheck(verified(commands)))
+	mux.Handle("POST /slack/interactions", verified(interactions))
+	mux.Handle("POST /slack/events", verified(slackapi.Events(a.log, a.event)))
 }

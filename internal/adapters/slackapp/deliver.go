@@ -55,7 +55,7 @@ func (a *App) encoded(m chat.Message) ([]byte, bool) {
 	if m.Key == "" || !a.slack.SendsJSON() {
 		return nil, false
 	}
-	b, err := a.render.blocks(m)
+	b, err := a.blocks(m)
 	return b, err == nil
 }
 

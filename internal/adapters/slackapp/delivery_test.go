@@ -185,7 +185,7 @@ func TestSocketModeRedeliveriesHaveOneEffect(t *testing.T) {
 	if len(acks) != 5 {
 		t.Fatalf("%d acks for 5 envelopes", len(acks))
 	}
-	if e, ok := acks[0].(*ephemeral); !ok || !strings.Contains(e.Text, "direct messages") {
+	if e, ok := acks[0].(*slackapi.CommandReply); !ok || !strings.Contains(e.Text, "direct messages") {
 		t.Fatalf("slash command ack = %#v", acks[0])
 	}
 }

@@ -262,7 +262,7 @@ func FuzzInteraction(f *testing.F) {
 	f.Add("payload=%7B%22type%22%3A%22view_submission%22%7D")
 	f.Fuzz(func(t *testing.T, body string) {
 		if form, err := url.ParseQuery(body); err == nil {
-			var p interaction
+			var p slackapi.Interaction
 			if json.Unmarshal([]byte(form.Get("payload")), &p) == nil && p.User.ID == string(victim.User) {
 				return // really from the victim: theirs to change
 			}

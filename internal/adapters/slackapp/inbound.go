@@ -4,9 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
-	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -16,121 +15,6 @@ import (
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/slackapi"
 )
-
-// command is a slash command, from a form (HTTP) or JSON (Socket Mode).
-type command struct {
-	Team        string `json:"team_id"`
-	Enterprise  string `json:"enterprise_id"`
-	User        string `json:"user_id"`
-	Channel     string `json:"channel_id"`
-	Text        string `json:"text"`
-	ResponseURL string `json:"response_url"`
-}
-
-// valid reports whether the command names a workspace and a user as Slack
-// does: nothing keys a session on an ID Slack would never send.
-func (c command) valid() bool {
-	return slackapi.IsID(c.Team) && slackapi.IsID(c.User) && (c.Enterprise == "" || slackapi.IsID(c.Enterprise))
-}
-
-// interaction is the part of a block_actions payload the adapter reads.
-type interaction struct {
-	Type string `json:"type"`
-	// CallbackID names a shortcut (type "shortcut").
-	CallbackID string `json:"callback_id"`
-	Team       struct {
-		ID           string `json:"id"`
-		EnterpriseID string `json:"enterprise_id"`
-	} `json:"team"`
-	Enterprise struct {
-		ID string `json:"id"`
-	} `json:"enterprise"`
-	User struct {
-		ID     string `json:"id"`
-		TeamID string `json:"team_id"`
-	} `json:"user"`
-	Channel struct {
-		ID string `json:"id"`
-	} `json:"channel"`
-	Container struct {
-		Type        string `json:"type"`
-		MessageTS   string `json:"message_ts"`
-		ChannelID   string `json:"channel_id"`
-		IsEphemeral bool   `json:"is_ephemeral"`
-	} `json:"container"`
-	ResponseURL string   `json:"response_url"`
-	Actions     []action `json:"actions"`
-	State       struct {
-		Values map[string]map[string]stateValue `json:"values"`
-	} `json:"state"`
-}
-
-// interactionMembers are the members of a payload that interaction reads.
-var interactionMembers = []string{"type", "callback_id", "team", "enterprise", "user", "channel", "container", "response_url", "actions", "state"}
-
-// decodeInteraction is json.Unmarshal(payload, p), without decoding what
-// interaction does not read (the message clicked, which block_actions
-// echoes whole): the same result and the same refusals, about 3 times
-// faster on a question's payload (BenchmarkDecodeInteraction).
-func decodeInteraction(payload []byte, p *interaction) error {
-	kept, err := slackapi.Members(payload, interactionMembers...)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(kept, p)
-}
-
-type action struct {
-	ActionID     string `json:"action_id"`
-	BlockID      string `json:"block_id"`
-	Value        string `json:"value"`
-	SelectedUser string `json:"selected_user"`
-}
-
-type stateValue struct {
-	SelectedOptions []struct {
-		Value string `json:"value"`
-	} `json:"selected_options"`
-}
-
-// envelope is an Events API delivery.
-type envelope struct {
-	Type         string          `json:"type"`
-	Challenge    string          `json:"challenge"`
-	TeamID       string          `json:"team_id"`
-	EnterpriseID string          `json:"enterprise_id"`
-	EventID      string          `json:"event_id"`
-	Event        json.RawMessage `json:"event"`
-	// IsEnterpriseInstall and Authorizations say whether the installation
-	// the event was delivered for is an org-wide Grid install.
-	IsEnterpriseInstall bool `json:"is_enterprise_install"`
-	Authorizations      []struct {
-		IsEnterpriseInstall bool   `json:"is_enterprise_install"`
-		EnterpriseID        string `json:"enterprise_id"`
-		TeamID              string `json:"team_id"`
-	} `json:"authorizations"`
-}
-
-func (e envelope) orgWide() bool {
-	return e.IsEnterpriseInstall || (len(e.Authorizations) > 0 && e.Authorizations[0].IsEnterpriseInstall)
-}
-
-type innerEvent struct {
-	Type    string `json:"type"`
-	User    string `json:"user"`
-	Channel string `json:"channel"`
-	Tab     string `json:"tab"`
-	// app_mention: the message's text and thread; BotID is set when
-	// another bot (or itfit itself) wrote it.
-	Text     string `json:"text"`
-	TS       string `json:"ts"`
-	ThreadTS string `json:"thread_ts"`
-	BotID    string `json:"bot_id"`
-	// Tokens is what tokens_revoked names; itfit holds bot tokens only.
-	Tokens struct {
-		Bot []string `json:"bot"`
-	} `json:"tokens"`
-}
 
 // msgRef is the message a button was pressed on.
 type msgRef struct {
@@ -162,7 +46,7 @@ type route struct {
 
 // errBusy refuses an event the pool could not take with a 503, which Slack
 // retries; its event_id was not claimed, so the retry is handled.
-var errBusy = errors.New("busy: the event will be redelivered")
+var errBusy = fmt.Errorf("busy: %w", slackapi.ErrRedeliver)
 
 func userKey(ws conversation.WorkspaceID, user string) conversation.UserKey {
 	return conversation.UserKey{Platform: conversation.Slack, Workspace: ws, User: conversation.UserID(user)}
@@ -174,29 +58,20 @@ func word(text string) string {
 	return strings.ToLower(strings.Join(strings.Fields(text), " "))
 }
 
-// mentionPattern is a user mention as Slack writes it in a message's text,
-// <@U123> or <@U123|label>, with any punctuation that follows it.
-var mentionPattern = regexp.MustCompile(`<@[A-Z0-9]+(?:\|[^>]*)?>[\s:,;.!?-]*`)
-
 // mentionWord is the command in an @mention's text: what follows the
 // first mention, without mentions and the punctuation after them, so
 // "<@U123>: help" and "hey <@U123|itfit>, status" read "help" and "status".
-func mentionWord(text string) string {
-	if loc := mentionPattern.FindStringIndex(text); loc != nil {
-		text = text[loc[0]:]
-	}
-	return word(mentionPattern.ReplaceAllString(text, " "))
-}
+func mentionWord(text string) string { return word(slackapi.TextAfterMention(text)) }
 
 // command answers a slash command at once (the acknowledgement, nil for
 // an empty one) and schedules the rest. It never waits on the Web API, and
 // on Redis only for the workspace's installation (cached in memory,
 // bounded by installCheck). claim, when set, deduplicates a Socket Mode
 // redelivery.
-func (a *App) command(ctx context.Context, c command, claim string) *ephemeral {
+func (a *App) command(ctx context.Context, c slackapi.Command, claim string) *slackapi.CommandReply {
 	ws := slackapi.Workspace(c.Enterprise, c.Team)
 	if a.commandNotInstalled(ctx, ws) {
-		return ephemeralOf(Render(a.views.NotInstalled(a.installs.url)))
+		return slackapi.EphemeralReply(Render(a.views.NotInstalled(a.installs.url)))
 	}
 	in := chat.Input{
 		Who:  chat.Who{Key: conversation.Key{UserKey: userKey(ws, c.User)}, Surface: chat.SurfaceSlash, Elsewhere: true},
@@ -222,12 +97,12 @@ func (a *App) command(ctx context.Context, c command, claim string) *ephemeral {
 		})
 		if err != nil {
 			obs.Logger(ctx, a.log).Warn("slack work shed", "task", "command", "workspace", ws, "err", err)
-			return ephemeralOf(Render(a.flows.ViewsIn(in.Who.Lang).Busy()))
+			return slackapi.EphemeralReply(Render(a.flows.ViewsIn(in.Who.Lang).Busy()))
 		}
 	}
 	for _, o := range quick {
 		if o.Op == chat.Note {
-			return ephemeralOf(Render(o.Msg))
+			return slackapi.EphemeralReply(Render(o.Msg))
 		}
 	}
 	return nil
@@ -251,17 +126,6 @@ func (a *App) Locale(ctx context.Context, u conversation.UserKey) (string, error
 	return a.slack.UserLocale(ctx, u.Workspace, string(u.User))
 }
 
-// ephemeral is the body of an immediate reply to a slash command.
-type ephemeral struct {
-	ResponseType string `json:"response_type"`
-	Text         string `json:"text"`
-	Blocks       any    `json:"blocks,omitempty"`
-}
-
-func ephemeralOf(m Message) *ephemeral {
-	return &ephemeral{ResponseType: "ephemeral", Text: m.Text, Blocks: m.Blocks}
-}
-
 // inDM opens the person's DM with itfit, where their audit lives, and
 // points the input and its route there.
 func (a *App) inDM(ctx context.Context, log *slog.Logger, in *chat.Input, rt *route) bool {
@@ -278,24 +142,16 @@ func (a *App) inDM(ctx context.Context, log *slog.Logger, in *chat.Input, rt *ro
 // interact checks a block_actions payload (or a shortcut) and schedules
 // its work. An error means the payload is unusable (400); nothing was
 // scheduled.
-func (a *App) interact(ctx context.Context, p interaction, claim string) error {
+func (a *App) interact(ctx context.Context, p slackapi.Interaction, claim string) error {
 	if p.Type != "block_actions" && p.Type != "shortcut" {
 		return nil // nothing else is wired in the manifest; accept and ignore
 	}
-	team := p.Team.ID
-	if team == "" {
-		team = p.User.TeamID
-	}
-	ent := p.Enterprise.ID
-	if ent == "" {
-		ent = p.Team.EnterpriseID
-	}
-	if !slackapi.IsID(p.User.ID) || !slackapi.IsID(team) || (ent != "" && !slackapi.IsID(ent)) {
+	if !p.Valid() {
 		return errors.New("payload has no user or team, or a malformed one")
 	}
 	// The user and workspace come from the verified payload, never from a
 	// button's value: a crafted click can only ever reach its sender's audit.
-	ws := slackapi.Workspace(ent, team)
+	ws := slackapi.Workspace(p.EnterpriseID(), p.TeamID())
 	rt := route{ws: ws, user: p.User.ID, responseURL: p.ResponseURL}
 	who := chat.Who{Key: conversation.Key{UserKey: userKey(ws, p.User.ID)}, Surface: chat.SurfaceSlash}
 	if p.Type == "shortcut" {
@@ -319,10 +175,7 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 	if p.Actions[0].ActionID == actCheck {
 		return nil // ticking a box changes nothing until Continue
 	}
-	channel := p.Channel.ID
-	if channel == "" {
-		channel = p.Container.ChannelID
-	}
+	channel := p.ChannelID()
 	rt.pressed = msgRef{channel: channel, ts: p.Container.MessageTS, ephemeral: p.Container.IsEphemeral}
 	rt.dm = channel
 	on := ""
@@ -361,45 +214,17 @@ func (a *App) interact(ctx context.Context, p interaction, claim string) error {
 	return nil
 }
 
-func (a *App) serveEvent(w http.ResponseWriter, r *http.Request, body []byte) {
-	var e envelope
-	if err := json.Unmarshal(body, &e); err != nil {
-		http.Error(w, "malformed JSON", http.StatusBadRequest)
-		return
-	}
-	if e.Type == "url_verification" {
-		writeJSON(w, map[string]string{"challenge": e.Challenge})
-		return
-	}
-	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
-		// A retry is handled like the first delivery: the event_id claim
-		// decides, so a retry of a delivery we never saw is not lost.
-		obs.Logger(r.Context(), a.log).Info("slack event redelivered", "event_id", e.EventID,
-			"retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
-	}
-	if err := a.event(r.Context(), e); err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, errBusy) {
-			code = http.StatusServiceUnavailable
-		}
-		http.Error(w, err.Error(), code)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
 // event checks an Events API delivery and schedules its work. Org-wide
 // installs deliver some events (app_uninstalled, tokens_revoked) with the
 // enterprise and no team.
-func (a *App) event(ctx context.Context, e envelope) error {
+func (a *App) event(ctx context.Context, e slackapi.Envelope) error {
 	if e.Type != "event_callback" {
 		return nil
 	}
-	if e.EventID == "" || (e.TeamID == "" && e.EnterpriseID == "") ||
-		(e.TeamID != "" && !slackapi.IsID(e.TeamID)) || (e.EnterpriseID != "" && !slackapi.IsID(e.EnterpriseID)) {
+	if !e.Valid() {
 		return errors.New("event without event_id, or without a well-formed team_id or enterprise_id")
 	}
-	var ev innerEvent
+	var ev slackapi.Event
 	if err := json.Unmarshal(e.Event, &ev); err != nil {
 		return errors.New("malformed event")
 	}
@@ -444,7 +269,7 @@ func (a *App) event(ctx context.Context, e envelope) error {
 	case "app_uninstalled":
 		// No claim: removing twice is harmless, and a redelivery after a
 		// failed attempt must be able to finish the job.
-		ent, team, orgWide := e.EnterpriseID, e.TeamID, e.orgWide() || e.TeamID == ""
+		ent, team, orgWide := e.EnterpriseID, e.TeamID, e.OrgWide() || e.TeamID == ""
 		if err := a.later(ctx, "uninstall", "", route{}, func(ctx context.Context, log *slog.Logger) {
 			a.uninstall(ctx, log.With("event", ev.Type), ent, team, orgWide)
 		}); err != nil {

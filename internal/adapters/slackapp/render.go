@@ -12,82 +12,27 @@ import (
 	"github.com/itfit/itfit/internal/slackapi"
 )
 
-// Block Kit's limits (https://docs.slack.dev/reference/block-kit). The
-// audit file is operator-supplied, so every text is clamped to these rather
-// than trusted to fit; a message over a limit is refused by Slack whole.
+// itfit's own bounds, within Block Kit's (slackapi.MaxBlocks and the rest).
 const (
-	maxBlocks        = 50
-	maxSectionText   = 3000
-	maxFieldText     = 2000
-	maxFields        = 10
-	maxHeaderText    = 150
-	maxButtonText    = 75
-	maxOptionText    = 75
-	maxPlaceholder   = 150
-	maxContextText   = 2000
+	// maxComparisonRow is how many rows of a comparison table are shown;
+	// the rest are counted on a "… +N" line.
 	maxComparisonRow = 20
 	// maxListBlocks is how many sections one list may fill (3 × 3000
 	// characters; the built-in audit's longest fills one). What does not
 	// fit is counted on a last "… +N" line: lists come strongest first, so
 	// the weakest are the ones collapsed.
-	maxListBlocks    = 3
-	maxMessageText   = 3000 // the top-level fallback text shown in notifications
-	maxConfirmTitle  = 100
-	maxConfirmText   = 300
-	maxConfirmButton = 30
+	maxListBlocks  = 3
+	maxMessageText = 3000 // the top-level fallback text shown in notifications
 )
 
 // Message is what the adapter posts: blocks and their fallback text.
 type Message = slackapi.Message
 
-func plain(s string, limit int) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, clamp(s, limit), true, false)
-}
-
-func mrkdwn(s string, limit int) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, clampMrkdwn(s, limit), false, false)
-}
-
-// clamp shortens s to at most limit characters, ending with an ellipsis.
-func clamp(s string, limit int) string {
-	if utf8.RuneCountInString(s) <= limit {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == limit-1 {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
-
-// clampMrkdwn clamps text that holds escaped entities, without leaving half
-// of one ("&am…") at the cut.
-func clampMrkdwn(s string, limit int) string {
-	c := clamp(s, limit)
-	if c == s {
-		return s
-	}
-	body := strings.TrimSuffix(c, "…")
-	if amp := strings.LastIndexByte(body, '&'); amp >= 0 && !strings.Contains(body[amp:], ";") {
-		body = body[:amp]
-	}
-	return body + "…"
-}
-
-// esc escapes the three characters Slack's mrkdwn treats as control
-// characters, so an audit's text can never form a link or a mention.
-var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-func esc(s string) string { return escaper.Replace(s) }
-
 // slackDate renders a date in the reader's own time zone (and Slack's
 // language), with the chat layer's words for it as the fallback for
 // clients that cannot.
 func slackDate(s chat.Span) string {
-	return "<!date^" + strconv.FormatInt(s.T.Unix(), 10) + "^{date_long}|" + esc(s.S) + ">"
+	return "<!date^" + strconv.FormatInt(s.T.Unix(), 10) + "^{date_long}|" + slackapi.Escape(s.S) + ">"
 }
 
 // mrk spells a text in mrkdwn: words escaped, dates in the reader's zone,
@@ -98,7 +43,7 @@ func mrk(t chat.Text) string {
 		switch s.Kind {
 		case chat.Strong:
 			if s.S != "" {
-				b.WriteString("*" + esc(s.S) + "*")
+				b.WriteString("*" + slackapi.Escape(s.S) + "*")
 			}
 		case chat.Date:
 			b.WriteString(slackDate(s))
@@ -107,9 +52,9 @@ func mrk(t chat.Text) string {
 		case chat.Command:
 			b.WriteString("`" + commandText(s) + "`")
 		case chat.Link:
-			b.WriteString("<" + esc(s.S) + "|" + esc(s.S) + ">")
+			b.WriteString("<" + slackapi.Escape(s.S) + "|" + slackapi.Escape(s.S) + ">")
 		default:
-			b.WriteString(esc(s.S))
+			b.WriteString(slackapi.Escape(s.S))
 		}
 	}
 	return b.String()
@@ -134,9 +79,9 @@ func person(s chat.Span) string {
 	if s.Mention && slackapi.IsID(s.ID) {
 		return mention(s.ID)
 	}
-	out := "*" + esc(clamp(s.S, 100)) + "*"
+	out := "*" + slackapi.Escape(slackapi.Clamp(s.S, 100)) + "*"
 	if s.Place != "" {
-		out += " (*" + esc(clamp(s.Place, 100)) + "*)"
+		out += " (*" + slackapi.Escape(slackapi.Clamp(s.Place, 100)) + "*)"
 	}
 	return out
 }
@@ -165,9 +110,9 @@ func Render(m chat.Message) Message {
 // its dates and mentions, where the message is only a note.
 func fallback(m chat.Message) string {
 	if m.Kind == chat.KindNote && len(m.Lead) > 0 {
-		return clampMrkdwn(mrk(m.Lead), maxMessageText)
+		return slackapi.ClampMrkdwn(mrk(m.Lead), maxMessageText)
 	}
-	return clampMrkdwn(esc(m.Summary), maxMessageText)
+	return slackapi.ClampMrkdwn(slackapi.Escape(m.Summary), maxMessageText)
 }
 
 type renderer struct {
@@ -184,28 +129,28 @@ func (r *renderer) add(b slack.Block) { r.blocks = append(r.blocks, b) }
 // follows them (from tail on) always stay, and the content blocks before
 // them that do not fit are counted in a "… +N" line.
 func (r *renderer) fit(tail int) {
-	if len(r.blocks) <= maxBlocks {
+	if len(r.blocks) <= slackapi.MaxBlocks {
 		return
 	}
 	end := r.blocks[tail:]
-	keep := maxBlocks - 1 - len(end)
+	keep := slackapi.MaxBlocks - 1 - len(end)
 	if keep < 0 {
-		r.blocks = r.blocks[:maxBlocks]
+		r.blocks = r.blocks[:slackapi.MaxBlocks]
 		return
 	}
-	more := slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… +%d", tail-keep), maxContextText))
+	more := slack.NewContextBlock("", slackapi.MrkdwnText(fmt.Sprintf("… +%d", tail-keep), slackapi.MaxContextText))
 	r.blocks = append(append(r.blocks[:keep:keep], more), end...)
 }
 
 func (r *renderer) section(text string) {
 	if text != "" {
-		r.add(slack.NewSectionBlock(mrkdwn(text, maxSectionText), nil, nil))
+		r.add(slack.NewSectionBlock(slackapi.MrkdwnText(text, slackapi.MaxSectionText), nil, nil))
 	}
 }
 
 func (r *renderer) context(id, text string) {
 	if text != "" {
-		r.add(slack.NewContextBlock(id, mrkdwn(text, maxContextText)))
+		r.add(slack.NewContextBlock(id, slackapi.MrkdwnText(text, slackapi.MaxContextText)))
 	}
 }
 
@@ -235,11 +180,11 @@ func (r *renderer) render() {
 	switch m.Kind {
 	case chat.KindCard, chat.KindShared, chat.KindNudge, chat.KindHome, chat.KindManagerNudge, chat.KindReminders:
 		if m.Title != "" {
-			r.add(slack.NewHeaderBlock(plain(m.Title, maxHeaderText)))
+			r.add(slack.NewHeaderBlock(slackapi.PlainText(m.Title, slackapi.MaxHeaderText)))
 		}
 		r.section(lead)
 	case chat.KindAnswered:
-		r.section("*" + esc(m.Title) + "*")
+		r.section("*" + slackapi.Escape(m.Title) + "*")
 		r.context("", ":white_check_mark: "+lead)
 		return
 	case chat.KindClosed:
@@ -247,13 +192,13 @@ func (r *renderer) render() {
 			r.section(lead)
 			return
 		}
-		r.section("*" + esc(m.Title) + "*")
+		r.section("*" + slackapi.Escape(m.Title) + "*")
 		r.context("", lead)
 		return
 	default:
 		text := lead
 		if m.Title != "" {
-			text = "*" + esc(m.Title) + "*"
+			text = "*" + slackapi.Escape(m.Title) + "*"
 			if lead != "" {
 				text += "\n" + lead
 			}
@@ -309,11 +254,11 @@ func (r *renderer) renderSection(s chat.Section) {
 		// after the other, as long as they need.
 		fields := make([]*slack.TextBlockObject, 0, len(s.Columns))
 		for _, c := range s.Columns {
-			if text := strings.Join(append([]string{heading(c.Title)}, items(c)...), "\n"); utf8.RuneCountInString(text) <= maxFieldText {
-				fields = append(fields, mrkdwn(text, maxFieldText))
+			if text := strings.Join(append([]string{heading(c.Title)}, items(c)...), "\n"); utf8.RuneCountInString(text) <= slackapi.MaxFieldText {
+				fields = append(fields, slackapi.MrkdwnText(text, slackapi.MaxFieldText))
 			}
 		}
-		if len(fields) == len(s.Columns) && len(fields) <= maxFields {
+		if len(fields) == len(s.Columns) && len(fields) <= slackapi.MaxFields {
 			r.add(slack.NewSectionBlock(nil, fields, nil))
 			return
 		}
@@ -329,15 +274,15 @@ func (r *renderer) renderSection(s chat.Section) {
 				break
 			}
 			var fields []*slack.TextBlockObject
-			for j := 1; j < len(row) && j < len(head) && len(fields) < maxFields; j++ {
-				fields = append(fields, mrkdwn("_"+esc(head[j])+":_ "+esc(row[j]), maxFieldText))
+			for j := 1; j < len(row) && j < len(head) && len(fields) < slackapi.MaxFields; j++ {
+				fields = append(fields, slackapi.MrkdwnText("_"+slackapi.Escape(head[j])+":_ "+slackapi.Escape(row[j]), slackapi.MaxFieldText))
 			}
-			r.add(slack.NewSectionBlock(mrkdwn("*"+esc(row[0])+"*", maxSectionText), fields, nil))
+			r.add(slack.NewSectionBlock(slackapi.MrkdwnText("*"+slackapi.Escape(row[0])+"*", slackapi.MaxSectionText), fields, nil))
 		}
 	case len(s.Facts) > 0:
 		lines := make([]string, len(s.Facts))
 		for i, f := range s.Facts {
-			lines[i] = "• " + esc(f.Label) + ": " + mrk(f.Value)
+			lines[i] = "• " + slackapi.Escape(f.Label) + ": " + mrk(f.Value)
 		}
 		if len(s.Text) > 0 {
 			lines = append([]string{mrk(s.Text)}, lines...)
@@ -373,7 +318,7 @@ func heading(title string) string {
 	if title == "" {
 		return ""
 	}
-	return "*" + esc(title) + "*"
+	return "*" + slackapi.Escape(title) + "*"
 }
 
 // items spells a section's items as mrkdwn lines (or what an empty column
@@ -388,15 +333,15 @@ func items(s chat.Section) []string {
 		}
 	}
 	if len(s.Items) == 0 && len(s.Text) == 0 && s.Empty != "" {
-		out = append(out, "_"+esc(s.Empty)+"_")
+		out = append(out, "_"+slackapi.Escape(s.Empty)+"_")
 	}
 	return out
 }
 
 // lines renders a heading over lines as sections of at most
-// maxSectionText characters, never cutting a line in two (a line longer
-// than a section is clamped), in at most maxListBlocks sections; the lines
-// left over are counted on the last.
+// slackapi.MaxSectionText characters, never cutting a line in two (a line
+// longer than a section is clamped), in at most maxListBlocks sections; the
+// lines left over are counted on the last.
 func (r *renderer) lines(head string, lines []string) {
 	var chunks [][]string
 	cur, size := []string{}, -1 // size counts a newline before each line
@@ -404,13 +349,13 @@ func (r *renderer) lines(head string, lines []string) {
 		cur, size = []string{head}, utf8.RuneCountInString(head)
 	}
 	for i, l := range lines {
-		l = clampMrkdwn(l, maxSectionText-len("\n… +0000"))
+		l = slackapi.ClampMrkdwn(l, slackapi.MaxSectionText-len("\n… +0000"))
 		n := utf8.RuneCountInString(l)
-		if len(cur) > 0 && size+1+n > maxSectionText {
+		if len(cur) > 0 && size+1+n > slackapi.MaxSectionText {
 			if len(chunks) == maxListBlocks-1 {
 				// The last section: make room for the count of what is left.
 				left := len(lines) - i
-				for len(cur) > 1 && size+len(fmt.Sprintf("\n… +%d", left)) > maxSectionText {
+				for len(cur) > 1 && size+len(fmt.Sprintf("\n… +%d", left)) > slackapi.MaxSectionText {
 					size -= 1 + utf8.RuneCountInString(cur[len(cur)-1])
 					cur = cur[:len(cur)-1]
 					left++
@@ -440,7 +385,7 @@ func (r *renderer) ask(a *chat.Ask) {
 	if a.Multi {
 		opts := make([]*slack.OptionBlockObject, len(a.Options))
 		for i, o := range a.Options {
-			opts[i] = slack.NewOptionBlockObject(string(o.ID), plain(o.Label, maxOptionText), nil)
+			opts[i] = slack.NewOptionBlockObject(string(o.ID), slackapi.PlainText(o.Label, slackapi.MaxOptionText), nil)
 		}
 		r.add(slack.NewActionBlock(blockChoices, slack.NewCheckboxGroupsBlockElement(actCheck, opts...)))
 		return
@@ -455,14 +400,14 @@ func (r *renderer) ask(a *chat.Ask) {
 }
 
 func button(actionID, value, text string) *slack.ButtonBlockElement {
-	return slack.NewButtonBlockElement(actionID, value, plain(text, maxButtonText))
+	return slack.NewButtonBlockElement(actionID, value, slackapi.PlainText(text, slackapi.MaxButtonText))
 }
 
 // element renders one action: a button (with its confirmation dialog), or
 // a user picker.
 func (r *renderer) element(a chat.Action) slack.BlockElement {
 	if a.Pick != nil {
-		return slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain(a.Label, maxPlaceholder), actionID(a))
+		return slack.NewOptionsSelectBlockElement(slack.OptTypeUser, slackapi.PlainText(a.Label, slackapi.MaxPlaceholder), actionID(a))
 	}
 	b := button(actionID(a), encodeValue(r.m, a), a.Label)
 	switch a.Style {
@@ -473,8 +418,8 @@ func (r *renderer) element(a chat.Action) slack.BlockElement {
 	}
 	if c := a.Confirm; c != nil {
 		b.Confirm = slack.NewConfirmationBlockObject(
-			plain(c.Title, maxConfirmTitle), plain(c.Text, maxConfirmText),
-			plain(c.Yes, maxConfirmButton), plain(c.No, maxConfirmButton))
+			slackapi.PlainText(c.Title, slackapi.MaxConfirmTitle), slackapi.PlainText(c.Text, slackapi.MaxConfirmText),
+			slackapi.PlainText(c.Yes, slackapi.MaxConfirmButton), slackapi.PlainText(c.No, slackapi.MaxConfirmButton))
 		if a.Style == chat.StyleDanger {
 			b.Confirm.Style = slack.StyleDanger
 		}

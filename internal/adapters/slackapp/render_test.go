@@ -20,6 +20,7 @@ import (
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/chat/chattest"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/testkit"
 )
 
@@ -115,7 +116,7 @@ func TestLongestCardStaysWithinBlockKitLimits(t *testing.T) {
 	}
 	bs = Render(m).Blocks
 	last, _ := json.Marshal(bs[len(bs)-3])
-	if len(bs) != maxBlocks || bs[len(bs)-2].BlockType() != slack.MBTAction || !strings.Contains(string(last), "… +") {
+	if len(bs) != slackapi.MaxBlocks || bs[len(bs)-2].BlockType() != slack.MBTAction || !strings.Contains(string(last), "… +") {
 		t.Errorf("%d blocks, ending %s then %s", len(bs), last, bs[len(bs)-2].BlockType())
 	}
 
@@ -159,7 +160,7 @@ func TestEveryCardOfTheBuiltInAuditFitsWhole(t *testing.T) {
 			t.Errorf("card %d collapsed something: %s", i, b)
 		}
 		for _, c := range r.Contributions {
-			if c.Weight != 0 && !strings.Contains(string(b), jsonText(esc(c.Reason))) {
+			if c.Weight != 0 && !strings.Contains(string(b), jsonText(slackapi.Escape(c.Reason))) {
 				t.Errorf("card %d lacks %q", i, c.Reason)
 			}
 		}
@@ -185,8 +186,8 @@ func checkLimits(t *testing.T, name string, msg []byte) {
 	n := func(v any) int { s, _ := v.(string); return utf8.RuneCountInString(s) }
 	text := func(v any) int { o, _ := v.(map[string]any); return n(o["text"]) }
 	bad := func(format string, args ...any) { t.Errorf(name+": "+format, args...) }
-	if len(m.Blocks) > maxBlocks {
-		bad("%d blocks > %d", len(m.Blocks), maxBlocks)
+	if len(m.Blocks) > slackapi.MaxBlocks {
+		bad("%d blocks > %d", len(m.Blocks), slackapi.MaxBlocks)
 	}
 	if n(m.Text) > maxMessageText {
 		bad("fallback text %d chars", n(m.Text))
@@ -200,7 +201,7 @@ func checkLimits(t *testing.T, name string, msg []byte) {
 		}
 		switch e["type"] {
 		case "button":
-			if text(e["text"]) > maxButtonText {
+			if text(e["text"]) > slackapi.MaxButtonText {
 				bad("button text %d chars", text(e["text"]))
 			}
 		case "checkboxes":
@@ -210,12 +211,12 @@ func checkLimits(t *testing.T, name string, msg []byte) {
 			}
 			for _, o := range opts {
 				om := o.(map[string]any)
-				if text(om["text"]) > maxOptionText || n(om["value"]) > 150 {
+				if text(om["text"]) > slackapi.MaxOptionText || n(om["value"]) > 150 {
 					bad("checkbox option too long")
 				}
 			}
 		case "users_select":
-			if text(e["placeholder"]) > maxPlaceholder {
+			if text(e["placeholder"]) > slackapi.MaxPlaceholder {
 				bad("placeholder too long")
 			}
 		}
@@ -226,19 +227,19 @@ func checkLimits(t *testing.T, name string, msg []byte) {
 		}
 		switch b["type"] {
 		case "header":
-			if text(b["text"]) > maxHeaderText {
+			if text(b["text"]) > slackapi.MaxHeaderText {
 				bad("header %d chars", text(b["text"]))
 			}
 		case "section":
-			if text(b["text"]) > maxSectionText {
+			if text(b["text"]) > slackapi.MaxSectionText {
 				bad("section text %d chars", text(b["text"]))
 			}
 			fs, _ := b["fields"].([]any)
-			if len(fs) > maxFields {
+			if len(fs) > slackapi.MaxFields {
 				bad("%d fields", len(fs))
 			}
 			for _, f := range fs {
-				if text(f) > maxFieldText {
+				if text(f) > slackapi.MaxFieldText {
 					bad("field %d chars", text(f))
 				}
 			}
@@ -259,7 +260,7 @@ func checkLimits(t *testing.T, name string, msg []byte) {
 				bad("%d context elements", len(els))
 			}
 			for _, e := range els {
-				if text(e) > maxContextText {
+				if text(e) > slackapi.MaxContextText {
 					bad("context text %d chars", text(e))
 				}
 			}
@@ -291,7 +292,7 @@ func TestChoiceValuesRoundTrip(t *testing.T) {
 }
 
 func TestMrkdwnIsEscapedAndClampedSafely(t *testing.T) {
-	if got := clampMrkdwn(esc(strings.Repeat("&", 10)), 12); strings.Contains(got, "&am…") || utf8.RuneCountInString(got) > 12 {
+	if got := slackapi.ClampMrkdwn(slackapi.Escape(strings.Repeat("&", 10)), 12); strings.Contains(got, "&am…") || utf8.RuneCountInString(got) > 12 {
 		t.Fatalf("clamp cut an entity: %q", got)
 	}
 	m := Render(chat.Message{Kind: chat.KindNote, Lead: chat.Text{{S: "<!channel> <@U1> & co"}}})

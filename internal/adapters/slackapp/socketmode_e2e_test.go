@@ -23,6 +23,7 @@ import (
 	"github.com/itfit/itfit/internal/background"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/slackapi"
 )
 
 const testAppToken = "xapp-1-A1-1-socketmode"
@@ -349,7 +350,7 @@ func TestSocketModeEndToEnd(t *testing.T) {
 	// then the first question in the DM.
 	cmd := slashPayload(r.sink.srv.URL + "/commands/T1/1/x")
 	a := r.deliver("slash_commands", "cmd-1", cmd, 0)
-	var eph ephemeral
+	var eph slackapi.CommandReply
 	if err := json.Unmarshal(a.Payload, &eph); err != nil || eph.ResponseType != "ephemeral" || !strings.Contains(eph.Text, "direct messages") {
 		t.Fatalf("/itfit ack = %s", a.raw)
 	}

@@ -246,7 +246,7 @@ func parseInvite(value string, clicker conversation.WorkspaceID) (conversation.U
 
 // act reads a pressed element into the press the flows take; Problem is
 // set when the value is not one itfit rendered.
-func act(a action, values map[string]map[string]stateValue, clicker conversation.WorkspaceID, on string) chat.Act {
+func act(a slackapi.Action, values map[string]map[string]slackapi.StateValue, clicker conversation.WorkspaceID, on string) chat.Act {
 	var lang locale.Lang
 	a.Value, lang = cutLang(a.Value)
 	out := chat.Act{On: on, Lang: lang}
