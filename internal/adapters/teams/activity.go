@@ -8,60 +8,20 @@ import (
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
 	"github.com/itfit/itfit/internal/advisor"
+	"github.com/itfit/itfit/internal/botframework"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 )
 
-// inbound is an activity as the Bot Connector posts it. schema.Activity
-// gives the shape; three of its fields are too thin for Teams and are
-// shadowed here (the outer field wins in encoding/json): mention entities
-// need "mentioned" and "text", channelData carries the tenant, and a card
-// submit's value is decoded into SubmitData.
-type inbound struct {
-	schema.Activity
-	Entities    []entity        `json:"entities,omitempty"`
-	ChannelData channelData     `json:"channelData"`
-	Value       json.RawMessage `json:"value,omitempty"`
-}
-
-type entity struct {
-	Type      string                `json:"type"`
-	Mentioned schema.ChannelAccount `json:"mentioned"`
-	Text      string                `json:"text"`
-}
-
-type channelData struct {
-	Tenant struct {
-		ID string `json:"id"`
-	} `json:"tenant"`
-	// Channel and Team are set in a team's channels only.
-	Channel *idOnly `json:"channel"`
-	Team    *idOnly `json:"team"`
-	// EventType names a conversationUpdate ("teamMemberAdded",
-	// "teamRenamed", ...); nothing here depends on it.
-	EventType string `json:"eventType,omitempty"`
-}
-
-type idOnly struct {
-	ID string `json:"id"`
-}
+// inbound is an activity as the Bot Connector posts it; a card submit's
+// value is decoded into SubmitData.
+type inbound botframework.InboundActivity
 
 // submitValue is a card submit: the button's data plus the inputs.
 type submitValue struct {
 	SubmitData
 	Options string `json:"options"`
 	Manager string `json:"manager"` // the people picker's Entra object ID
-}
-
-// executeValue is the value of an adaptiveCard/action invoke (a card's
-// Action.Execute): the button's data is under action.data, in the same
-// shape as an Action.Submit's.
-type executeValue struct {
-	Action struct {
-		Type string          `json:"type"`
-		Verb string          `json:"verb"`
-		Data json.RawMessage `json:"data"`
-	} `json:"action"`
 }
 
 // refreshesReference reports whether this activity should (re)store where
@@ -87,9 +47,9 @@ func (a *inbound) refreshesReference(k conversation.Key) bool {
 
 // Conversation types Teams sends in conversation.conversationType.
 const (
-	personalChat = "personal"
+	personalChat = conversation.TeamsPersonal
 	groupChat    = "groupChat"
-	channelChat  = "channel"
+	channelChat  = conversation.TeamsChannel
 )
 
 // convType is the conversation's type: conversation.conversationType when
@@ -107,7 +67,7 @@ func (a *inbound) convType() string {
 	id := a.Conversation.ID
 	cd := a.ChannelData
 	switch {
-	case strings.Contains(id, messageIDMark), cd.Channel != nil && cd.Channel.ID != "", cd.Team != nil && cd.Team.ID != "",
+	case strings.Contains(id, conversation.TeamsThreadMark), cd.Channel != nil && cd.Channel.ID != "", cd.Team != nil && cd.Team.ID != "",
 		strings.HasSuffix(id, "@thread.tacv2"), strings.HasSuffix(id, "@thread.skype"):
 		return channelChat
 	case strings.HasPrefix(id, "19:"):
@@ -121,10 +81,6 @@ func (a *inbound) convType() string {
 	return personalChat
 }
 
-// messageIDMark starts the part of a channel conversation's ID that names
-// the thread: "19:abc@thread.tacv2;messageid=1700000000000".
-const messageIDMark = ";messageid="
-
 // group reports whether several people share the conversation, so the bot
 // must be mentioned and must say whose card is whose.
 func (a *inbound) group() bool { return a.convType() != personalChat }
@@ -135,17 +91,9 @@ func (a *inbound) group() bool { return a.convType() != personalChat }
 // go to the thread they wrote in (Conversation.ID, in full).
 func (a *inbound) sessionConversation() string {
 	if a.convType() == channelChat {
-		return channelOf(a.Conversation.ID)
+		return conversation.TeamsChannelOf(a.Conversation.ID)
 	}
 	return a.Conversation.ID
-}
-
-// channelOf is a channel conversation ID without its thread.
-func channelOf(conv string) string {
-	if i := strings.Index(conv, messageIDMark); i >= 0 {
-		return conv[:i]
-	}
-	return conv
 }
 
 // fromBot reports whether the activity was written by a bot (Teams bot IDs

@@ -9,20 +9,15 @@ import (
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
+	"github.com/itfit/itfit/internal/adaptivecard"
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/locale"
 )
 
-// CardVersion is the Adaptive Card schema version of every card. Teams
-// renders up to 1.5 on desktop and web but mobile clients lag; 1.4 has all we
-// use (Input.ChoiceSet labels and validation, associatedInputs).
-const CardVersion = "1.4"
-
+// The ids of the inputs itfit's cards carry.
 const (
-	cardContentType = "application/vnd.microsoft.card.adaptive"
-	cardSchema      = "http://adaptivecards.io/schemas/adaptive-card.json"
 	// optionsInput is the id of the multi-select input; Teams returns its
 	// value under this name, comma-separated.
 	optionsInput = "options"
@@ -30,89 +25,6 @@ const (
 	// returns the chosen person's Microsoft Entra object ID under it.
 	managerInput = "manager"
 )
-
-// Card is an Adaptive Card. One flat element type (rather than a type per
-// element) keeps rendering cheap and the golden files readable; omitempty
-// leaves each element with only the properties it uses.
-type Card struct {
-	Type string `json:"type"`
-	// Schema and Version are left out of a card nested in Action.ShowCard,
-	// which takes its parent's.
-	Schema  string    `json:"$schema,omitempty"`
-	Version string    `json:"version,omitempty"`
-	Body    []Element `json:"body"`
-	Actions []Action  `json:"actions,omitempty"`
-	MSTeams *MSTeams  `json:"msteams,omitempty"`
-}
-
-// MSTeams holds Teams' extensions to a card.
-type MSTeams struct {
-	Width string `json:"width,omitempty"`
-}
-
-// Element is a body element: TextBlock, Container, ColumnSet, Column,
-// FactSet, ActionSet or Input.ChoiceSet.
-type Element struct {
-	Type      string `json:"type"`
-	ID        string `json:"id,omitempty"`
-	Text      string `json:"text,omitempty"`
-	Size      string `json:"size,omitempty"`
-	Weight    string `json:"weight,omitempty"`
-	Color     string `json:"color,omitempty"`
-	IsSubtle  bool   `json:"isSubtle,omitempty"`
-	Wrap      bool   `json:"wrap,omitempty"`
-	Spacing   string `json:"spacing,omitempty"`
-	Separator bool   `json:"separator,omitempty"`
-	Style     string `json:"style,omitempty"`
-	Width     string `json:"width,omitempty"`
-
-	Items   []Element `json:"items,omitempty"`
-	Columns []Element `json:"columns,omitempty"`
-	Facts   []Fact    `json:"facts,omitempty"`
-	Actions []Action  `json:"actions,omitempty"`
-
-	Label         string   `json:"label,omitempty"`
-	Placeholder   string   `json:"placeholder,omitempty"`
-	IsMultiSelect bool     `json:"isMultiSelect,omitempty"`
-	IsRequired    bool     `json:"isRequired,omitempty"`
-	ErrorMessage  string   `json:"errorMessage,omitempty"`
-	Choices       []Choice `json:"choices,omitzero"` // omitzero: a people picker's empty (non-nil) list is sent, as it must be
-	// ChoicesData turns an Input.ChoiceSet into Teams' people picker.
-	ChoicesData *DataQuery `json:"choices.data,omitempty"`
-}
-
-// DataQuery is Teams' dynamic source of choices: with the dataset
-// "graph.microsoft.com/users" an Input.ChoiceSet becomes a people picker
-// whose value is the chosen person's Microsoft Entra object ID. Teams
-// resolves the search itself; the bot needs no Graph permission.
-type DataQuery struct {
-	Type    string `json:"type"`
-	Dataset string `json:"dataset"`
-}
-
-// Fact is one row of a FactSet.
-type Fact struct {
-	Title string `json:"title"`
-	Value string `json:"value"`
-}
-
-// Choice is one option of an Input.ChoiceSet.
-type Choice struct {
-	Title string `json:"title"`
-	Value string `json:"value"`
-}
-
-// Action is an Action.Submit, or an Action.ShowCard that unfolds Card.
-type Action struct {
-	Type  string      `json:"type"`
-	Title string      `json:"title"`
-	Style string      `json:"style,omitempty"`
-	Data  *SubmitData `json:"data,omitempty"`
-	Card  *Card       `json:"card,omitempty"`
-	// AssociatedInputs "none" lets Back and Start over through without the
-	// multi-select's "choose at least one" check.
-	AssociatedInputs string `json:"associatedInputs,omitempty"`
-}
 
 // SubmitData is what a button sends back as the activity's value. User is
 // the ID of the person the card was for, so that someone else pressing it
@@ -147,14 +59,19 @@ type SubmitData struct {
 	Format string `json:"format,omitempty"`
 }
 
-func newCard(body []Element, actions []Action) *Card {
-	return &Card{Type: "AdaptiveCard", Schema: cardSchema, Version: CardVersion, Body: body, Actions: actions, MSTeams: &MSTeams{Width: "Full"}}
+// newCard is a top-level card as itfit sends them: full width in Teams.
+func newCard(body []adaptivecard.Element, actions []adaptivecard.Action) *adaptivecard.Card {
+	c := adaptivecard.New(body, actions)
+	c.MSTeams = &adaptivecard.MSTeams{Width: "Full"}
+	return c
 }
 
-func text(s string) Element { return Element{Type: "TextBlock", Text: s, Wrap: true} }
+func text(s string) adaptivecard.Element {
+	return adaptivecard.Element{Type: "TextBlock", Text: s, Wrap: true}
+}
 
-func heading(s string) Element {
-	return Element{Type: "TextBlock", Text: s, Weight: "Bolder", Wrap: true, Spacing: "Medium"}
+func heading(s string) adaptivecard.Element {
+	return adaptivecard.Element{Type: "TextBlock", Text: s, Weight: "Bolder", Wrap: true, Spacing: "Medium"}
 }
 
 // md spells a text in the markdown Teams renders in a TextBlock: dates in
@@ -230,7 +147,7 @@ func asText(m chat.Message) (string, bool) {
 const MaxCardBytes = 24 << 10
 
 // Render turns a neutral message into an Adaptive Card.
-func Render(m chat.Message) *Card { return renderFor(m, owner{}) }
+func Render(m chat.Message) *adaptivecard.Card { return renderFor(m, owner{}) }
 
 // owner is the person a card is sent to, by both of their IDs: user is the
 // one their audit is keyed by (the Entra object ID), alt their Teams
@@ -253,7 +170,7 @@ func ownerOf(user conversation.UserID, fromID string) owner {
 // with fewer items per list and shorter texts until it fits; lists come
 // strongest first, so the weakest items are the ones counted in a "… +N"
 // line.
-func renderFor(m chat.Message, o owner) *Card {
+func renderFor(m chat.Message, o owner) *adaptivecard.Card {
 	c := (&cardRenderer{m: m, owner: o}).render()
 	if len(m.Sections) == 0 || cardBytes(c) <= MaxCardBytes {
 		return c
@@ -267,7 +184,7 @@ func renderFor(m chat.Message, o owner) *Card {
 	return c
 }
 
-func cardBytes(c *Card) int {
+func cardBytes(c *adaptivecard.Card) int {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return 0
@@ -278,7 +195,7 @@ func cardBytes(c *Card) int {
 type cardRenderer struct {
 	m     chat.Message
 	owner owner
-	body  []Element
+	body  []adaptivecard.Element
 	// maxItems and maxText, when set, bound each list and each text of
 	// a card that would be too big for Teams.
 	maxItems, maxText int
@@ -300,44 +217,44 @@ func (r *cardRenderer) more(n int) int {
 	return min(n, r.maxItems)
 }
 
-func (r *cardRenderer) moreLine(shown, n int) (Element, bool) {
+func (r *cardRenderer) moreLine(shown, n int) (adaptivecard.Element, bool) {
 	if shown == n {
-		return Element{}, false
+		return adaptivecard.Element{}, false
 	}
 	e := text(fmt.Sprintf("… +%d", n-shown))
 	e.IsSubtle, e.Spacing = true, "Small"
 	return e, true
 }
 
-func (r *cardRenderer) add(e ...Element) { r.body = append(r.body, e...) }
+func (r *cardRenderer) add(e ...adaptivecard.Element) { r.body = append(r.body, e...) }
 
-func (r *cardRenderer) render() *Card {
+func (r *cardRenderer) render() *adaptivecard.Card {
 	m := r.m
 	for _, n := range m.Notes {
-		r.add(Element{Type: "TextBlock", Text: r.clamp(md(n)), Wrap: true, IsSubtle: true})
+		r.add(adaptivecard.Element{Type: "TextBlock", Text: r.clamp(md(n)), Wrap: true, IsSubtle: true})
 	}
 	switch m.Kind {
 	case chat.KindQuestion:
 		r.add(r.small(md(m.Footer)))
-		r.add(Element{Type: "TextBlock", Text: m.Title, Size: "Medium", Weight: "Bolder", Wrap: true, Spacing: "Small"})
+		r.add(adaptivecard.Element{Type: "TextBlock", Text: m.Title, Size: "Medium", Weight: "Bolder", Wrap: true, Spacing: "Small"})
 		if len(m.Lead) > 0 {
-			r.add(Element{Type: "TextBlock", Text: md(m.Lead), IsSubtle: true, Wrap: true, Spacing: "Small"})
+			r.add(adaptivecard.Element{Type: "TextBlock", Text: md(m.Lead), IsSubtle: true, Wrap: true, Spacing: "Small"})
 		}
 	case chat.KindAnswered, chat.KindClosed:
 		if len(m.Footer) > 0 || m.Owner != "" {
 			r.add(r.small(md(m.Footer)))
 		}
 		if m.Title != "" {
-			r.add(Element{Type: "TextBlock", Text: m.Title, Weight: "Bolder", Wrap: true, Spacing: "Small"})
+			r.add(adaptivecard.Element{Type: "TextBlock", Text: m.Title, Weight: "Bolder", Wrap: true, Spacing: "Small"})
 		}
 		lead := md(m.Lead)
 		if m.Kind == chat.KindAnswered {
 			lead = "✓ " + lead
 		}
-		r.add(Element{Type: "TextBlock", Text: lead, Color: "Good", Wrap: true, Spacing: "Small"})
+		r.add(adaptivecard.Element{Type: "TextBlock", Text: lead, Color: "Good", Wrap: true, Spacing: "Small"})
 		return newCard(r.body, nil)
 	case chat.KindCard, chat.KindShared:
-		r.add(Element{Type: "Container", Style: "emphasis", Items: []Element{
+		r.add(adaptivecard.Element{Type: "Container", Style: "emphasis", Items: []adaptivecard.Element{
 			{Type: "TextBlock", Text: r.clamp(m.Title), Size: "Large", Weight: "Bolder", Wrap: true},
 			{Type: "TextBlock", Text: r.clamp(md(m.Lead)), Color: toneColor(m.Tone), Wrap: true, Spacing: "Small"},
 		}})
@@ -347,7 +264,7 @@ func (r *cardRenderer) render() *Card {
 			if m.Owner != "" {
 				title += " · for " + m.Owner
 			}
-			r.add(Element{Type: "TextBlock", Text: title, Size: "Medium", Weight: "Bolder", Wrap: true})
+			r.add(adaptivecard.Element{Type: "TextBlock", Text: title, Size: "Medium", Weight: "Bolder", Wrap: true})
 		}
 		if len(m.Lead) > 0 {
 			r.add(text(md(m.Lead)))
@@ -359,26 +276,26 @@ func (r *cardRenderer) render() *Card {
 	if m.Ask != nil {
 		r.ask(m.Ask)
 	}
-	var actions []Action
+	var actions []adaptivecard.Action
 	for _, a := range m.Actions {
 		actions = append(actions, r.action(a))
 	}
 	if len(m.Footer) > 0 && m.Kind != chat.KindQuestion {
-		r.add(Element{Type: "TextBlock", Text: r.clamp(md(m.Footer)), IsSubtle: true, Wrap: true, Spacing: "Medium", Separator: true})
+		r.add(adaptivecard.Element{Type: "TextBlock", Text: r.clamp(md(m.Footer)), IsSubtle: true, Wrap: true, Spacing: "Medium", Separator: true})
 	}
 	return newCard(r.body, actions)
 }
 
 // small is the subtle line over a question: its progress and, in a shared
 // conversation, whose it is.
-func (r *cardRenderer) small(s string) Element {
+func (r *cardRenderer) small(s string) adaptivecard.Element {
 	if s == "" {
 		s = "itfit"
 	}
 	if r.m.Owner != "" {
 		s += " · for " + r.m.Owner
 	}
-	return Element{Type: "TextBlock", Text: s, Size: "Small", IsSubtle: true, Wrap: true}
+	return adaptivecard.Element{Type: "TextBlock", Text: s, Size: "Small", IsSubtle: true, Wrap: true}
 }
 
 func toneColor(t chat.Tone) string {
@@ -396,7 +313,7 @@ func toneColor(t chat.Tone) string {
 }
 
 func (r *cardRenderer) section(s chat.Section) {
-	var els []Element
+	var els []adaptivecard.Element
 	if s.Title != "" && s.Table == nil {
 		els = append(els, heading(r.clamp(s.Title)))
 	}
@@ -421,11 +338,11 @@ func (r *cardRenderer) section(s chat.Section) {
 	}
 	if len(s.Facts) > 0 {
 		shown := r.more(len(s.Facts))
-		facts := make([]Fact, shown)
+		facts := make([]adaptivecard.Fact, shown)
 		for i, f := range s.Facts[:shown] {
-			facts[i] = Fact{Title: r.clamp(f.Label), Value: r.clamp(md(f.Value))}
+			facts[i] = adaptivecard.Fact{Title: r.clamp(f.Label), Value: r.clamp(md(f.Value))}
 		}
-		els = append(els, Element{Type: "FactSet", Facts: facts, Spacing: "Small"})
+		els = append(els, adaptivecard.Element{Type: "FactSet", Facts: facts, Spacing: "Small"})
 		if e, ok := r.moreLine(shown, len(s.Facts)); ok {
 			els = append(els, e)
 		}
@@ -442,9 +359,9 @@ func (r *cardRenderer) section(s chat.Section) {
 		}
 	}
 	if len(s.Columns) > 0 {
-		cols := make([]Element, len(s.Columns))
+		cols := make([]adaptivecard.Element, len(s.Columns))
 		for i, c := range s.Columns {
-			items := []Element{{Type: "TextBlock", Text: r.clamp(c.Title), Weight: "Bolder", Wrap: true}}
+			items := []adaptivecard.Element{{Type: "TextBlock", Text: r.clamp(c.Title), Weight: "Bolder", Wrap: true}}
 			shown := r.more(len(c.Items))
 			for _, it := range c.Items[:shown] {
 				e := text("• " + r.clamp(md(it)))
@@ -455,24 +372,24 @@ func (r *cardRenderer) section(s chat.Section) {
 				items = append(items, e)
 			}
 			if len(c.Items) == 0 && c.Empty != "" {
-				items = append(items, Element{Type: "TextBlock", Text: c.Empty, IsSubtle: true, Wrap: true, Spacing: "Small"})
+				items = append(items, adaptivecard.Element{Type: "TextBlock", Text: c.Empty, IsSubtle: true, Wrap: true, Spacing: "Small"})
 			}
-			cols[i] = Element{Type: "Column", Width: "stretch", Items: items}
+			cols[i] = adaptivecard.Element{Type: "Column", Width: "stretch", Items: items}
 		}
-		els = append(els, Element{Type: "ColumnSet", Spacing: "Medium", Columns: cols})
+		els = append(els, adaptivecard.Element{Type: "ColumnSet", Spacing: "Medium", Columns: cols})
 	}
 	if len(s.Actions) > 0 {
-		as := make([]Action, len(s.Actions))
+		as := make([]adaptivecard.Action, len(s.Actions))
 		for i, a := range s.Actions {
 			as[i] = r.action(a)
 		}
-		els = append(els, Element{Type: "ActionSet", Spacing: "Small", Actions: as})
+		els = append(els, adaptivecard.Element{Type: "ActionSet", Spacing: "Small", Actions: as})
 	}
 	if len(els) == 0 {
 		return
 	}
 	if s.Emphasis {
-		els = []Element{{Type: "Container", Style: "emphasis", Spacing: "Medium", Items: els}}
+		els = []adaptivecard.Element{{Type: "Container", Style: "emphasis", Spacing: "Medium", Items: els}}
 	}
 	if s.Divider {
 		els[0].Separator = true
@@ -481,11 +398,11 @@ func (r *cardRenderer) section(s chat.Section) {
 }
 
 // row is one row of a table: the first cell a label, the others wider.
-func (r *cardRenderer) row(cells []string, header bool) Element {
-	cols := make([]Element, len(cells))
+func (r *cardRenderer) row(cells []string, header bool) adaptivecard.Element {
+	cols := make([]adaptivecard.Element, len(cells))
 	for i, c := range cells {
 		c = r.clamp(c)
-		e := Element{Type: "TextBlock", Text: c, Wrap: true, Size: "Small"}
+		e := adaptivecard.Element{Type: "TextBlock", Text: c, Wrap: true, Size: "Small"}
 		if i == 0 || header {
 			e.Weight = "Bolder"
 		}
@@ -496,9 +413,9 @@ func (r *cardRenderer) row(cells []string, header bool) Element {
 		if i == 0 {
 			width = "1"
 		}
-		cols[i] = Element{Type: "Column", Width: width, Items: []Element{e}}
+		cols[i] = adaptivecard.Element{Type: "Column", Width: width, Items: []adaptivecard.Element{e}}
 	}
-	return Element{Type: "ColumnSet", Spacing: "Small", Separator: !header, Columns: cols}
+	return adaptivecard.Element{Type: "ColumnSet", Spacing: "Small", Separator: !header, Columns: cols}
 }
 
 // ask renders a question's options: a button per option, stacked full
@@ -506,29 +423,29 @@ func (r *cardRenderer) row(cells []string, header bool) Element {
 // side), or a multi-select with its Continue.
 func (r *cardRenderer) ask(a *chat.Ask) {
 	if a.Multi {
-		choices := make([]Choice, len(a.Options))
+		choices := make([]adaptivecard.Choice, len(a.Options))
 		for i, o := range a.Options {
-			choices[i] = Choice{Title: o.Label, Value: string(o.ID)}
+			choices[i] = adaptivecard.Choice{Title: o.Label, Value: string(o.ID)}
 		}
-		r.add(Element{Type: "Input.ChoiceSet", ID: optionsInput, Label: a.Pick, Style: "expanded",
+		r.add(adaptivecard.Element{Type: "Input.ChoiceSet", ID: optionsInput, Label: a.Pick, Style: "expanded",
 			IsMultiSelect: true, IsRequired: true, ErrorMessage: a.Required, Choices: choices})
 		if a.Submit != nil {
-			r.add(Element{Type: "ActionSet", Actions: []Action{r.action(*a.Submit)}})
+			r.add(adaptivecard.Element{Type: "ActionSet", Actions: []adaptivecard.Action{r.action(*a.Submit)}})
 		}
 		return
 	}
 	for _, o := range a.Options {
 		v := a.Here
 		v.Option = o.ID
-		r.add(Element{Type: "ActionSet", Spacing: "Small", Actions: []Action{r.action(chat.Action{Intent: chat.IntentAnswer, Label: o.Label, Value: v})}})
+		r.add(adaptivecard.Element{Type: "ActionSet", Spacing: "Small", Actions: []adaptivecard.Action{r.action(chat.Action{Intent: chat.IntentAnswer, Label: o.Label, Value: v})}})
 	}
 }
 
 // action renders one action: a submit, a confirmation unfolded before the
 // submit (Teams has no dialog), or a people picker with its send button.
-func (r *cardRenderer) action(a chat.Action) Action {
+func (r *cardRenderer) action(a chat.Action) adaptivecard.Action {
 	d := r.data(a)
-	submit := Action{Type: "Action.Submit", Title: a.Label, Style: style(a.Style), Data: &d}
+	submit := adaptivecard.Action{Type: "Action.Submit", Title: a.Label, Style: style(a.Style), Data: &d}
 	if a.Intent != chat.IntentAnswer || r.m.Ask == nil {
 		// Back, Start over and the rest go through without the
 		// multi-select's "choose at least one" check.
@@ -543,24 +460,24 @@ func (r *cardRenderer) action(a chat.Action) Action {
 		if !p.WholeOrganisation {
 			dataset += "?scope=currentContext"
 		}
-		send := Action{Type: "Action.Submit", Title: p.Send, Style: "positive", Data: &d}
-		return Action{Type: "Action.ShowCard", Title: a.Label, Card: &Card{
+		send := adaptivecard.Action{Type: "Action.Submit", Title: p.Send, Style: "positive", Data: &d}
+		return adaptivecard.Action{Type: "Action.ShowCard", Title: a.Label, Card: &adaptivecard.Card{
 			Type: "AdaptiveCard",
-			Body: []Element{
+			Body: []adaptivecard.Element{
 				text(p.Hint),
 				{Type: "Input.ChoiceSet", ID: managerInput, Label: p.Label,
 					Placeholder: p.Placeholder, IsRequired: true, ErrorMessage: p.Required,
-					Choices: []Choice{}, ChoicesData: &DataQuery{Type: "Data.Query", Dataset: dataset}},
+					Choices: []adaptivecard.Choice{}, ChoicesData: &adaptivecard.DataQuery{Type: "Data.Query", Dataset: dataset}},
 			},
-			Actions: []Action{send},
+			Actions: []adaptivecard.Action{send},
 		}}
 	case a.Confirm != nil:
 		yes := submit
 		yes.Title = a.Confirm.Yes
-		return Action{Type: "Action.ShowCard", Title: a.Label, Card: &Card{
+		return adaptivecard.Action{Type: "Action.ShowCard", Title: a.Label, Card: &adaptivecard.Card{
 			Type:    "AdaptiveCard",
-			Body:    []Element{{Type: "TextBlock", Text: a.Confirm.Title, Weight: "Bolder", Wrap: true}, text(a.Confirm.Text)},
-			Actions: []Action{yes},
+			Body:    []adaptivecard.Element{{Type: "TextBlock", Text: a.Confirm.Title, Weight: "Bolder", Wrap: true}, text(a.Confirm.Text)},
+			Actions: []adaptivecard.Action{yes},
 		}}
 	}
 	return submit
@@ -598,7 +515,7 @@ func (r *cardRenderer) data(a chat.Action) SubmitData {
 
 // cardAttachment is m's card for o, for an activity (see cardContent).
 func cardAttachment(m chat.Message, o owner) schema.Attachment {
-	return schema.Attachment{ContentType: cardContentType, Content: cardContent(m, o)}
+	return schema.Attachment{ContentType: adaptivecard.ContentType, Content: cardContent(m, o)}
 }
 
 // activity is a message as Teams shows it: plain words as a text reply,

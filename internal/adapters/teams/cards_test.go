@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/adaptivecard"
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/advisor/advisortest"
 	"github.com/itfit/itfit/internal/chat"
@@ -63,9 +64,9 @@ func questionReply(t testing.TB, a *advisor.Audit, kind advisor.Kind) conversati
 }
 
 // goldenCards is every view of the chat layer as an Adaptive Card.
-func goldenCards(t testing.TB) map[string]*teams.Card {
+func goldenCards(t testing.TB) map[string]*adaptivecard.Card {
 	t.Helper()
-	out := map[string]*teams.Card{}
+	out := map[string]*adaptivecard.Card{}
 	for _, s := range chattest.AllSamples() {
 		out[s.Name] = teams.Render(s.Msg)
 	}
@@ -89,7 +90,7 @@ func TestQuestionCardsShape(t *testing.T) {
 	for _, e := range single.Body {
 		if e.Type == "ActionSet" {
 			for _, a := range e.Actions {
-				if a.Data == nil || a.Data.Action != "answer" || a.Data.Option == "" || a.Data.User != "U1" || a.Data.Rev != 3 {
+				if d := submitOf(a); d == nil || d.Action != "answer" || d.Option == "" || d.User != "U1" || d.Rev != 3 {
 					t.Errorf("option button data = %+v", a.Data)
 				}
 				buttons++
@@ -99,7 +100,7 @@ func TestQuestionCardsShape(t *testing.T) {
 	if buttons < 2 {
 		t.Errorf("single-choice card has %d option buttons", buttons)
 	}
-	titles := func(c *teams.Card) []string {
+	titles := func(c *adaptivecard.Card) []string {
 		var out []string
 		for _, a := range c.Actions {
 			out = append(out, a.Title)

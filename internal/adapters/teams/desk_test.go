@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/adaptivecard"
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat/chattest"
 	"github.com/itfit/itfit/internal/conversation"
@@ -21,11 +21,11 @@ const mariaChat = "a:1Xq0personal-chat-with-maria"
 
 // deskActions are the submit data of every button in a card's body
 // (the desk's rows carry theirs there), by title.
-func deskActions(t *testing.T, c *teams.Card) map[string][]map[string]any {
+func deskActions(t *testing.T, c *adaptivecard.Card) map[string][]map[string]any {
 	t.Helper()
 	out := map[string][]map[string]any{}
-	var walk func(es []teams.Element)
-	walk = func(es []teams.Element) {
+	var walk func(es []adaptivecard.Element)
+	walk = func(es []adaptivecard.Element) {
 		for _, e := range es {
 			for _, a := range e.Actions {
 				if a.Data != nil {

@@ -22,7 +22,7 @@ import (
 // serviceUrl is only ever one that a validated token bound.
 type Outbox struct {
 	conn    Connector
-	refs    *References
+	refs    *conversation.TeamsReferences
 	metrics *obs.Metrics
 	log     *slog.Logger
 }
@@ -100,7 +100,7 @@ func (n *Outbox) toManager(ctx context.Context, m revisit.Manager, client conver
 	mk := conversation.UserKey{Platform: conversation.Teams, Workspace: m.Workspace, User: conversation.UserID(m.Target)}
 	if ref, err := n.refs.Load(ctx, mk); err == nil && ref.ConversationType == personalChat {
 		return n.send(ctx, ref, act)
-	} else if err != nil && !errors.Is(err, ErrNoReference) {
+	} else if err != nil && !errors.Is(err, conversation.ErrNoTeamsReference) {
 		return schedule.NotSent(err)
 	}
 	cref, err := n.refs.Load(ctx, client.UserKey)
@@ -117,7 +117,7 @@ func (n *Outbox) toManager(ctx context.Context, m revisit.Manager, client conver
 	if err != nil {
 		return schedule.NotSent(err)
 	}
-	return n.send(ctx, Reference{
+	return n.send(ctx, conversation.TeamsReference{
 		ServiceURL: cref.ServiceURL, ChannelID: cref.ChannelID, ConversationID: conv, ConversationType: personalChat,
 		BotID: cref.BotID, BotName: cref.BotName, TenantID: tenant, UserID: m.Target,
 	}, act)
@@ -142,7 +142,7 @@ func (n *Outbox) createPersonal(ctx context.Context, serviceURL, botID, tenant, 
 	return res.ID, nil
 }
 
-func (n *Outbox) send(ctx context.Context, ref Reference, act schema.Activity) error {
+func (n *Outbox) send(ctx context.Context, ref conversation.TeamsReference, act schema.Activity) error {
 	act.From = schema.ChannelAccount{ID: ref.BotID, Name: ref.BotName}
 	act.Recipient = schema.ChannelAccount{ID: ref.UserID, Name: ref.UserName}
 	act.Conversation = schema.ConversationAccount{ID: ref.ConversationID, ConversationType: ref.ConversationType, TenantID: ref.TenantID}
@@ -186,7 +186,7 @@ func (n *Outbox) mapErr(op string, err error) error {
 	}
 	var api *botframework.APIError
 	switch {
-	case errors.Is(err, botframework.ErrForbidden), errors.Is(err, botframework.ErrNotFound), errors.Is(err, ErrNoReference):
+	case errors.Is(err, botframework.ErrForbidden), errors.Is(err, botframework.ErrNotFound), errors.Is(err, conversation.ErrNoTeamsReference):
 		return fmt.Errorf("teams: %s: %w: %w", op, err, schedule.ErrGone)
 	case errors.As(err, &api) && api.StatusCode == http.StatusTooManyRequests && api.RetryAfter > 0:
 		return schedule.RetryAfter(api.RetryAfter, fmt.Errorf("teams: %s: %w", op, err))

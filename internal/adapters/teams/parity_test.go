@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/adaptivecard"
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/chat/parity"
@@ -104,10 +104,10 @@ func (d *teamsDriver) question(t *testing.T) sent {
 
 // answerData is the data of a question card's first answer button (its
 // Continue for a multi-select), nil for another card.
-func answerData(t *testing.T, c *teams.Card) map[string]any {
+func answerData(t *testing.T, c *adaptivecard.Card) map[string]any {
 	for _, e := range c.Body {
 		for _, a := range e.Actions {
-			if a.Data != nil && a.Data.Action == "answer" {
+			if d := submitOf(a); d != nil && d.Action == "answer" {
 				return toMap(t, a.Data)
 			}
 		}
@@ -314,7 +314,7 @@ var teamsLocales = map[locale.Lang]string{locale.English: "en-GB", locale.French
 // TextBlock opens a part, other TextBlocks and a FactSet's facts ("title:
 // value") are its lines, with bullets, numbers and bold taken off.
 // Containers and columns are read through.
-func cardParts(c *teams.Card) []parity.Part {
+func cardParts(c *adaptivecard.Card) []parity.Part {
 	var parts []parity.Part
 	line := func(l string) {
 		if len(parts) == 0 {
@@ -323,8 +323,8 @@ func cardParts(c *teams.Card) []parity.Part {
 		l = numbered.ReplaceAllString(strings.TrimPrefix(l, "• "), "")
 		parts[len(parts)-1].Lines = append(parts[len(parts)-1].Lines, strings.ReplaceAll(l, "**", ""))
 	}
-	var walk func(es []teams.Element)
-	walk = func(es []teams.Element) {
+	var walk func(es []adaptivecard.Element)
+	walk = func(es []adaptivecard.Element) {
 		for _, e := range es {
 			switch {
 			case e.Type == "TextBlock" && e.Weight == "Bolder":
@@ -347,10 +347,10 @@ func cardParts(c *teams.Card) []parity.Part {
 var numbered = regexp.MustCompile(`^\d+\. `)
 
 // cardTexts is every text on a card.
-func cardTexts(c *teams.Card) []string {
+func cardTexts(c *adaptivecard.Card) []string {
 	var out []string
-	var walk func(es []teams.Element)
-	walk = func(es []teams.Element) {
+	var walk func(es []adaptivecard.Element)
+	walk = func(es []adaptivecard.Element) {
 		for _, e := range es {
 			if e.Text != "" {
 				out = append(out, e.Text)

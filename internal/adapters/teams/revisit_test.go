@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/adaptivecard"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/revisit"
 	"github.com/itfit/itfit/internal/schedule"
@@ -95,7 +96,7 @@ func (f *fixture) runDue() []error {
 
 // complete takes the audit in the personal chat, pressing choose on every
 // question card, and returns the recommendation card.
-func (f *fixture) complete(p person, choose func(*testing.T, *teams.Card) map[string]any) sent {
+func (f *fixture) complete(p person, choose func(*testing.T, *adaptivecard.Card) map[string]any) sent {
 	f.t.Helper()
 	f.post(f.activity(p, personal, "hi"))
 	out := f.take()
@@ -113,11 +114,11 @@ func (f *fixture) complete(p person, choose func(*testing.T, *teams.Card) map[st
 }
 
 // lastChoice presses the last option of a question card.
-func lastChoice(t *testing.T, c *teams.Card) map[string]any {
+func lastChoice(t *testing.T, c *adaptivecard.Card) map[string]any {
 	t.Helper()
 	var v map[string]any
 	for _, e := range c.Body {
-		if e.Type == "ActionSet" && len(e.Actions) == 1 && e.Actions[0].Data != nil && e.Actions[0].Data.Action == "answer" {
+		if e.Type == "ActionSet" && len(e.Actions) == 1 && submitOf(e.Actions[0]) != nil && submitOf(e.Actions[0]).Action == "answer" {
 			v = toMap(t, e.Actions[0].Data)
 			if e.Actions[0].Title == "Continue" {
 				for _, in := range c.Body {
@@ -135,7 +136,7 @@ func lastChoice(t *testing.T, c *teams.Card) map[string]any {
 }
 
 // button returns the data of the card action titled title.
-func button(t *testing.T, c *teams.Card, title string) map[string]any {
+func button(t *testing.T, c *adaptivecard.Card, title string) map[string]any {
 	t.Helper()
 	for _, a := range c.Actions {
 		if a.Title != title {
@@ -392,7 +393,7 @@ func TestSnoozeStopAndForgetFromTheNudge(t *testing.T) {
 	if list, _ := f.svc.List(ctx, ak); len(list) != 0 {
 		t.Errorf("jobs after forget: %+v", list)
 	}
-	if _, err := f.handler.LoadReference(ctx, ak); !errors.Is(err, teams.ErrNoReference) {
+	if _, err := f.handler.LoadReference(ctx, ak); !errors.Is(err, conversation.ErrNoTeamsReference) {
 		t.Errorf("reference after forget: %v", err)
 	}
 	f.clk.Add(400 * 24 * time.Hour)
@@ -523,7 +524,7 @@ func TestRetakeFromNudgeShowsSinceLastTime(t *testing.T) {
 }
 
 // golden compares a card with testdata/<name>.golden.json (-update writes it).
-func golden(t *testing.T, name string, c *teams.Card) {
+func golden(t *testing.T, name string, c *adaptivecard.Card) {
 	t.Helper()
 	got, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {

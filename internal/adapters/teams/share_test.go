@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/adaptivecard"
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/chat/chattest"
@@ -26,13 +27,13 @@ var (
 // sendMyResult returns the data of "Send my result" inside the result
 // card's "Share with my account manager", with the picker's value set as
 // Teams submits it (the inputs merged into the button's data).
-func sendMyResult(t *testing.T, c *teams.Card, manager string) map[string]any {
+func sendMyResult(t *testing.T, c *adaptivecard.Card, manager string) map[string]any {
 	t.Helper()
 	for _, a := range c.Actions {
 		if a.Type != "Action.ShowCard" || a.Title != "Share with my account manager" || a.Card == nil {
 			continue
 		}
-		var picker *teams.Element
+		var picker *adaptivecard.Element
 		for i := range a.Card.Body {
 			if e := &a.Card.Body[i]; e.Type == "Input.ChoiceSet" && e.ChoicesData != nil {
 				picker = e

@@ -103,7 +103,7 @@ type Handler struct {
 	flows     Flows
 	validator TokenValidator
 	conn      Connector
-	refs      *References
+	refs      *conversation.TeamsReferences
 	rdb       redis.UniversalClient
 	prefix    keys.Prefix
 	bg        Runner
@@ -127,7 +127,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h := &Handler{
 		flows: o.Flows, validator: o.Validator, conn: o.Connector,
-		refs: NewReferences(o.Redis, o.Prefix, o.ReferenceTTL), rdb: o.Redis, prefix: o.Prefix,
+		refs: conversation.NewTeamsReferences(o.Redis, o.Prefix, o.ReferenceTTL), rdb: o.Redis, prefix: o.Prefix,
 		bg: o.Background, metrics: o.Metrics, log: o.Logger, maxBody: o.MaxBody,
 		actTTL: o.ActivityTTL, helloTTL: o.WelcomeTTL,
 	}
@@ -153,10 +153,11 @@ func New(o Options) (*Handler, error) {
 }
 
 // References is the store of conversation references, for forget.
-func (h *Handler) References() *References { return h.refs }
+func (h *Handler) References() *conversation.TeamsReferences { return h.refs }
 
-// LoadReference returns how to reach a user proactively (see References).
-func (h *Handler) LoadReference(ctx context.Context, u conversation.UserKey) (Reference, error) {
+// LoadReference returns how to reach a user proactively (see
+// conversation.TeamsReferences).
+func (h *Handler) LoadReference(ctx context.Context, u conversation.UserKey) (conversation.TeamsReference, error) {
 	return h.refs.Load(ctx, u)
 }
 
@@ -388,7 +389,7 @@ func sum(parts ...string) string {
 // moved reports whether a press in a channel is on a card of a thread the
 // person's audit has since left, and marks the press so (chat.Act.Moved).
 func (h *Handler) moved(ctx context.Context, log *slog.Logger, a *inbound, in chat.Input) bool {
-	if in.Act == nil || a.convType() != channelChat || !strings.Contains(a.Conversation.ID, messageIDMark) {
+	if in.Act == nil || a.convType() != channelChat || !strings.Contains(a.Conversation.ID, conversation.TeamsThreadMark) {
 		return false
 	}
 	cur, err := h.refs.Thread(ctx, in.Who.Key.UserKey, a.Conversation.ID)
@@ -468,7 +469,7 @@ func (h *Handler) invokeResponse(a *inbound) (int, []byte, bool) {
 	if a.Name != "adaptiveCard/action" {
 		return http.StatusNotImplemented, nil, false
 	}
-	var v executeValue
+	var v botframework.AdaptiveCardInvokeValue
 	if err := json.Unmarshal(a.Value, &v); err != nil || v.Action.Type != "Action.Execute" || len(v.Action.Data) == 0 || v.Action.Data[0] != '{' {
 		b, _ := json.Marshal(map[string]any{
 			"statusCode": http.StatusBadRequest,
@@ -492,7 +493,7 @@ func (h *Handler) saveReference(ctx context.Context, t *turnCtx, who chat.Who) {
 	if aad == "" && string(who.Key.User) != a.From.ID {
 		aad = string(who.Key.User) // found by the alias
 	}
-	err := h.refs.Save(ctx, who.Key.UserKey, Reference{
+	err := h.refs.Save(ctx, who.Key.UserKey, conversation.TeamsReference{
 		ServiceURL:       t.serviceURL,
 		ChannelID:        a.ChannelID,
 		ConversationID:   a.Conversation.ID,

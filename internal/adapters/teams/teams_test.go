@@ -19,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/itfit/itfit/internal/adapters/teams"
+	"github.com/itfit/itfit/internal/adaptivecard"
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/background"
 	"github.com/itfit/itfit/internal/botframework"
@@ -304,7 +305,7 @@ func (f *fixture) postRaw(body []byte, auth string) int {
 type sent struct {
 	bftest.Request
 	Text string
-	Card *teams.Card
+	Card *adaptivecard.Card
 }
 
 func (s sent) String() string {
@@ -324,8 +325,8 @@ func (f *fixture) take() []sent {
 			Type        string `json:"type"`
 			Text        string `json:"text"`
 			Attachments []struct {
-				ContentType string     `json:"contentType"`
-				Content     teams.Card `json:"content"`
+				ContentType string            `json:"contentType"`
+				Content     adaptivecard.Card `json:"content"`
 			} `json:"attachments"`
 		}
 		if err := json.Unmarshal(r.Body, &a); err != nil {
@@ -343,6 +344,7 @@ func (f *fixture) take() []sent {
 				f.t.Errorf("attachment type %q", a.Attachments[0].ContentType)
 			}
 			c := a.Attachments[0].Content
+			typeData(f.t, &c)
 			s.Card = &c
 		}
 		out = append(out, s)
@@ -375,7 +377,7 @@ func lastCard(out []sent) (sent, bool) {
 }
 
 // promptOf is a question card's prompt (its medium-size bold text).
-func promptOf(c *teams.Card) string {
+func promptOf(c *adaptivecard.Card) string {
 	for _, e := range c.Body {
 		if e.Type == "TextBlock" && e.Size == "Medium" {
 			return e.Text
@@ -386,11 +388,11 @@ func promptOf(c *teams.Card) string {
 
 // pressData is the data of every button on a card, those inside a shown
 // card (a confirmation) included.
-func pressData(t *testing.T, c *teams.Card) []map[string]any {
+func pressData(t *testing.T, c *adaptivecard.Card) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	var walk func(as []teams.Action)
-	walk = func(as []teams.Action) {
+	var walk func(as []adaptivecard.Action)
+	walk = func(as []adaptivecard.Action) {
 		for _, a := range as {
 			if a.Data != nil {
 				out = append(out, toMap(t, a.Data))
@@ -407,20 +409,60 @@ func pressData(t *testing.T, c *teams.Card) []map[string]any {
 	return out
 }
 
-func cardText(c *teams.Card) string {
+// typeData decodes the data of every button on c, a card read off the
+// wire, as the SubmitData it was rendered from (the schema's Action.Data
+// holds any payload), so that the card is the one Render built.
+func typeData(t *testing.T, c *adaptivecard.Card) {
+	t.Helper()
+	var actions func(as []adaptivecard.Action)
+	var elements func(es []adaptivecard.Element)
+	actions = func(as []adaptivecard.Action) {
+		for i := range as {
+			if as[i].Data != nil {
+				b, _ := json.Marshal(as[i].Data)
+				d := new(teams.SubmitData)
+				if err := json.Unmarshal(b, d); err != nil {
+					t.Fatalf("button data is not itfit's: %v\n%s", err, b)
+				}
+				as[i].Data = d
+			}
+			if as[i].Card != nil {
+				elements(as[i].Card.Body)
+				actions(as[i].Card.Actions)
+			}
+		}
+	}
+	elements = func(es []adaptivecard.Element) {
+		for i := range es {
+			actions(es[i].Actions)
+			elements(es[i].Items)
+			elements(es[i].Columns)
+		}
+	}
+	elements(c.Body)
+	actions(c.Actions)
+}
+
+// submitOf is the data a button sends, nil for one that sends none.
+func submitOf(a adaptivecard.Action) *teams.SubmitData {
+	d, _ := a.Data.(*teams.SubmitData)
+	return d
+}
+
+func cardText(c *adaptivecard.Card) string {
 	b, _ := json.Marshal(c)
 	return string(b)
 }
 
-func hasActions(c *teams.Card) bool { return strings.Contains(cardText(c), "Action.") }
+func hasActions(c *adaptivecard.Card) bool { return strings.Contains(cardText(c), "Action.") }
 
 // firstChoice reads a question card and returns the value of pressing its
 // first option (a single-choice button, or Continue with the first box
 // ticked).
-func firstChoice(t *testing.T, c *teams.Card) map[string]any {
+func firstChoice(t *testing.T, c *adaptivecard.Card) map[string]any {
 	t.Helper()
 	for _, e := range c.Body {
-		if e.Type == "ActionSet" && len(e.Actions) == 1 && e.Actions[0].Data != nil && e.Actions[0].Data.Action == "answer" {
+		if e.Type == "ActionSet" && len(e.Actions) == 1 && submitOf(e.Actions[0]) != nil && submitOf(e.Actions[0]).Action == "answer" {
 			v := toMap(t, e.Actions[0].Data)
 			if e.Actions[0].Title == "Continue" {
 				v["options"] = firstInputChoice(c)
@@ -432,7 +474,7 @@ func firstChoice(t *testing.T, c *teams.Card) map[string]any {
 	return nil
 }
 
-func firstInputChoice(c *teams.Card) string {
+func firstInputChoice(c *adaptivecard.Card) string {
 	for _, e := range c.Body {
 		if e.Type == "Input.ChoiceSet" {
 			return e.Choices[0].Value
