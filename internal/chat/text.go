@@ -23,7 +23,7 @@ import (
 // package goes through t (a fixed sentence), f (one with values), plural
 // (one with a count) or s (a sentence with dates, names or commands in it),
 // keyed by its English wording, so that another language is a catalogue of
-// the same keys (fr_CA.go) rather than a second copy of the views.
+// the same keys (fr-CA.po) rather than a second copy of the views.
 //
 // The catalogues are golang.org/x/text message catalogues: a Printer
 // formats numbers the language's way and picks plural forms by its rules
@@ -47,7 +47,7 @@ type tr struct {
 // english is the language every sentence is written in.
 var english = &tr{lang: locale.English}
 
-// french is Canadian French (fr_CA.go).
+// french is Canadian French (fr-CA.po, read in fr_CA.go).
 var french = newTr(locale.French, frCA, frCAPlurals, frenchTypography)
 
 // langs are the words of every language itfit speaks.

@@ -420,7 +420,7 @@ func cancelPage(pw pageWords, retry string) pageData {
 }
 
 // pageWords words a result page in one language. Its sentences are keyed
-// by their English, in the chat layer's catalogue (internal/chat/fr_CA.go,
+// by their English, in the chat layer's catalogue (internal/chat/fr-CA.po,
 // whose completeness test reads this file too).
 type pageWords struct {
 	lang      locale.Lang

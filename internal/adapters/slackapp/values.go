@@ -25,7 +25,7 @@ const (
 	actRetake    = "itfit_retake"
 	actSnooze    = "itfit_snooze"
 	actStop      = "itfit_stop"
-	actForget    = "itfit_forget" // "Yes, erase everything"
+	actForget    = "itfit_forget" // the forget confirmation's yes
 	actInvite    = "itfit_invite"
 	actLanguage  = "itfit_language:" // + the language, one button each
 	actReport    = "itfit_report"    // the card's PDF

@@ -125,7 +125,7 @@ type Card struct {
 	Strength advisor.Strength
 	Since    bool // it has the section on what changed since the last result
 	// For and Against are the answers pointing to the verdict and the
-	// other way, in order; Change is "What would change this"; Covers
+	// other way, in order; Change is what would change the verdict; Covers
 	// the items of the provider's scope; Matrix the matrix's
 	// rows as "area: owner". ReadCard fills them from the card's parts.
 	For, Against []string
@@ -179,7 +179,7 @@ func In(l locale.Lang) Words { return Words{Lang: l.Or(locale.English)} }
 func (w Words) T(english string) string { return chat.Sentence(w.Lang, english) }
 
 // Prefix is what a formatted sentence says before its first value
-// ("Recommendation: %s" → "Recommandation : ").
+// (a title with the verdict: what it says before the verdict).
 func (w Words) Prefix(format string) string {
 	s := w.T(format)
 	if i := strings.IndexByte(s, '%'); i >= 0 {
