@@ -335,7 +335,7 @@ func (d *slackDriver) ephemeral(t *testing.T, s *parity.Screen, rep map[string]a
 
 // read turns a message the person was posted into what they saw.
 func (d *slackDriver) read(t *testing.T, s *parity.Screen, bs []map[string]any) {
-	audit := advisor.Default().In(d.w.Lang)
+	audit := parity.Audit(d.w.Lang)
 	if e := element(t, bs, actAnswer); e != nil || element(t, bs, actCheck) != nil {
 		var v string
 		if e != nil {

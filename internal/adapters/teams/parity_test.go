@@ -227,7 +227,7 @@ func (d *teamsDriver) Extra(k string) bool { return k == "teams:refs" }
 // replies, and updates of cards she pressed), and to her manager's chat.
 func (d *teamsDriver) Seen(t *testing.T) parity.Screen {
 	var s parity.Screen
-	audit := advisor.Default().In(d.w.Lang)
+	audit := parity.Audit(d.w.Lang)
 	for _, out := range d.pending {
 		if out.Path == "v3/conversations" {
 			// A 1:1 chat the bot opened for a nudge: Ana's, or her manager's.

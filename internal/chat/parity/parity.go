@@ -167,6 +167,14 @@ func ReadCardIn(l locale.Lang, c *Card, parts []Part) {
 	}
 }
 
+// builtIn is the built-in audit, parsed once: parsing it is most of a
+// driver's CPU when every read of what was shown parses it again.
+var builtIn = sync.OnceValue(advisor.Default)
+
+// Audit is the built-in audit in a language, for drivers reading what the
+// bot showed against it. It is shared: read it, never change it.
+func Audit(l locale.Lang) *advisor.Audit { return builtIn().In(l.Or(locale.English)) }
+
 // Words are the chat layer's words in a language, for drivers that read
 // what the bot sent: the catalogue's own, so a driver never spells the
 // French itself.
@@ -271,7 +279,7 @@ var (
 // walk answers every question from the one the person is at to the card,
 // with the answers of path.
 func walk(path map[advisor.QuestionID][]advisor.OptionID, from int) []Step {
-	a := advisor.Default()
+	a := builtIn()
 	var as advisor.Answers
 	var steps []Step
 	for i := 0; ; i++ {
@@ -379,7 +387,7 @@ func Scripts() []Script {
 // to its card, then again from the start with the card's "what would
 // change this" applied, to the other verdict.
 func situations(start Step) []Script {
-	a := advisor.Default()
+	a := builtIn()
 	var out []Script
 	for _, sit := range advisortest.Situations() {
 		as, ok := advisortest.Walk(a, sit.Answers)
@@ -553,7 +561,7 @@ func checkCards(t *testing.T, sit advisortest.Situation, cards []Card, l locale.
 func cardProblems(sit advisortest.Situation, cards []Card, l locale.Lang) []string {
 	var out []string
 	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	a := advisor.Default().In(l)
+	a := Audit(l)
 	as, _ := advisortest.Walk(a, sit.Answers)
 	r := a.Recommend(as, time.Time{})
 	if len(cards) == 0 {
