@@ -83,8 +83,12 @@ func (d *termDriver) start(t *testing.T) {
 		d.out = newScreen()
 	}
 	go func() {
-		d.done <- terminal.Chat(context.Background(), d.flows, ichat.Who{Key: d.key}, r, d.out, terminal.Options{Width: 80, Kept: true, Locale: locales[d.w.Lang]})
+		err := terminal.Chat(context.Background(), d.flows, ichat.Who{Key: d.key}, r, d.out, terminal.Options{Width: 80, Kept: true, Locale: locales[d.w.Lang]})
+		// The screen is marked ended before done is sent, so that a
+		// restart (Say "") clears that mark after it, never before: the
+		// new run's wait must not take the old run's end for its prompt.
 		d.out.finished()
+		d.done <- err
 	}()
 	d.wait(t)
 }
