@@ -77,11 +77,16 @@ func FuzzParse(f *testing.F) {
 	f.Add(`[{"name":"crm","url":"https://crm.example.com/x","secrets":["` + secretOld + `"],"events":["audit.completed"]}]`)
 	f.Add(`[{"name":"crm","url":"http://h/x","secrets":["whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"],"events":["user.forgotten"],"timeout":"5s"}]`)
 	f.Add(`[{"name":"a","url":"https://h","secrets":["whsec_!!"],"events":[]}]`)
+	// What every shape error says whatever the input: a "secret" that is
+	// a piece of it (the fuzzer found "whsec_ompleted") is not repeated
+	// from the input.
+	const example = `want a JSON array of endpoints such as [{"name":"crm","url":"https://…","secrets":["whsec_…"],"events":["audit.completed"]}]`
 	f.Fuzz(func(t *testing.T, s string) {
 		eps, err := webhooks.Parse(s)
 		if err != nil {
+			said := strings.ReplaceAll(err.Error(), example, "")
 			for _, sec := range strings.FieldsFunc(s, func(r rune) bool { return r == '"' || r == ',' || r == '[' || r == ']' }) {
-				if raw, ok := strings.CutPrefix(sec, "whsec_"); ok && len(raw) >= 8 && strings.Contains(err.Error(), raw) {
+				if raw, ok := strings.CutPrefix(sec, "whsec_"); ok && len(raw) >= 8 && strings.Contains(said, raw) {
 					t.Fatalf("error repeats a secret: %v", err)
 				}
 			}
