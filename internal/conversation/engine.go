@@ -43,7 +43,7 @@ func New(rdb redis.UniversalClient, a *advisor.Audit, o Options) *Engine {
 		o.SessionTTL = 7 * 24 * time.Hour
 	}
 	if o.HistoryTTL <= 0 {
-		o.HistoryTTL = 2 * 365 * 24 * time.Hour
+		o.HistoryTTL = DefaultHistoryTTL
 	}
 	if o.HistoryMax <= 0 {
 		o.HistoryMax = 20
@@ -318,3 +318,9 @@ func (e *Engine) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// DefaultHistoryTTL is how long a person's history, and what is kept
+// beside it (their language, where to reach them on Teams, their account
+// manager), lives after it was last written when no retention is set: two
+// years, so a yearly revisit always finds it.
+const DefaultHistoryTTL = 2 * 365 * 24 * time.Hour

@@ -29,7 +29,7 @@ func NewLanguages(rdb redis.UniversalClient, prefix keys.Prefix, ttl time.Durati
 		prefix = keys.Default
 	}
 	if ttl <= 0 {
-		ttl = 2 * 365 * 24 * time.Hour
+		ttl = DefaultHistoryTTL
 	}
 	return &Languages{rdb: rdb, prefix: prefix, ttl: ttl}
 }

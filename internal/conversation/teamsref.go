@@ -85,7 +85,7 @@ func NewTeamsReferences(rdb redis.UniversalClient, prefix keys.Prefix, ttl time.
 		prefix = keys.Default
 	}
 	if ttl <= 0 {
-		ttl = 2 * 365 * 24 * time.Hour
+		ttl = DefaultHistoryTTL
 	}
 	return &TeamsReferences{rdb: rdb, prefix: prefix, ttl: ttl}
 }

@@ -130,7 +130,7 @@ func New(rdb redis.UniversalClient, sched *schedule.Store, e Engine, cfg Config)
 		cfg.Now = time.Now
 	}
 	if cfg.HistoryTTL <= 0 {
-		cfg.HistoryTTL = 2 * 365 * 24 * time.Hour
+		cfg.HistoryTTL = conversation.DefaultHistoryTTL
 	}
 	if cfg.SharesPerDay <= 0 {
 		cfg.SharesPerDay = 10
