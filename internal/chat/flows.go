@@ -51,6 +51,7 @@ type Eraser interface {
 // Claims remembers that something was done once (*conversation.Claims).
 type Claims interface {
 	Claim(ctx context.Context, u conversation.UserKey, id string) (bool, error)
+	ClaimDelivery(ctx context.Context, u conversation.UserKey, d conversation.Delivery) (bool, error)
 	Release(ctx context.Context, u conversation.UserKey, id string) error
 }
 
@@ -124,6 +125,11 @@ type Input struct {
 	// input ("fr-CA": Teams' activity locale, a terminal's $LANG), if it
 	// says; a choice made with the language command comes first.
 	Locale string
+	// Once, set by the adapter on an answer press the platform may deliver
+	// again (a replayed Slack signature, a Bot Connector redelivery),
+	// names that delivery: the answer's script claims it in the round trip
+	// that records the answer, and a second delivery does nothing at all.
+	Once conversation.Delivery
 }
 
 // Act is a press of an action the bot rendered.
@@ -512,11 +518,19 @@ func (s *Service) show(r conversation.Reply, who Who, notes ...Text) Output {
 
 func (s *Service) act(ctx context.Context, in Input) []Output {
 	a, v := in.Act, s.in(in.Who)
+	if in.Once.ID != "" && (a.Intent != IntentAnswer || a.Problem.Kind != NoProblem || !owns(in) || a.Moved) {
+		// The press will not reach the answer script, which would claim
+		// its delivery: claim it here, before anything is shown.
+		if s.repeated(ctx, in) {
+			return nil
+		}
+		in.Once = conversation.Delivery{}
+	}
 	if a.Problem.Kind != NoProblem {
 		s.logger(ctx).Info("chat: press refused", "intent", a.Intent, "problem", a.Problem.Kind)
 		return []Output{{Op: Note, Msg: v.note(v.w.problem(a.Problem))}}
 	}
-	if o := a.Value.Owner; o != "" && !in.Who.is(o) && (in.Who.Place == "" || in.Who.Place != string(o)) {
+	if !owns(in) {
 		// A card asked of someone else in a shared conversation: their
 		// audit and the presser's own are both left alone.
 		return []Output{{Op: Note, Msg: v.note(v.w.t("That card belongs to someone else's audit, so I left it alone. Mention me to start your own: everyone here gets their own."))}}
@@ -530,9 +544,13 @@ func (s *Service) act(ctx context.Context, in Input) []Output {
 		if a.Value.Option != "" {
 			opts = []advisor.OptionID{a.Value.Option}
 		}
-		r, err := s.engine.Answer(ctx, in.Who.Key, conversation.Answer{Rev: a.Rev, Question: a.Value.Question, Options: opts})
+		r, err := s.engine.Answer(ctx, in.Who.Key, conversation.Answer{Rev: a.Rev, Question: a.Value.Question, Options: opts, Once: in.Once})
 		if err != nil {
 			return s.fail(ctx, in.Who, "answer", err)
+		}
+		if r.Event == conversation.Repeated {
+			s.logger(ctx).Info("chat: answer delivered again; the first delivery counted")
+			return nil
 		}
 		return s.after(ctx, in, r)
 	case IntentBack:
@@ -568,6 +586,27 @@ func (s *Service) act(ctx context.Context, in Input) []Output {
 	}
 	s.logger(ctx).Info("chat: unknown intent refused", "intent", a.Intent)
 	return []Output{{Op: Note, Msg: v.note(v.w.problem(Problem{Kind: UnknownButton}))}}
+}
+
+// owns reports whether the press is on a card of the presser's own audit,
+// or of the shared conversation it was asked in.
+func owns(in Input) bool {
+	o := in.Act.Value.Owner
+	return o == "" || in.Who.is(o) || (in.Who.Place != "" && in.Who.Place == string(o))
+}
+
+// repeated claims in.Once for a press that will not reach the answer
+// script, and reports whether it was claimed before (a delivery to drop).
+// A failed claim is not a refusal: the flows fail and say so, or go on.
+func (s *Service) repeated(ctx context.Context, in Input) bool {
+	first, err := s.claims.ClaimDelivery(ctx, in.Who.Key.UserKey, in.Once)
+	switch {
+	case err != nil:
+		s.logger(ctx).Warn("chat: delivery not deduplicated", "err", err)
+	case !first:
+		s.logger(ctx).Info("chat: press delivered again; the first delivery counted")
+	}
+	return err == nil && !first
 }
 
 // doublePress is how soon after a change a press of the button that made

@@ -16,24 +16,6 @@ import (
 	"github.com/itfit/itfit/internal/redistest"
 )
 
-// roundTrips counts what the client sends: one per command, one per
-// pipeline.
-type roundTrips struct{ n atomic.Int64 }
-
-func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 // serverStats is what the Redis server says it spent: EVALSHA calls and
 // their microseconds (INFO commandstats: the script with the commands it
 // calls), and its own CPU time (INFO cpu: also parsing, replies and system
@@ -84,42 +66,80 @@ func (s serverStats) sub(o serverStats) serverStats {
 // BenchmarkAnswer answers one question through the engine against the real
 // Redis and reports Redis round trips per answered question, and the answer
 // script's time in Redis per call (INFO commandstats; the restarts between
-// audits are left out).
+// audits are left out). "delivery" answers as the Slack and Teams adapters
+// do, each answer claiming its delivery in the script (Answer.Once); each
+// audit is another person's, as each person's claims are their own.
 func BenchmarkAnswer(b *testing.B) {
+	for _, once := range []bool{true, false} {
+		name := "delivery"
+		if !once {
+			name = "no_delivery"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkAnswer(b, once) })
+	}
+}
+
+func benchmarkAnswer(b *testing.B, once bool) {
 	be := redistest.Real(b)
-	hook := &roundTrips{}
+	hook := &redistest.RoundTrips{}
 	be.Client.AddHook(hook)
 	e := conversation.New(be.Client, advisor.Default(), conversation.Options{Prefix: be.Prefix, Now: time.Now})
-	k := key("bench")
-	r, err := e.Start(context.Background(), k)
+	ctx := context.Background()
+	var people, answers int
+	person := func() conversation.Key {
+		people++
+		return key("bench-" + strconv.Itoa(people))
+	}
+	answer := func(k conversation.Key, r conversation.Reply) conversation.Reply {
+		a := conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: coManaged[r.Question.ID]}
+		if once {
+			a.Once = conversation.Delivery{ID: "sig:" + strconv.Itoa(answers), TTL: 6 * time.Minute}
+		}
+		next, err := e.Answer(ctx, k, a)
+		if err != nil || (next.Event != conversation.Advanced && next.Event != conversation.Completed) {
+			b.Fatalf("answer %s: %s %v", r.Question.ID, next.Event, err)
+		}
+		answers++
+		return next
+	}
+	k := person()
+	r, err := e.Start(ctx, k)
 	if err != nil {
 		b.Fatal(err)
 	}
 	// Load the scripts before timing, as a running server has.
-	r = answerFor(b, e, k, r)
-	r, _ = e.Restart(context.Background(), k)
+	r = answer(k, r)
+	k = person()
+	if r, err = e.Start(ctx, k); err != nil {
+		b.Fatal(err)
+	}
+	answers = 0
 
-	var answers, trips int64
+	var trips int
 	var script serverStats
 	b.ReportAllocs()
 	b.ResetTimer()
 	mark := readServerStats(b, be.Client)
+	hook.Count(true)
 	for i := 0; i < b.N; i++ {
 		if r.Question == nil {
 			b.StopTimer()
+			n, _ := hook.Count(false)
+			trips += n
 			script = script.add(readServerStats(b, be.Client).sub(mark))
-			if r, err = e.Restart(context.Background(), k); err != nil {
+			k = person()
+			if r, err = e.Start(ctx, k); err != nil {
 				b.Fatal(err)
 			}
 			mark = readServerStats(b, be.Client)
+			hook.Count(true)
 			b.StartTimer()
 		}
-		before := hook.n.Load()
-		r = answerFor(b, e, k, r)
-		trips += hook.n.Load() - before
-		answers++
+		r = answer(k, r)
 	}
 	b.StopTimer()
+	n, _ := hook.Count(false)
+	trips += n
 	script = script.add(readServerStats(b, be.Client).sub(mark))
 	b.ReportMetric(float64(trips)/float64(answers), "roundtrips/answer")
 	if script.evalCalls > 0 {

@@ -96,6 +96,8 @@ func (e *Engine) begin(ctx context.Context, k Key, fresh bool) (Reply, error) {
 // Answer records an answer to the question shown at a.Rev. An answer to any
 // other question or revision changes nothing and comes back Stale with the
 // current state; invalid options come back as an error and change nothing.
+// An answer whose delivery (a.Once) was claimed before comes back Repeated,
+// having changed nothing.
 func (e *Engine) Answer(ctx context.Context, k Key, a Answer) (Reply, error) {
 	r, err := e.answer(ctx, k, a)
 	e.observe(k, r, err)
@@ -107,11 +109,13 @@ func (e *Engine) answer(ctx context.Context, k Key, a Answer) (Reply, error) {
 	if err != nil {
 		return Reply{}, fmt.Errorf("answer %s: %w", a.Question, err)
 	}
-	code, sess, prev, err := e.store.Answer(ctx, k, a.Rev, a.Question, opts, e.now())
+	code, sess, prev, err := e.store.Answer(ctx, k, a.Rev, a.Question, opts, e.now(), a.Once)
 	if err != nil {
 		return Reply{}, err
 	}
 	switch code {
+	case resRepeated:
+		return Reply{Event: Repeated}, nil
 	case resMissing:
 		return Reply{Event: NoSession}, nil
 	case resVersion:

@@ -442,3 +442,82 @@ func TestRetakeSaysWhatChanged(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerDeliveredTwice: an answer carrying its delivery (Answer.Once)
+// claims it in the script that records it. The same delivery again comes
+// back Repeated and changes nothing, even once the session has moved on
+// (where the answer alone would be Stale); another delivery of the same
+// press is only Stale. The claim is one member of the person's claims, due
+// to expire with the delivery's TTL, and a claim taken by Claims for a
+// press that never reached the script is seen by the script too.
+func TestAnswerDeliveredTwice(t *testing.T) {
+	for _, b := range redistest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			clk := &clock{t: time.Unix(1_700_000_000, 0)}
+			e := newEngine(b, clk)
+			claims := conversation.NewClaims(b.Client, b.Prefix, 0, clk.Now)
+			k := key("U_once")
+			r, err := e.Start(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			once := conversation.Delivery{ID: "sig:abc", TTL: 6 * time.Minute}
+			a := conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: coManaged[r.Question.ID], Once: once}
+			first, err := e.Answer(ctx, k, a)
+			if err != nil || first.Event != conversation.Advanced {
+				t.Fatalf("first delivery: %v %v", first.Event, err)
+			}
+			again, err := e.Answer(ctx, k, a)
+			if err != nil || again.Event != conversation.Repeated {
+				t.Fatalf("second delivery: %v %v, want repeated", again.Event, err)
+			}
+			answerCurrent(t, e, k, first)
+			if again, _ := e.Answer(ctx, k, a); again.Event != conversation.Repeated {
+				t.Fatalf("after moving on: %v, want repeated", again.Event)
+			}
+			other := a
+			other.Once.ID = "sig:def"
+			if r, _ := e.Answer(ctx, k, other); r.Event != conversation.Stale {
+				t.Fatalf("another delivery of the same press: %v, want stale", r.Event)
+			}
+			if st, _ := e.Status(ctx, k); st.Position != 3 {
+				t.Fatalf("at question %d, want 3", st.Position)
+			}
+			set := b.Prefix.Claims("slack", "T1", "U_once")
+			members, err := b.Client.ZRangeWithScores(ctx, set, 0, -1).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(members) != 2 || members[0].Member != "once:sig:abc" || int64(members[0].Score) != clk.Now().Add(6*time.Minute).UnixMilli() {
+				t.Fatalf("claims = %v", members)
+			}
+			if ttl := b.Client.PTTL(ctx, set).Val(); ttl <= 0 || ttl > 6*time.Minute {
+				t.Fatalf("claims TTL %v", ttl)
+			}
+			// Claims' own TTL (an hour) is not cut by a delivery's.
+			if _, err := claims.Claim(ctx, k.UserKey, "restart:x"); err != nil {
+				t.Fatal(err)
+			}
+			r, _ = e.Status(ctx, k)
+			next := conversation.Answer{Rev: r.Rev, Question: r.Question.ID, Options: coManaged[r.Question.ID], Once: conversation.Delivery{ID: "sig:ghi", TTL: time.Minute}}
+			seen, err := claims.ClaimDelivery(ctx, k.UserKey, next.Once)
+			if err != nil || !seen {
+				t.Fatalf("ClaimDelivery: %v %v", seen, err)
+			}
+			if r, _ := e.Answer(ctx, k, next); r.Event != conversation.Repeated {
+				t.Fatalf("after ClaimDelivery: %v, want repeated", r.Event)
+			}
+			if ttl := b.Client.PTTL(ctx, set).Val(); ttl <= 59*time.Minute {
+				t.Fatalf("claims TTL %v after a one-minute delivery, want the hour kept", ttl)
+			}
+			// Once the TTL has passed, the delivery's claim is pruned.
+			clk.Add(7 * time.Minute)
+			if _, err := claims.Claim(ctx, k.UserKey, "restart:y"); err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := b.Client.ZScore(ctx, set, "once:sig:abc").Result(); n != 0 {
+				t.Fatalf("expired delivery still claimed (score %v)", n)
+			}
+		})
+	}
+}

@@ -40,6 +40,7 @@ type store struct {
 
 // Script results.
 const (
+	resRepeated = -3 // answer: its delivery was claimed before; nothing done
 	resMissing  = -1 // no session
 	resVersion  = -2 // the session belongs to another audit version
 	resRejected = 0  // stale revision, not the current question, or not active
@@ -54,7 +55,7 @@ func newStore(rdb redis.UniversalClient, a *advisor.Audit, p keys.Prefix, sessio
 		rdb: rdb, keys: p, audit: a,
 		sessionTTL: sessionTTL, historyTTL: historyTTL, historyMax: historyMax,
 		start:  redis.NewScript(prelude + luaStart),
-		answer: redis.NewScript(prelude + luaAnswer),
+		answer: redis.NewScript(prelude + luaClaim + luaAnswer),
 		back:   redis.NewScript(luaBackPrelude(a) + luaBack),
 	}
 }
@@ -173,13 +174,16 @@ redis.call("PEXPIRE", KEYS[1], ARGV[2])
 return {code, rev}
 `
 
-// KEYS: session, history. ARGV: rev, question's position (1-based), its
-// hash field, options, now, ttl ms, history ttl ms, history max, version.
-// On success it returns the session as it was before the answer (the caller
+// KEYS: session, history, the person's claims. ARGV: rev, question's
+// position (1-based), its hash field, options, now, ttl ms, history ttl ms,
+// history max, version, and the delivery to claim first ("" for none) with
+// now ms, its expiry ms and its TTL ms: a delivery claimed before is a
+// replay or a redelivery, and changes nothing. On success it returns the session as it was before the answer (the caller
 // applies the answer itself), which spares a second read on the hot path. A
 // session of another audit version comes back as HGETALL's fields and
 // values, since read knows only this audit's questions.
 const luaAnswer = `
+if ARGV[10] ~= "" and claim(KEYS[3], ARGV[11], ARGV[12], ARGV[10], ARGV[13]) == 0 then return {-3} end
 local r = read(KEYS[1])
 if not r[1] then return {-1} end
 if r[2] ~= ARGV[9] then return {-2, redis.call("HGETALL", KEYS[1])} end
@@ -227,6 +231,10 @@ func (s *store) historyKey(u UserKey) string {
 	return s.keys.History(string(u.Platform), string(u.Workspace), string(u.User))
 }
 
+func (s *store) claimsKey(u UserKey) string {
+	return s.keys.Claims(string(u.Platform), string(u.Workspace), string(u.User))
+}
+
 func (s *store) indexKey(u UserKey) string {
 	return s.keys.Sessions(string(u.Platform), string(u.Workspace), string(u.User))
 }
@@ -260,20 +268,26 @@ func (s *store) Start(ctx context.Context, k Key, now time.Time, fresh bool) (in
 	return code, Session{Rev: rev, AuditVersion: s.audit.Version, Status: Active, StartedAt: t, UpdatedAt: t}, nil
 }
 
-// Answer records an answer. On completion it also returns the user's
-// previous result (a history entry, "" if none), read in the same script so
-// that the new card can say what changed at no extra round trip.
-func (s *store) Answer(ctx context.Context, k Key, rev int64, q advisor.QuestionID, opts []advisor.OptionID, now time.Time) (int64, Session, string, error) {
+// Answer records an answer, first claiming its delivery when once names
+// one. On completion it also returns the user's previous result (a history
+// entry, "" if none), read in the same script so that the new card can say
+// what changed at no extra round trip.
+func (s *store) Answer(ctx context.Context, k Key, rev int64, q advisor.QuestionID, opts []advisor.OptionID, now time.Time, once Delivery) (int64, Session, string, error) {
+	var id string
+	if once.ID != "" {
+		id = once.claim()
+	}
 	// An unknown question is position 0, which the script refuses.
-	res, err := s.answer.Run(ctx, s.rdb, []string{s.sessionKey(k), s.historyKey(k.UserKey)},
-		rev, s.audit.Index(q)+1, "a:"+string(q), joinOptions(opts), now.Unix(), s.sessionTTL.Milliseconds(), s.historyTTL.Milliseconds(), s.historyMax, s.audit.Version).Slice()
+	res, err := s.answer.Run(ctx, s.rdb, []string{s.sessionKey(k), s.historyKey(k.UserKey), s.claimsKey(k.UserKey)},
+		rev, s.audit.Index(q)+1, "a:"+string(q), joinOptions(opts), now.Unix(), s.sessionTTL.Milliseconds(), s.historyTTL.Milliseconds(), s.historyMax, s.audit.Version,
+		id, now.UnixMilli(), now.Add(once.ttl()).UnixMilli(), once.ttl().Milliseconds()).Slice()
 	if err != nil {
 		return 0, Session{}, "", unavailable("record answer", err)
 	}
 	code, err := replyCode(res)
 	var sess Session
 	switch {
-	case err != nil || code == resMissing:
+	case err != nil || code == resMissing || code == resRepeated:
 	case code == resVersion:
 		_, sess, err = s.result(res)
 	default:

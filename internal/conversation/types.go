@@ -77,6 +77,10 @@ const (
 	Cancelled Event = "cancelled" // the audit was dropped
 	Current   Event = "current"   // status: nothing changed
 	NoSession Event = "no_session"
+	// Repeated: the answer's delivery (Answer.Once) was handled before, a
+	// replayed or redelivered request; nothing changed and nothing is to
+	// be shown.
+	Repeated Event = "repeated"
 )
 
 // Echo is an answer as the user gave it, for updating the message that
@@ -122,6 +126,18 @@ type Answer struct {
 	Rev      int64
 	Question advisor.QuestionID
 	Options  []advisor.OptionID
+	// Once, when set, is the delivery that carried the answer: the answer
+	// script claims it (in the person's Claims) in the same round trip
+	// that records the answer, and a second delivery comes back Repeated.
+	Once Delivery
+}
+
+// Delivery names one delivery of a request that the platform may repeat
+// (a replayed Slack signature, an activity the Bot Connector sends again),
+// to be handled once within TTL.
+type Delivery struct {
+	ID  string
+	TTL time.Duration
 }
 
 // ErrUnavailable wraps every storage failure; the user's answers are safe

@@ -40,9 +40,9 @@ func Commands(handle func(ctx context.Context, c Command) *CommandReply) BodyHan
 
 // Interactions serves the interactivity Request URL: the form's payload
 // decoded (400 when there is none, or it is not an Interaction) and handed
-// to handle, whose error means the payload is unusable (400, with the
-// error's text).
-func Interactions(handle func(ctx context.Context, p Interaction) error) BodyHandler {
+// to handle with the request's headers (for its Delivery), whose error
+// means the payload is unusable (400, with the error's text).
+func Interactions(handle func(ctx context.Context, p Interaction, h http.Header) error) BodyHandler {
 	return func(w http.ResponseWriter, r *http.Request, body []byte) {
 		payload, err := PayloadField(body)
 		if err != nil || len(payload) == 0 {
@@ -54,7 +54,7 @@ func Interactions(handle func(ctx context.Context, p Interaction) error) BodyHan
 			http.Error(w, "malformed payload", http.StatusBadRequest)
 			return
 		}
-		if err := handle(r.Context(), p); err != nil {
+		if err := handle(r.Context(), p, r.Header); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}

@@ -35,6 +35,36 @@ const replayCheck = 500 * time.Millisecond
 // one), and an attacker learns nothing from it. Refusals are logged to the
 // request's logger (obs.Logger), else to log.
 func (v *Verifier) Handler(rdb redis.UniversalClient, prefix keys.Prefix, maxBody int64, log *slog.Logger, next BodyHandler) http.Handler {
+	return v.Unclaimed(maxBody, log, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if v.Replayed(r.Context(), rdb, prefix, r.Header, obs.Logger(r.Context(), log)) {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		next(w, r, body)
+	})
+}
+
+// Replayed is Handler's replay check of a verified request (FirstDelivery
+// within replayCheck), logged to log: true for a signature already seen.
+// A Redis that fails or is slow is not a refusal.
+func (v *Verifier) Replayed(ctx context.Context, rdb redis.UniversalClient, prefix keys.Prefix, h http.Header, log *slog.Logger) bool {
+	ctx, cancel := context.WithTimeout(ctx, replayCheck)
+	first, err := v.FirstDelivery(ctx, rdb, prefix, h)
+	cancel()
+	switch {
+	case err != nil:
+		log.Warn("slack request not checked for replay", "err", err)
+	case !first:
+		log.Warn("slack request refused", "reason", "signature already seen (a replay)")
+	}
+	return err == nil && !first
+}
+
+// Unclaimed is Handler without the replay check: next must claim the
+// request's Delivery itself before it acts (with FirstDelivery, or in a
+// round trip it makes anyway, as the answer script does), and answer a
+// replay as Handler does.
+func (v *Verifier) Unclaimed(maxBody int64, log *slog.Logger, next BodyHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log := obs.Logger(r.Context(), log)
 		body, err := v.Read(w, r, maxBody)
@@ -56,17 +86,6 @@ func (v *Verifier) Handler(rdb redis.UniversalClient, prefix keys.Prefix, maxBod
 			default:
 				http.Error(w, "could not read body", http.StatusBadRequest)
 			}
-			return
-		}
-		rctx, cancel := context.WithTimeout(r.Context(), replayCheck)
-		first, err := v.FirstDelivery(rctx, rdb, prefix, r.Header)
-		cancel()
-		switch {
-		case err != nil:
-			log.Warn("slack request not checked for replay", "err", err)
-		case !first:
-			log.Warn("slack request refused", "reason", "signature already seen (a replay)")
-			w.WriteHeader(http.StatusOK)
 			return
 		}
 		next(w, r, body)

@@ -167,14 +167,26 @@ func signature(h http.Header) ([]byte, bool) {
 // not a refusal (the caller goes on): without Redis nothing can act anyway,
 // and the request gets the engine's "temporarily unavailable" reply.
 func (v *Verifier) FirstDelivery(ctx context.Context, rdb redis.UniversalClient, p keys.Prefix, h http.Header) (bool, error) {
+	id, ttl, ok := v.Delivery(h)
+	if !ok {
+		return false, ErrBadSignature // only verified requests come here
+	}
+	return rdb.SetNX(ctx, p.SlackSignature(id), "1", ttl).Result()
+}
+
+// Delivery names a verified request for its replay check, as FirstDelivery
+// claims it: id is a hash of the decoded MAC, and ttl lasts until the
+// request's timestamp has left the window, plus a minute for other
+// replicas' clocks. A caller that makes a Redis round trip for the request
+// anyway claims it there instead (Unclaimed).
+func (v *Verifier) Delivery(h http.Header) (id string, ttl time.Duration, ok bool) {
 	mac, ok := signature(h)
 	sec, err := strconv.ParseInt(h.Get(HeaderTimestamp), 10, 64)
 	if !ok || err != nil {
-		return false, ErrBadSignature // only verified requests come here
+		return "", 0, false
 	}
 	sum := sha256.Sum256(mac)
-	ttl := max(time.Unix(sec, 0).Add(MaxSkew+time.Minute).Sub(v.now()), time.Second)
-	return rdb.SetNX(ctx, p.SlackSignature(base64.RawURLEncoding.EncodeToString(sum[:16])), "1", ttl).Result()
+	return base64.RawURLEncoding.EncodeToString(sum[:16]), max(time.Unix(sec, 0).Add(MaxSkew+time.Minute).Sub(v.now()), time.Second), true
 }
 
 func (v *Verifier) mac(ts string, body []byte) []byte {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -142,7 +143,7 @@ func (a *App) inDM(ctx context.Context, log *slog.Logger, in *chat.Input, rt *ro
 // interact checks a block_actions payload (or a shortcut) and schedules
 // its work. An error means the payload is unusable (400); nothing was
 // scheduled.
-func (a *App) interact(ctx context.Context, p slackapi.Interaction, claim string) error {
+func (a *App) interact(ctx context.Context, p slackapi.Interaction, claim string, h http.Header) error {
 	if p.Type != "block_actions" && p.Type != "shortcut" {
 		return nil // nothing else is wired in the manifest; accept and ignore
 	}
@@ -159,6 +160,9 @@ func (a *App) interact(ctx context.Context, p slackapi.Interaction, claim string
 			return nil // a shortcut this app does not define: ignore it
 		}
 		// "Start an IT audit" from the shortcuts menu: as /itfit, in the DM.
+		if h != nil && a.verifier.Replayed(ctx, a.dedupe.rdb, a.dedupe.prefix, h, obs.Logger(ctx, a.log)) {
+			return nil
+		}
 		in := chat.Input{Who: who}
 		if err := a.later(ctx, "shortcut", claim, rt, func(ctx context.Context, log *slog.Logger) {
 			if a.inDM(ctx, log, &in, &rt) {
@@ -189,6 +193,17 @@ func (a *App) interact(ctx context.Context, p slackapi.Interaction, claim string
 		who.Home, rt.home = true, true
 	}
 	in := chat.Input{Who: who, Act: &press}
+	switch {
+	case press.Intent == chat.IntentAnswer && h != nil:
+		// The answer's script claims its signature (one round trip).
+		if id, ttl, ok := a.verifier.Delivery(h); ok {
+			in.Once = conversation.Delivery{ID: "sig:" + id, TTL: ttl}
+		}
+	case press.Intent == chat.IntentAnswer && claim != "":
+		in.Once, claim = conversation.Delivery{ID: claim, TTL: a.dedupe.ttl}, ""
+	case h != nil && a.verifier.Replayed(ctx, a.dedupe.rdb, a.dedupe.prefix, h, obs.Logger(ctx, a.log)):
+		return nil
+	}
 	err := a.later(ctx, "action", claim, rt, func(ctx context.Context, log *slog.Logger) {
 		log = log.With("action", p.Actions[0].ActionID)
 		switch {

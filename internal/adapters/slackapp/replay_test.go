@@ -62,8 +62,8 @@ func (h *harness) commandBody(user, text string) []byte {
 }
 
 // TestReplayedRequestsHaveNoEffect replays, through the real endpoints on
-// real Redis, a captured "/itfit restart", "Yes, erase everything" and
-// Share four minutes after each was first handled (inside the 5-minute
+// real Redis, a captured "/itfit restart", "Yes, erase everything", an
+// answer and Share four minutes after each was first handled (inside the 5-minute
 // window, so the signature and timestamp are still good) and after the user
 // moved on: Redis is unchanged key by key and nothing is sent to anyone.
 func TestReplayedRequestsHaveNoEffect(t *testing.T) {
@@ -119,6 +119,31 @@ func TestReplayedRequestsHaveNoEffect(t *testing.T) {
 			if st, _ := r.engine.Status(t.Context(), dmKey("U1")); st.Position != 2 {
 				t.Fatalf("the new audit is at question %d", st.Position)
 			}
+			return c
+		}},
+		{"an answer", func(t *testing.T, r *rig) captured {
+			// The answer's signature is claimed by the script that records
+			// it, not before the acknowledgement: its replay must be as
+			// inert as any other, with no "already answered" note either.
+			r.command("U1", "")
+			r.wait()
+			msg, ts := r.posted(0)
+			blocks := msg.blocks(t)
+			if element(t, blocks, actCheck) != nil {
+				t.Fatal("the first question is a multi-select; this case needs single choice")
+			}
+			c := r.capture("/slack/interactions", form, []byte(r.clickBody("U1", msg, ts, btn(t, blocks, actAnswer), nil)))
+			if code, _ := r.send(c, nil); code != http.StatusOK {
+				t.Fatalf("answer: %d", code)
+			}
+			r.wait()
+			if st, _ := r.engine.Status(t.Context(), dmKey("U1")); st.Position != 2 {
+				t.Fatalf("after the answer: question %d", st.Position)
+			}
+			// Answered again since: a replay counted as a press would say
+			// the first question was already answered.
+			r.answerCurrent("U1", len(r.api.all("chat.postMessage"))-1)
+			r.wait()
 			return c
 		}},
 		{"Share", func(t *testing.T, r *rig) captured {

@@ -29,7 +29,7 @@ func (a *App) envelope(ctx context.Context, req socketmode.Request, ack func(pay
 		Command: func(ctx context.Context, c slackapi.Command) *slackapi.CommandReply {
 			return a.command(ctx, c, claim)
 		},
-		Interaction: func(ctx context.Context, p slackapi.Interaction) error { return a.interact(ctx, p, claim) },
+		Interaction: func(ctx context.Context, p slackapi.Interaction) error { return a.interact(ctx, p, claim, nil) },
 		Event:       a.event,
 	})
 }

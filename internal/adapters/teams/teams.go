@@ -309,7 +309,11 @@ func (h *Handler) turn(ctx context.Context, a *inbound, claims botframework.Clai
 		if !ok {
 			return
 		}
-		if !h.firstDelivery(ctx, log, a, k) {
+		if in.Act != nil && in.Act.Intent == chat.IntentAnswer && a.ID != "" {
+			// The answer's script claims the activity, in the round trip
+			// that records it.
+			in.Once = conversation.Delivery{ID: "act:" + activityID(k, a), TTL: h.actTTL}
+		} else if !h.firstDelivery(ctx, log, a, k) {
 			return
 		}
 		moved := h.moved(ctx, log, a, in)
@@ -357,15 +361,15 @@ func (h *Handler) turn(ctx context.Context, a *inbound, claims botframework.Clai
 // firstDelivery claims the activity (SET NX on its tenant, conversation and
 // ID) and reports whether this is its first delivery: the Bot Connector
 // redelivers an activity it is not sure arrived, and a redelivery must
-// have no second effect. An activity without an ID cannot be told apart
+// have no second effect (an answer's activity is claimed by the script
+// that records it instead). An activity without an ID cannot be told apart
 // and is handled; a Redis failure is not a refusal (the flows then fail
 // and say so).
 func (h *Handler) firstDelivery(ctx context.Context, log *slog.Logger, a *inbound, k conversation.Key) bool {
 	if a.ID == "" {
 		return true
 	}
-	key := h.prefix.TeamsActivity(sum(string(k.Workspace), a.Conversation.ID, a.ID))
-	first, err := h.rdb.SetNX(ctx, key, "1", h.actTTL).Result()
+	first, err := h.rdb.SetNX(ctx, h.prefix.TeamsActivity(activityID(k, a)), "1", h.actTTL).Result()
 	switch {
 	case err != nil:
 		log.Warn("teams: activity not deduplicated", "err", err)
@@ -374,6 +378,12 @@ func (h *Handler) firstDelivery(ctx context.Context, log *slog.Logger, a *inboun
 		log.Info("teams: activity redelivered; already handled")
 	}
 	return first
+}
+
+// activityID names an activity for its redelivery check: its tenant,
+// conversation and ID.
+func activityID(k conversation.Key, a *inbound) string {
+	return sum(string(k.Workspace), a.Conversation.ID, a.ID)
 }
 
 // sum is a short, fixed-size hash of IDs, for keys whose parts are long.
