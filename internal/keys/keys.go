@@ -130,22 +130,17 @@ func (p Prefix) TeamsWelcome(sum string) string {
 // Slack keys
 //
 // Slack delivers some things more than once (Events API retries, Socket Mode
-// redeliveries, a double-clicked button). The adapter claims each delivery
-// with SET NX and a TTL under these keys, so that only the first has an
-// effect on any replica. Claims that concern one user live under that user's
-// hash tag, so forget can find them and they sit beside the session.
+// redeliveries, a replayed request). The adapter claims each delivery with
+// SET NX and a TTL under these keys, so that only the first has an effect
+// on any replica. What concerns one user (a double click, an answer's
+// signature) is claimed in their Claims set instead, under their hash tag,
+// so forget finds it and the answer script can take it.
 // ---------------------------------------------------------------------------
 
 // SlackEvent claims one Events API event (or Socket Mode envelope) by the ID
 // Slack gave it; workspace keeps IDs of different installs apart.
 func (p Prefix) SlackEvent(workspace, id string) string {
 	return string(p) + ":slack:event:" + esc(workspace) + ":" + esc(id)
-}
-
-// SlackClaim claims one action on one message of one user (a Start over
-// click, a note sent about a stale click), so a double click has one effect.
-func (p Prefix) SlackClaim(workspace, user, id string) string {
-	return p.userTag("slack", workspace, user) + ":slack:claim:" + esc(id)
 }
 
 // ---------------------------------------------------------------------------
