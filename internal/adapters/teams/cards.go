@@ -171,25 +171,40 @@ func ownerOf(user conversation.UserID, fromID string) owner {
 // strongest first, so the weakest items are the ones counted in a "… +N"
 // line.
 func renderFor(m chat.Message, o owner) *adaptivecard.Card {
-	c := (&cardRenderer{m: m, owner: o}).render()
-	if len(m.Sections) == 0 || cardBytes(c) <= MaxCardBytes {
-		return c
-	}
-	for items := 32; items >= 1; items /= 2 {
-		c = (&cardRenderer{m: m, owner: o, maxItems: items, maxText: 100 * items}).render()
-		if cardBytes(c) <= MaxCardBytes {
-			break
-		}
-	}
+	c, _ := renderSized(m, o)
 	return c
 }
 
-func cardBytes(c *adaptivecard.Card) int {
+// renderSized is renderFor, and the card's JSON when measuring it against
+// MaxCardBytes encoded it (a card with sections: the verdict, the desk),
+// so that the activity sends those bytes instead of encoding the card a
+// second time.
+func renderSized(m chat.Message, o owner) (*adaptivecard.Card, []byte) {
+	c := (&cardRenderer{m: m, owner: o}).render()
+	if len(m.Sections) == 0 {
+		return c, nil
+	}
+	b := cardJSON(c)
+	if len(b) <= MaxCardBytes {
+		return c, b
+	}
+	for items := 32; items >= 1; items /= 2 {
+		c = (&cardRenderer{m: m, owner: o, maxItems: items, maxText: 100 * items}).render()
+		if b = cardJSON(c); len(b) <= MaxCardBytes {
+			break
+		}
+	}
+	return c, b
+}
+
+// cardJSON is c encoded; nil if it cannot be (then it is not measured, and
+// the activity's encoder reports the error).
+func cardJSON(c *adaptivecard.Card) []byte {
 	b, err := json.Marshal(c)
 	if err != nil {
-		return 0
+		return nil
 	}
-	return len(b)
+	return b
 }
 
 type cardRenderer struct {

@@ -40,23 +40,34 @@ var (
 )
 
 // cardContent is what an attachment carries for m sent to o: renderFor(m,
-// o), or the same card already encoded (botframework.RawJSON).
+// o), or the same card already encoded (botframework.RawJSON): from the
+// cache of templates, or as measuring its size encoded it.
 func cardContent(m chat.Message, o owner) any {
 	if m.Key == "" {
-		return renderFor(m, o)
+		return sizedContent(m, o)
 	}
 	user, ok := soleOwner(m)
 	if !ok || user != "" && o.user != "" && o.user != user {
-		return renderFor(m, o)
+		return sizedContent(m, o)
 	}
 	// Which of the IDs are there decides the card's shape: each
 	// combination is a template of its own.
 	key := m.Key + "\x00" + strconv.FormatBool(user != "") + strconv.FormatBool(o.user != "") + strconv.FormatBool(o.alt != "")
 	tmpl := cards.Get(key, func() *stencil.Template { return template(m, user, o) })
 	if tmpl == nil {
-		return renderFor(m, o)
+		return sizedContent(m, o)
 	}
 	return botframework.RawJSON(tmpl.Fill(strconv.AppendInt(nil, m.Rev, 10), stencil.JSONInString(string(user)), stencil.JSONInString(o.alt)))
+}
+
+// sizedContent is renderFor(m, o) as an attachment's content: the bytes
+// renderSized measured, when it encoded the card.
+func sizedContent(m chat.Message, o owner) any {
+	c, b := renderSized(m, o)
+	if b == nil {
+		return c
+	}
+	return botframework.RawJSON(b)
 }
 
 // template is m's card for o encoded with sentinels for its revision and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/itfit/itfit/internal/advisor"
 	"github.com/itfit/itfit/internal/botframework"
@@ -56,6 +57,10 @@ func TestCardContentIsRenderEncoded(t *testing.T) {
 			_, raw := c.(interface{ MarshalJSON() ([]byte, error) })
 			if !raw && (s.Name == "question_single" || s.Name == "answered" || s.Name == "question_multi_group") {
 				t.Errorf("%s for %q: not from the cache", s.Name, p.user)
+			}
+			if !raw && len(m.Sections) > 0 {
+				// Measuring it against MaxCardBytes encoded it already.
+				t.Errorf("%s for %q: a card with sections is encoded twice", s.Name, p.user)
 			}
 		}
 	}
@@ -115,6 +120,35 @@ func BenchmarkCardContent(b *testing.B) {
 		for b.Loop() {
 			if _, ok := cardContent(m, ownerOf("aad-owner", "29:owner")).(botframework.RawJSON); !ok {
 				b.Fatal("not from the cache")
+			}
+		}
+	})
+}
+
+// The verdict card, as the activity encoder writes its attachment: once
+// encoded, as renderSized measured it, or encoded again after the
+// measure (what it cost before).
+//
+//	go test -run '^$' -bench VerdictContent -benchmem ./internal/adapters/teams
+func BenchmarkVerdictContent(b *testing.B) {
+	a := advisor.Default()
+	rec := a.Recommend(chattest.Situations(a)["comanaged"], time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	who := chat.Who{Key: conversation.Key{UserKey: conversation.UserKey{Platform: conversation.Teams, Workspace: "t1", User: "aad-owner"}}}
+	m := chattest.Views().Card(rec, nil, who)
+	o := ownerOf("aad-owner", "29:owner")
+	b.Run("measured-once", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := cardContent(m, o).(botframework.RawJSON); !ok {
+				b.Fatal("the card was not kept encoded")
+			}
+		}
+	})
+	b.Run("encoded-again", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(renderFor(m, o)); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
