@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
+
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // TokenProvider supplies the bearer token for Bot Connector calls.
@@ -347,7 +349,7 @@ func (c *Connector) send(ctx context.Context, op, method, target, tok string, bo
 	if len(bytes.TrimSpace(data)) == 0 || out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if err := wirejson.Unmarshal(data, out); err != nil {
 		// Accepted (2xx), but the answer is unreadable.
 		return fmt.Errorf("botframework: %s: decode response: %w: %w", op, ErrOutcomeUnknown, err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/slackauth"
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // API is the part of Slack's Web API the adapter calls; *slack.Client has it.
@@ -370,7 +371,7 @@ func (w *webAPI) do(ctx context.Context, token, method, ctype string, body []byt
 	if resp.StatusCode != http.StatusOK {
 		return slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := wirejson.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%w: decoding the answer: %w", ErrOutcomeUnknown, err)
 	}
 	return out.Err()

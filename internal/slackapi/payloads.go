@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"regexp"
+
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // Command is a slash command, from a form (HTTP) or JSON (Socket Mode).
@@ -125,11 +127,11 @@ var interactionMembers = []string{"type", "callback_id", "team", "enterprise", "
 // fast on a question's payload (BenchmarkDecodeInteraction: 57 against
 // 27 µs, 2026-12-01).
 func DecodeInteraction(payload []byte, p *Interaction) error {
-	kept, err := Members(payload, interactionMembers...)
+	kept, err := wirejson.Members(payload, interactionMembers...)
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(kept, p)
+	return wirejson.Unmarshal(kept, p)
 }
 
 // Action is one element pressed, in an Interaction's actions.

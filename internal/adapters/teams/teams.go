@@ -22,6 +22,7 @@ import (
 	"github.com/itfit/itfit/internal/locale"
 	"github.com/itfit/itfit/internal/obs"
 	"github.com/itfit/itfit/internal/revisit"
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // Flows is what the adapter asks of the chat layer (*chat.Service).
@@ -182,19 +183,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The token is checked against the activity's channelId and serviceUrl,
-	// so the body is decoded first, but nothing in it is acted on until the
-	// token has passed.
-	act := new(inbound)
-	if err := json.Unmarshal(body, act); err != nil {
+	// so those two are read first, by memory-safe code that checks the whole
+	// body is JSON (wirejson.Members, then encoding/json); the activity is
+	// decoded, with the faster decoder, only once the token has passed.
+	head, err := readHead(body)
+	if err != nil {
 		log.Warn("teams: malformed activity", "err", err)
 		http.Error(w, "malformed activity", http.StatusBadRequest)
 		return
 	}
-	claims, err := h.validator.Validate(r.Context(), r.Header.Get("Authorization"), act.ChannelID, act.ServiceURL)
+	claims, err := h.validator.Validate(r.Context(), r.Header.Get("Authorization"), head.ChannelID, head.ServiceURL)
 	if err != nil {
 		// The error names the rule that failed, never the token.
-		log.Warn("teams: rejected activity", "err", err, "channel", truncate(act.ChannelID, 40))
+		log.Warn("teams: rejected activity", "err", err, "channel", truncate(head.ChannelID, 40))
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	act := new(inbound)
+	if err := wirejson.Unmarshal(body, act); err != nil || act.ChannelID != head.ChannelID || act.ServiceURL != head.ServiceURL {
+		// A member of the wrong type (encoding/json refuses those too), or
+		// the two reads disagree on what the token was checked against:
+		// nothing is done with it.
+		log.Warn("teams: malformed activity", "err", err)
+		http.Error(w, "malformed activity", http.StatusBadRequest)
 		return
 	}
 	tenant := act.ChannelData.Tenant.ID
@@ -458,6 +469,23 @@ func (h *Handler) forgetWelcome(ctx context.Context, log *slog.Logger, a *inboun
 	if err := h.rdb.Del(ctx, h.prefix.TeamsWelcome(sum(tenant, a.Conversation.ID))).Err(); err != nil {
 		log.Warn("teams: welcome mark not removed", "err", err)
 	}
+}
+
+// activityHead is what an activity's token is checked against.
+type activityHead struct {
+	ChannelID  string `json:"channelId"`
+	ServiceURL string `json:"serviceUrl"`
+}
+
+// readHead reads an activity's channelId and serviceUrl as json.Unmarshal
+// would, and refuses a body that is not JSON.
+func readHead(body []byte) (activityHead, error) {
+	var h activityHead
+	kept, err := wirejson.Members(body, "channelId", "serviceUrl")
+	if err == nil {
+		err = json.Unmarshal(kept, &h)
+	}
+	return h, err
 }
 
 // invokeResponse is the answer to an invoke activity, which for an invoke

@@ -1,4 +1,4 @@
-package slackapi
+package wirejson
 
 import (
 	"bytes"
@@ -244,4 +244,8 @@ func number(b []byte, i int) (int, error) {
 		}
 	}
 	return i, nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -1,0 +1,160 @@
+package wirejson_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
+	"github.com/slack-go/slack"
+
+	"github.com/itfit/itfit/internal/botframework"
+	"github.com/itfit/itfit/internal/slackapi"
+	"github.com/itfit/itfit/internal/wirejson"
+)
+
+// corpus is every activity and payload fixture the adapters replay: what
+// Teams and Slack send, with the tests' placeholders left in (they are
+// strings like any other).
+func corpus(tb testing.TB) [][]byte {
+	tb.Helper()
+	var out [][]byte
+	for _, glob := range []string{
+		"../adapters/teams/testdata/corpus/*.json",
+		"../adapters/slackapp/testdata/corpus/*.json",
+		"../slackapi/testdata/*.json",
+	} {
+		files, err := filepath.Glob(glob)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, ".expect.json") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			out = append(out, b)
+		}
+	}
+	if len(out) < 20 {
+		tb.Fatalf("only %d fixtures found", len(out))
+	}
+	return out
+}
+
+// same decodes data with encoding/json and with wirejson into a fresh T
+// and fails unless both refuse it or both give the same value.
+func same[T any](t *testing.T, data []byte) {
+	t.Helper()
+	var want, got T
+	werr := json.Unmarshal(data, &want)
+	gerr := wirejson.Unmarshal(data, &got)
+	if (werr == nil) != (gerr == nil) {
+		t.Fatalf("%q: encoding/json says %v, wirejson %v", data, werr, gerr)
+	}
+	if werr == nil && !reflect.DeepEqual(want, got) {
+		t.Fatalf("%q:\n encoding/json %+v\n wirejson      %+v", data, want, got)
+	}
+}
+
+// The shapes of the Web API answers slackapi decodes (its own types are
+// unexported): chat.postMessage and chat.update, conversations.history.
+type (
+	chatAnswer struct {
+		slack.SlackResponse
+		TS string `json:"ts"`
+	}
+	historyAnswer struct {
+		slack.SlackResponse
+		Messages []struct {
+			Metadata slack.SlackMetadata `json:"metadata"`
+		} `json:"messages"`
+		HasMore          bool `json:"has_more"`
+		ResponseMetadata struct {
+			NextCursor string `json:"next_cursor"`
+		} `json:"response_metadata"`
+	}
+)
+
+// FuzzUnmarshal holds wirejson.Unmarshal to encoding/json's result, on
+// the types it decodes: a Teams activity, a Slack interaction, and the
+// platforms' answers to the bot's calls.
+func FuzzUnmarshal(f *testing.F) {
+	for _, b := range corpus(f) {
+		f.Add(b)
+	}
+	for _, s := range []string{
+		`{"type":"message","Type":"x","TYPE":"y"}`,
+		`{"channelId":"a","channelid":"b","channelData":{"tenant":{"id":"t"}}}`,
+		"{\"text\":\"\xff\xfe\",\"value\":{\"a\":\"\xc3\"}}",
+		`{"value":null,"entities":null,"channelData":null}`,
+		`{"timestamp":"2026-12-01T10:00:00Z","localTimestamp":"not a time"}`,
+		`{"text":"\ud800\udc00\ud800"}`,
+		`{"membersAdded":[{"id":"1"},{"id":2}]}`,
+		`{"value":{"itfit":"answer"}} trailing`,
+		`{"actions":[{"action_id":"a","selected_options":[{"value":"x"}]}],"team":{"id":"T1"}}`,
+		`{"\u0074ype":"block_actions","user":{"id":"U1"}}`,
+		`{"ſervice_url":"x","K":"k"}`,
+		`{"ok":true,"channel":"D1","ts":"1700000000.000100","message":{"type":"message","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"x"}}]}}`,
+		`{"ok":false,"error":"ratelimited","response_metadata":{"messages":["a"],"warnings":["w"]}}`,
+		`{"ok":true,"messages":[{"metadata":{"event_type":"itfit","event_payload":{"n":1e400,"k":[1,-0,2.5]}}}],"has_more":true,"response_metadata":{"next_cursor":"c"}}`,
+		`{"id":"1:abc"}`, `{"id":"a:1","activityId":"1","serviceUrl":"https://smba.example/"}`,
+		`[1,2]`, `null`, `"x"`, `{}`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		same[botframework.InboundActivity](t, data)
+		same[slackapi.Interaction](t, data)
+		same[chatAnswer](t, data)
+		same[historyAnswer](t, data)
+		same[schema.ResourceResponse](t, data)
+		same[schema.ConversationResourceResponse](t, data)
+	})
+}
+
+// Every fixture decodes, and decodes as encoding/json decodes it.
+func TestUnmarshalCorpus(t *testing.T) {
+	for _, b := range corpus(t) {
+		same[botframework.InboundActivity](t, b)
+		same[slackapi.Interaction](t, b)
+	}
+}
+
+// go test -run '^$' -bench Unmarshal -benchmem ./internal/wirejson
+func BenchmarkUnmarshal(b *testing.B) {
+	raw, err := os.ReadFile("../adapters/teams/testdata/corpus/card_submit_personal.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := []byte(strings.NewReplacer("{{TIMESTAMP}}", "2026-12-01T10:00:00.123Z", "{{SERVICE_URL}}", "https://smba.trafficmanager.net/emea/",
+		"{{TENANT}}", "72f988bf-86f1-41af-91ab-2d7cd011db47", "{{BOT_ID}}", "28:3b0e5f0c-1234-4a5b-9c8d-0123456789ab", "{{CARD_ID}}", "1700000000049").Replace(string(raw)))
+	var probe botframework.InboundActivity
+	if err := json.Unmarshal(data, &probe); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a botframework.InboundActivity
+			if err := json.Unmarshal(data, &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("wirejson", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a botframework.InboundActivity
+			if err := wirejson.Unmarshal(data, &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
