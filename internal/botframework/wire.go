@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
+
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // encodeActivity marshals a schema.Activity for the wire.
@@ -159,7 +161,7 @@ func (e *objectEncoder) appendValue(b []byte, v any) []byte {
 	if r, ok := v.(RawJSON); ok {
 		return append(b, r...)
 	}
-	raw, err := json.Marshal(v)
+	raw, err := wirejson.Marshal(v)
 	if err != nil {
 		if e.err == nil {
 			e.err = err

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/itfit/itfit/internal/keys"
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // ErrNoTeamsReference means the user has never spoken to the bot here (or
@@ -96,7 +97,7 @@ func NewTeamsReferences(rdb redis.UniversalClient, prefix keys.Prefix, ttl time.
 // there lives in now. When the user is known by their Entra ID and their
 // Teams ID differs, it keeps the alias from the one to the other.
 func (s *TeamsReferences) Save(ctx context.Context, u UserKey, ref TeamsReference) error {
-	b, err := json.Marshal(ref)
+	b, err := wirejson.Marshal(ref)
 	if err != nil {
 		return fmt.Errorf("encode teams reference: %w", err)
 	}

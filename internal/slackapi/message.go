@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 
 	"github.com/slack-go/slack"
+
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // Message is what the adapter posts: blocks and the plain fallback text
@@ -19,7 +21,7 @@ func EncodeBlocks(bs []slack.Block) ([]byte, error) {
 	if len(bs) == 0 {
 		return []byte("[]"), nil
 	}
-	return json.Marshal(bs)
+	return wirejson.Marshal(bs)
 }
 
 // chatBody is the JSON body of chat.postMessage (ts empty) and chat.update,
@@ -39,10 +41,20 @@ func chatBody(channel, ts, text string, blocks []byte) []byte {
 	return append(b, '}')
 }
 
+// appendJSONString appends s as json.Marshal encodes it: printable ASCII
+// with nothing to escape (IDs, most fallback text) is copied, any other
+// string goes through encoding/json.
 func appendJSONString(b []byte, s string) []byte {
-	q, err := json.Marshal(s) // cannot fail for a string
-	if err != nil {
-		return append(b, `""`...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, err := json.Marshal(s) // cannot fail for a string
+			if err != nil {
+				return append(b, `""`...)
+			}
+			return append(b, q...)
+		}
 	}
-	return append(b, q...)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -1,17 +1,21 @@
 package wirejson_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 	"github.com/slack-go/slack"
 
+	"github.com/itfit/itfit/internal/adaptivecard"
 	"github.com/itfit/itfit/internal/botframework"
+	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/wirejson"
 )
@@ -154,6 +158,50 @@ func BenchmarkUnmarshal(b *testing.B) {
 			var a botframework.InboundActivity
 			if err := wirejson.Unmarshal(data, &a); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// marshalSamples are values of the types wirejson.Marshal encodes (an
+// Adaptive Card, Block Kit blocks, a Teams conversation reference) with s
+// and n wherever they carry text and numbers.
+func marshalSamples(s string, n int64) []any {
+	data := map[string]any{"itfit": "answer", "option": s, s: n, "pos": n}
+	card := adaptivecard.New([]adaptivecard.Element{
+		{Type: "TextBlock", Text: s, Wrap: true},
+		{Type: "FactSet", Facts: []adaptivecard.Fact{{Title: s, Value: s}}},
+		{Type: "Input.ChoiceSet", ID: s, Label: s, Choices: []adaptivecard.Choice{{Title: s, Value: s}}, IsMultiSelect: n%2 == 0},
+		{Type: "Input.ChoiceSet", ID: "who", Choices: []adaptivecard.Choice{}, ChoicesData: &adaptivecard.DataQuery{Type: "Data.Query", Dataset: "graph.microsoft.com/users"}},
+		{Type: "ColumnSet", Columns: []adaptivecard.Element{{Type: "Column", Width: s, Items: []adaptivecard.Element{{Type: "TextBlock", Text: s}}}}},
+	}, []adaptivecard.Action{
+		{Type: "Action.Submit", Title: s, Data: data},
+		{Type: "Action.ShowCard", Title: s, Card: &adaptivecard.Card{Type: "AdaptiveCard", Body: []adaptivecard.Element{{Type: "TextBlock", Text: s}}}},
+	})
+	text := slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+	blocks := []slack.Block{
+		slack.NewSectionBlock(text, []*slack.TextBlockObject{text}, nil),
+		slack.NewActionBlock(s, slack.NewButtonBlockElement(s, s, slack.NewTextBlockObject(slack.PlainTextType, s, true, false))),
+		slack.NewContextBlock("", text),
+		slack.NewDividerBlock(),
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, s, false, false)),
+	}
+	ref := conversation.TeamsReference{ServiceURL: s, ChannelID: "msteams", ConversationID: s, UserID: s, UserName: s, UpdatedAt: time.Unix(n%(1<<40), n%1e9).UTC()}
+	return []any{s, n, data, card, blocks, ref}
+}
+
+// FuzzMarshal holds wirejson.Marshal to the bytes json.Marshal writes.
+func FuzzMarshal(f *testing.F) {
+	for _, s := range []string{"", "plain", "<b>&amp;</b>", "\u2028\u2029", "\xff\xfe", "é, ö: 日本", "\"\\/\b\f\n\r\t\x00\x1f", "`*bold*` _i_ <https://x|y>"} {
+		f.Add(s, int64(0))
+		f.Add(s, int64(-1<<62))
+	}
+	f.Fuzz(func(t *testing.T, s string, n int64) {
+		for _, v := range marshalSamples(s, n) {
+			want, werr := json.Marshal(v)
+			got, gerr := wirejson.Marshal(v)
+			if (werr == nil) != (gerr == nil) || !bytes.Equal(want, got) {
+				t.Fatalf("%T with %q:\n encoding/json %s (%v)\n wirejson      %s (%v)", v, s, want, werr, got, gerr)
 			}
 		}
 	})

@@ -1,7 +1,6 @@
 package teams
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/locale"
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // The ids of the inputs itfit's cards carry.
@@ -200,7 +200,7 @@ func renderSized(m chat.Message, o owner) (*adaptivecard.Card, []byte) {
 // cardJSON is c encoded; nil if it cannot be (then it is not measured, and
 // the activity's encoder reports the error).
 func cardJSON(c *adaptivecard.Card) []byte {
-	b, err := json.Marshal(c)
+	b, err := wirejson.Marshal(c)
 	if err != nil {
 		return nil
 	}

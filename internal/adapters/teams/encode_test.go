@@ -11,6 +11,7 @@ import (
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/chat/chattest"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // Every view, for several people and revisions in turn (the first fills
@@ -152,4 +153,36 @@ func BenchmarkVerdictContent(b *testing.B) {
 			}
 		}
 	})
+}
+
+// An answered question's card, encoded by encoding/json and by wirejson
+// (the activity encoder's choice): a card of its own for every answer, so
+// none is cached.
+//
+//	go test -run '^$' -bench AnsweredCard -benchmem ./internal/adapters/teams
+func BenchmarkAnsweredCard(b *testing.B) {
+	v := chattest.Views()
+	q, _ := advisor.Default().Question("skills")
+	m := v.Answered(conversation.Echo{Question: q, Options: []advisor.OptionID{q.Options[0].ID, q.Options[1].ID}}, 3, 9, "aad-owner")
+	c := Render(m)
+	want, err := json.Marshal(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got, err := wirejson.Marshal(c); err != nil || !bytes.Equal(got, want) {
+		b.Fatalf("wirejson: %v\n%s\nencoding/json:\n%s", err, got, want)
+	}
+	for _, enc := range []struct {
+		name    string
+		marshal func(any) ([]byte, error)
+	}{{"encoding-json", json.Marshal}, {"wirejson", wirejson.Marshal}} {
+		b.Run(enc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := enc.marshal(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
