@@ -38,6 +38,48 @@ func TestValidateCachedTokenStillBindsToTheActivity(t *testing.T) {
 	}
 }
 
+// TestAuthenticIsATokenVerifiedBefore: Authentic holds for a token once
+// Validate has passed it, and only while Validate would take it from its
+// cache: not for a token that failed, a forged one, another header, or
+// once the token has expired or its key has gone.
+func TestAuthenticIsATokenVerifiedBefore(t *testing.T) {
+	f := newValidatorFixture(t)
+	tok := "Bearer " + signRS256(t, "key-a", testRSAKey(t, 0), validClaims(f.clock.Now()))
+	forged := "Bearer " + signRS256(t, "key-a", testRSAKey(t, 1), validClaims(f.clock.Now()))
+	if f.v.Authentic(tok) {
+		t.Fatal("a token never validated is authentic")
+	}
+	if _, err := f.validate(forged); err == nil {
+		t.Fatal("a token signed with another key passed")
+	}
+	if f.v.Authentic(forged) {
+		t.Error("a token that failed is authentic")
+	}
+	if _, err := f.v.Validate(context.Background(), tok, testChannel, "https://evil.example.com/"); err == nil {
+		t.Fatal("a token for another serviceUrl passed")
+	}
+	if f.v.Authentic(tok) {
+		t.Error("a token that failed its binding is authentic")
+	}
+	if _, err := f.validate(tok); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{tok, "bearer " + tok[len("Bearer "):]} {
+		if !f.v.Authentic(h) {
+			t.Errorf("%.20q: a token just validated is not authentic", h)
+		}
+	}
+	for _, h := range []string{"", tok[len("Bearer "):], tok + "x", "Basic " + tok[len("Bearer "):]} {
+		if f.v.Authentic(h) {
+			t.Errorf("%.40q is authentic", h)
+		}
+	}
+	f.clock.Advance(2 * time.Hour)
+	if f.v.Authentic(tok) {
+		t.Error("an expired token is authentic")
+	}
+}
+
 // TestValidateCacheDropsTrustWhenTheKeyGoes: once a refresh no longer
 // publishes the key that signed a cached token, the token fails.
 func TestValidateCacheDropsTrustWhenTheKeyGoes(t *testing.T) {

@@ -248,6 +248,19 @@ func (v *Validator) Validate(ctx context.Context, authorizationHeader, activityC
 	return out, err
 }
 
+// Authentic reports whether the header carries a token that Validate has
+// verified before and that still holds (see cached): its bearer is then the
+// Bot Connector, and the body it came with may be decoded as a trusted one
+// before Validate ties the token to the activity.
+func (v *Validator) Authentic(authorizationHeader string) bool {
+	raw, err := bearerToken(authorizationHeader)
+	if err != nil {
+		return false
+	}
+	_, ok := v.cached(raw)
+	return ok
+}
+
 // cached returns what an earlier Validate learned from this token, if it
 // still holds: same key set (a refresh drops every entry's trust), not
 // expired, already valid, and the key set not due for its periodic refresh.

@@ -33,8 +33,11 @@ type Flows interface {
 }
 
 // TokenValidator checks the token the Bot Connector sends with an activity.
+// Authentic is true for a token Validate has verified before and that still
+// holds.
 type TokenValidator interface {
 	Validate(ctx context.Context, authorization, channelID, serviceURL string) (botframework.Claims, error)
+	Authentic(authorization string) bool
 }
 
 // Connector sends activities to the Bot Connector. CreateConversation opens
@@ -182,30 +185,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
-	// The token is checked against the activity's channelId and serviceUrl,
-	// so those two are read first, by memory-safe code that checks the whole
-	// body is JSON (wirejson.Members, then encoding/json); the activity is
-	// decoded, with the faster decoder, only once the token has passed.
-	head, err := readHead(body)
-	if err != nil {
+	act, claims, code, err := h.authenticate(r.Context(), r.Header.Get("Authorization"), body)
+	switch code {
+	case http.StatusBadRequest:
 		log.Warn("teams: malformed activity", "err", err)
 		http.Error(w, "malformed activity", http.StatusBadRequest)
 		return
-	}
-	claims, err := h.validator.Validate(r.Context(), r.Header.Get("Authorization"), head.ChannelID, head.ServiceURL)
-	if err != nil {
+	case http.StatusUnauthorized:
 		// The error names the rule that failed, never the token.
-		log.Warn("teams: rejected activity", "err", err, "channel", truncate(head.ChannelID, 40))
+		log.Warn("teams: rejected activity", "err", err, "channel", truncate(act.ChannelID, 40))
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
-	act := new(inbound)
-	if err := wirejson.Unmarshal(body, act); err != nil || act.ChannelID != head.ChannelID || act.ServiceURL != head.ServiceURL {
-		// A member of the wrong type (encoding/json refuses those too), or
-		// the two reads disagree on what the token was checked against:
-		// nothing is done with it.
-		log.Warn("teams: malformed activity", "err", err)
-		http.Error(w, "malformed activity", http.StatusBadRequest)
 		return
 	}
 	tenant := act.ChannelData.Tenant.ID
@@ -469,6 +458,50 @@ func (h *Handler) forgetWelcome(ctx context.Context, log *slog.Logger, a *inboun
 	if err := h.rdb.Del(ctx, h.prefix.TeamsWelcome(sum(tenant, a.Conversation.ID))).Err(); err != nil {
 		log.Warn("teams: welcome mark not removed", "err", err)
 	}
+}
+
+// authenticate decodes the activity and checks its token against it: 200,
+// 400 when the body is not an activity, 401 when the token fails (the
+// activity then holds only its channelId and serviceUrl).
+//
+// A token verified before (Authentic) comes from the Bot Connector, so
+// its body is decoded at once with the fast decoder. Any other token is
+// checked against the activity's channelId and serviceUrl as read by
+// memory-safe code that checks the whole body is JSON (wirejson.Members,
+// then encoding/json), and the activity is decoded only once the token has
+// passed: no byte an unauthenticated sender chose reaches the fast decoder.
+func (h *Handler) authenticate(ctx context.Context, auth string, body []byte) (*inbound, botframework.Claims, int, error) {
+	act := new(inbound)
+	if h.validator.Authentic(auth) {
+		if err := wirejson.Unmarshal(body, act); err != nil {
+			return act, botframework.Claims{}, http.StatusBadRequest, err
+		}
+		claims, err := h.validator.Validate(ctx, auth, act.ChannelID, act.ServiceURL)
+		if err != nil {
+			return act, claims, http.StatusUnauthorized, err
+		}
+		return act, claims, http.StatusOK, nil
+	}
+	head, err := readHead(body)
+	if err != nil {
+		return act, botframework.Claims{}, http.StatusBadRequest, err
+	}
+	act.ChannelID, act.ServiceURL = head.ChannelID, head.ServiceURL
+	claims, err := h.validator.Validate(ctx, auth, head.ChannelID, head.ServiceURL)
+	if err != nil {
+		return act, claims, http.StatusUnauthorized, err
+	}
+	act = new(inbound)
+	if err := wirejson.Unmarshal(body, act); err != nil {
+		// A member of the wrong type: encoding/json refuses those too.
+		return act, claims, http.StatusBadRequest, err
+	}
+	if act.ChannelID != head.ChannelID || act.ServiceURL != head.ServiceURL {
+		// The two reads disagree on what the token was checked against
+		// (FuzzUnmarshal says they do not): nothing is done with it.
+		return act, claims, http.StatusBadRequest, errors.New("channelId or serviceUrl read two ways")
+	}
+	return act, claims, http.StatusOK, nil
 }
 
 // activityHead is what an activity's token is checked against.

@@ -844,6 +844,51 @@ func TestBadBodies(t *testing.T) {
 	}
 }
 
+// TestTheActivityIsDecodedOnlyUnderAValidToken: a member of the wrong
+// type is found by the whole activity's decoding, which comes after the
+// token check: under a forged token only channelId and serviceUrl are read
+// (401), under a valid one the activity is refused (400), the first time
+// and again once the token is known (the fast decoder's path). Nothing is
+// sent or stored.
+func TestTheActivityIsDecodedOnlyUnderAValidToken(t *testing.T) {
+	f := newFixture(t, nil)
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := f.bf.ServiceURL()
+	bad := f.activity(ana, personal, "hi")
+	bad["from"] = 5
+	forged := "Bearer " + bftest.SignWith(t, other, bftest.KeyID, f.bf.Claims(svc))
+	auth := f.bf.Authorization(t, svc)
+	for _, c := range []struct {
+		name string
+		auth string
+		want int
+	}{
+		{"forged token", forged, http.StatusUnauthorized},
+		{"valid token, first sight", auth, http.StatusBadRequest},
+		{"valid token, known", auth, http.StatusBadRequest},
+		{"forged token again", forged, http.StatusUnauthorized},
+	} {
+		if code := f.postAuth(bad, c.auth); code != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, code, c.want)
+		}
+	}
+	if code := f.postRaw([]byte(`{"type":"message","channelId":"msteams",`), auth); code != http.StatusBadRequest {
+		t.Errorf("malformed JSON under a known token: %d", code)
+	}
+	if reqs := f.bf.Requests(); len(reqs) != 0 {
+		t.Errorf("sent to the connector: %+v", reqs)
+	}
+	if ks := redistest.Keys(t, f.rb.Client, f.prefix); len(ks) != 0 {
+		t.Errorf("stored: %v", ks)
+	}
+	if code := f.post(f.activity(ana, personal, "hi")); code != http.StatusOK {
+		t.Errorf("a good activity after: %d", code)
+	}
+}
+
 func TestConnectorFailureIsLoggedAndCounted(t *testing.T) {
 	f := newFixture(t, nil)
 	f.bf.FailWith(http.StatusForbidden)
