@@ -16,6 +16,7 @@ import (
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
+	"github.com/itfit/itfit/internal/outbound"
 	"github.com/itfit/itfit/internal/wirejson"
 )
 
@@ -76,6 +77,7 @@ type ConnectorConfig struct {
 type Connector struct {
 	tokens  TokenProvider
 	client  *http.Client
+	rt      http.RoundTripper // client's transport, for the activities' calls (see outbound)
 	timeout time.Duration
 	retry   retryPolicy
 	now     func() time.Time
@@ -101,6 +103,7 @@ func NewConnector(cfg ConnectorConfig) (*Connector, error) {
 		now: cfg.Now,
 		log: cfg.Logger,
 	}
+	c.rt = outbound.Transport(c.client)
 	if c.timeout <= 0 {
 		c.timeout = 15 * time.Second
 	}
@@ -317,7 +320,7 @@ func (c *Connector) send(ctx context.Context, op, method, target, tok string, bo
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Accept", "application/json")
 	req, wrote := withWriteTrace(req)
-	resp, err := c.client.Do(req)
+	resp, err := c.rt.RoundTrip(req) // the deadline is actx's
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: %w", outcomeOf(wrote), ctx.Err())

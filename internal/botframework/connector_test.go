@@ -369,3 +369,31 @@ func TestNewConnectorNeedsTokens(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A redirect from the connector is its answer, not a hop: the bearer token
+// is not taken to another URL, and the send fails as a refusal.
+func TestConnectorDoesNotFollowRedirects(t *testing.T) {
+	var elsewhere sync.Map
+	other := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Store(r.URL.Path, r.Header.Get("Authorization"))
+		writeJSON(w, map[string]any{"id": "activity-elsewhere"})
+	}))
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		f := newConnectorFixture(t, nil, func(w http.ResponseWriter) {
+			w.Header().Set("Location", other.URL+"/stolen")
+			w.WriteHeader(code)
+		})
+		_, err := f.c.SendToConversation(context.Background(), f.fc.serviceURL(), "a:1", schema.Activity{Type: schema.Message, Text: "hi"})
+		var apiErr *botframework.APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != code {
+			t.Errorf("%d: error %v, want an APIError with the status", code, err)
+		}
+		if n := len(f.fc.requests()); n != 1 {
+			t.Errorf("%d: %d requests to the connector, want 1", code, n)
+		}
+	}
+	elsewhere.Range(func(k, v any) bool {
+		t.Errorf("the redirect was followed: %v with %q", k, v)
+		return true
+	})
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/outbound"
 	"github.com/itfit/itfit/internal/slackauth"
 	"github.com/itfit/itfit/internal/wirejson"
 )
@@ -331,6 +332,10 @@ func (w *webAPI) chat(ctx context.Context, token, method string, body []byte) (s
 // reset or timeout before the answer, a 5xx, an answer that cannot be read).
 // A 429 and the other statuses are Slack refusing: neither mark.
 func (w *webAPI) do(ctx context.Context, token, method, ctype string, body []byte, out interface{ Err() error }) error {
+	// The client's Timeout bounds the call and the read of its answer; the
+	// call goes straight through its transport (see outbound).
+	ctx, cancel := outbound.Deadline(ctx, w.http)
+	defer cancel()
 	var wrote atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
@@ -345,7 +350,7 @@ func (w *webAPI) do(ctx context.Context, token, method, ctype string, body []byt
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := w.http.Do(req)
+	resp, err := outbound.Transport(w.http).RoundTrip(req)
 	if err != nil {
 		if wrote.Load() {
 			return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
