@@ -1,7 +1,6 @@
 package teams
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode/utf8"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/itfit/itfit/internal/botframework"
 	"github.com/itfit/itfit/internal/chat"
 	"github.com/itfit/itfit/internal/conversation"
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // inbound is an activity as the Bot Connector posts it; a card submit's
@@ -41,7 +41,7 @@ func (a *inbound) refreshesReference(k conversation.Key) bool {
 		User   conversation.UserID `json:"user"`
 		UID    string              `json:"uid"`
 	}
-	return json.Unmarshal(a.Value, &v) == nil && (v.Action == string(chat.IntentRemind) || v.Action == string(chat.IntentShare)) &&
+	return wirejson.Unmarshal(a.Value, &v) == nil && (v.Action == string(chat.IntentRemind) || v.Action == string(chat.IntentShare)) &&
 		((v.User != "" && (v.User == k.User || string(v.User) == a.From.ID)) || (v.UID != "" && v.UID == a.From.ID))
 }
 
@@ -267,7 +267,7 @@ func (a *inbound) input(who chat.Who) (chat.Input, bool) {
 func (a *inbound) press(k conversation.Key) chat.Act {
 	p := chat.Act{On: a.ReplyToID}
 	var v submitValue
-	if err := json.Unmarshal(a.Value, &v); err != nil || v.Action == "" {
+	if err := wirejson.Unmarshal(a.Value, &v); err != nil || v.Action == "" {
 		p.Problem = chat.Problem{Kind: chat.UnknownButton}
 		return p
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/itfit/itfit/internal/erasure"
 	"github.com/itfit/itfit/internal/keys"
 	"github.com/itfit/itfit/internal/redistest"
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // Seeds shaped like what Teams sends: personal message, channel mention,
@@ -230,4 +231,26 @@ func checkSessions(t *testing.T, rdb redis.UniversalClient, p keys.Prefix, audit
 			}
 		}
 	}
+}
+
+// FuzzSubmitValue holds wirejson's decoding of a card submit's value to
+// encoding/json's: the same value, the same refusals.
+func FuzzSubmitValue(f *testing.F) {
+	for _, s := range []string{
+		`{"itfit":"answer","question":"it_staff","rev":1,"option":"none","user":"aad-ana","uid":"29:1ana","pos":1,"total":10,"in":"fr-CA"}`,
+		`{"itfit":"answer","question":"skills","rev":2,"options":"security,,cloud,zzz","user":"aad-ana"}`,
+		`{"itfit":"share","manager":"aad-boss","user":"aad-ana","lang":"xx-YY"}`,
+		`{"itfit":"desk","sort":"due","page":"2","format":"csv","client":"aad-c","conv":"a:1"}`,
+		`{"itfit":12}`, `{"rev":"1"}`, `{"pos":1e3}`, `{"in":5}`, `null`, `[]`, `{"ITFIT":"answer","User":"u"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want, got submitValue
+		werr := json.Unmarshal(data, &want)
+		gerr := wirejson.Unmarshal(data, &got)
+		if (werr == nil) != (gerr == nil) || werr == nil && want != got {
+			t.Fatalf("%q:\n encoding/json %+v (%v)\n wirejson      %+v (%v)", data, want, werr, got, gerr)
+		}
+	})
 }
