@@ -34,8 +34,9 @@ func Unmarshal(data []byte, v any) error {
 }
 
 // Marshal is json.Marshal(v), the same bytes, with github.com/goccy/go-json
-// doing the work (BenchmarkMarshal, an answered question's Adaptive Card:
-// see README). Where that encoder fails, encoding/json encodes v, so its
+// doing the work (BenchmarkAnsweredCard in internal/adapters/teams, an
+// answered question's Adaptive Card: 0.84-1.0 against 2.9-3.5 µs,
+// 2026-12-02). Where that encoder fails, encoding/json encodes v, so its
 // errors are the ones returned. FuzzMarshal holds the two to the same
 // bytes.
 func Marshal(v any) ([]byte, error) {
