@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/itfit/itfit/internal/wirejson"
 )
 
 // questionPayload is a block_actions payload as Slack sends it for a click
@@ -144,5 +146,32 @@ func TestTextAfterMention(t *testing.T) {
 		if got := strings.Join(strings.Fields(TextAfterMention(text)), " "); got != want {
 			t.Errorf("TextAfterMention(%q) = %q, want %q", text, got, want)
 		}
+	}
+}
+
+// The Web API's answers, as the client decodes them (wirejson), decode
+// as encoding/json decodes them, whatever the input.
+func FuzzAnswers(f *testing.F) {
+	for _, s := range []string{
+		`{"ok":true,"channel":"D1","ts":"1700000000.000100","message":{"type":"message","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"x"}}]}}`,
+		`{"ok":false,"error":"ratelimited","response_metadata":{"messages":["a"],"warnings":["w"]}}`,
+		`{"ok":true,"messages":[{"metadata":{"event_type":"itfit","event_payload":{"n":1e400,"k":[1,-0,2.5]}}}],"has_more":true,"response_metadata":{"next_cursor":"c"}}`,
+		`{"ok":"yes"}`, `{"ts":1}`, `null`, `[]`, `{"OK":true,"TS":"1"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAnswer[chatResponse](t, data)
+		sameAnswer[historyResponse](t, data)
+	})
+}
+
+func sameAnswer[T any](t *testing.T, data []byte) {
+	t.Helper()
+	var want, got T
+	werr := json.Unmarshal(data, &want)
+	gerr := wirejson.Unmarshal(data, &got)
+	if (werr == nil) != (gerr == nil) || werr == nil && !reflect.DeepEqual(want, got) {
+		t.Fatalf("%q:\n encoding/json %+v (%v)\n wirejson      %+v (%v)", data, want, werr, got, gerr)
 	}
 }
