@@ -21,6 +21,7 @@ import (
 
 	"github.com/itfit/itfit/internal/conversation"
 	"github.com/itfit/itfit/internal/obs"
+	"github.com/itfit/itfit/internal/outbound"
 	"github.com/itfit/itfit/internal/slackauth"
 )
 
@@ -89,13 +90,15 @@ func New(o Options) *Client {
 	return &Client{apis: p, metrics: o.Metrics, sleep: o.Sleep, http: o.HTTPClient, web: web, allowURL: o.AllowResponseURL, maxWait: o.MaxWait}
 }
 
-// DefaultHTTPClient is the Web API's and response_url's client: a
-// transport of its own, whose idle pool holds a connection per concurrent
-// call (http.DefaultTransport keeps 2 per host, so under load every other
-// call dialled, and over TLS handshook, afresh). It never opens more
-// connections to a host than the pool keeps: over HTTP/1.1 a burst beyond
-// them used to dial connections that were closed when they came back, and
-// dialled again at the next burst; now a call waits for one of the 256.
+// DefaultHTTPClient is the Web API's and response_url's client. Its calls
+// go through an outbound.H1: HTTP/1.1, the calling goroutine writing each
+// request in one write and reading its answer, over a pool that keeps a
+// connection per concurrent call (http.DefaultTransport keeps 2 per host,
+// so under load every other call dialled, and over TLS handshook, afresh).
+// It never opens more than 256 connections to a host: a call beyond them
+// waits for one to come back. What H1 does not carry (a proxy from the
+// environment) goes through a transport of the same sizing that attempts
+// HTTP/2.
 func DefaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 0 // no bound across hosts: slack.com, hooks.slack.com
@@ -103,7 +106,7 @@ func DefaultHTTPClient() *http.Client {
 	t.MaxConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
 	t.ForceAttemptHTTP2 = true
-	return &http.Client{Timeout: 10 * time.Second, Transport: t}
+	return &http.Client{Timeout: 10 * time.Second, Transport: outbound.NewH1(t)}
 }
 
 // APIBase is the Web API's base URL (Slack's when u is empty), ending
