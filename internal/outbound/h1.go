@@ -58,7 +58,7 @@ type H1 struct {
 	// its answer included. Zero means a minute.
 	Timeout time.Duration
 	// Patience is how long a call waits for a busy connection before it
-	// dials another, once the host has a few (see get). Zero means 2 ms;
+	// dials another, once the host has a few (see get). Zero means 20 ms;
 	// negative, never.
 	Patience time.Duration
 

@@ -98,7 +98,7 @@ func New(o Options) *Client {
 // It never opens more than 256 connections to a host: a call beyond them
 // waits for one to come back. What H1 does not carry (a proxy from the
 // environment) goes through a transport of the same sizing that attempts
-// HTTP/2.
+// HTTP/2. A redirect is handed back as the answer, not followed.
 func DefaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 0 // no bound across hosts: slack.com, hooks.slack.com
@@ -106,7 +106,13 @@ func DefaultHTTPClient() *http.Client {
 	t.MaxConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
 	t.ForceAttemptHTTP2 = true
-	return &http.Client{Timeout: 10 * time.Second, Transport: outbound.NewH1(t)}
+	return &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: outbound.NewH1(t),
+		// Neither the Web API nor a response_url redirects; a call that
+		// followed one would take its request to another URL.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // APIBase is the Web API's base URL (Slack's when u is empty), ending

@@ -17,6 +17,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/itfit/itfit/internal/outbound"
 	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/slackauth"
 )
@@ -146,8 +147,11 @@ var tag = slackapi.Tag{Event: "itfit_nudge", Key: "occurrence", Value: "user/sla
 // has neither mark; a request that was written and got no clear answer is
 // ErrOutcomeUnknown; one that was never written is ErrNotSent. The fake
 // counts what reached it, so "unknown" is the case where Slack has acted.
+// "H1" is DefaultHTTPClient's transport, outbound.H1, against the fake
+// that offers HTTP/2.
 func TestPostTaggedClassifiesFailures(t *testing.T) {
-	for _, h2 := range []bool{false, true} {
+	for _, via := range []string{"http1", "http2", "H1"} {
+		h2 := via != "http1"
 		for _, tc := range []struct {
 			answer  string
 			want    error // nil: neither mark
@@ -172,9 +176,12 @@ func TestPostTaggedClassifiesFailures(t *testing.T) {
 			}},
 			{answer: "closed port", want: slackapi.ErrNotSent},
 		} {
-			t.Run(fmt.Sprintf("h2=%v/%s", h2, tc.answer), func(t *testing.T) {
+			t.Run(via+"/"+tc.answer, func(t *testing.T) {
 				f := &webAPI{t: t, answer: tc.answer, pageSize: 100, protos: map[int]int{}}
 				srv, hc := fakeServer(t, f, h2, 300*time.Millisecond)
+				if via == "H1" {
+					hc.Transport = outbound.NewH1(hc.Transport)
+				}
 				apiURL := srv.URL + "/api/"
 				if tc.answer == "closed port" {
 					ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -222,7 +229,7 @@ func TestPostTaggedClassifiesFailures(t *testing.T) {
 				if md["event_type"] != tag.Event || payload[tag.Key] != tag.Value {
 					t.Errorf("metadata = %v, want the tag", f.posted[0]["metadata"])
 				}
-				if want := map[bool]int{false: 1, true: 2}[h2]; f.protos[want] == 0 {
+				if want := map[bool]int{false: 1, true: 2}[via == "http2"]; f.protos[want] == 0 || len(f.protos) != 1 {
 					t.Errorf("served over %v, want HTTP/%d", f.protos, want)
 				}
 			})
