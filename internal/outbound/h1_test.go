@@ -247,6 +247,19 @@ func hang(release <-chan struct{}) http.HandlerFunc {
 	}
 }
 
+// givesUpInTime fails the test unless call ends with the deadline, and
+// well before the 2 s a hang would take.
+func givesUpInTime(t *testing.T, what string, call func() error) {
+	t.Helper()
+	start := time.Now()
+	if err := call(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("%s: %v, want the deadline", what, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("%s gave up after %v", what, d)
+	}
+}
+
 func TestH1ACallWaitingForRoomGivesUpAtItsDeadline(t *testing.T) {
 	release := make(chan struct{})
 	s := newTLSServer(t, hang(release), nil)
@@ -262,14 +275,10 @@ func TestH1ACallWaitingForRoomGivesUpAtItsDeadline(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	_, _, err := post(t, h, ctx, s.URL, "second")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a call waiting for the only connection: %v, want the deadline", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("it gave up after %v", d)
-	}
+	givesUpInTime(t, "a call waiting for the only connection", func() error {
+		_, _, err := post(t, h, ctx, s.URL, "second")
+		return err
+	})
 	close(release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -296,14 +305,10 @@ func TestH1ACallBrokenOffByItsContextSaysItWasWritten(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(ctx, 80*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	_, _, err := post(t, h, ctx, s.URL, "lost")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a call the server never answers: %v, want the deadline", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("it gave up after %v", d)
-	}
+	givesUpInTime(t, "a call the server never answers", func() error {
+		_, _, err := post(t, h, ctx, s.URL, "lost")
+		return err
+	})
 	if !wrote.Load() {
 		t.Fatal("the request was written, but the trace was not told")
 	}
@@ -324,14 +329,10 @@ func TestH1WithoutADeadlineACallHasItsTimeout(t *testing.T) {
 	s := newTLSServer(t, hang(release), nil)
 	h := h1For(s)
 	h.Timeout = 80 * time.Millisecond
-	start := time.Now()
-	_, _, err := post(t, h, context.Background(), s.URL, "x")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("%v, want the deadline", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("gave up after %v", d)
-	}
+	givesUpInTime(t, "a call without a deadline", func() error {
+		_, _, err := post(t, h, context.Background(), s.URL, "x")
+		return err
+	})
 }
 
 // An answer's body closed before its end costs its connection, unless

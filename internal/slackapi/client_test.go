@@ -10,22 +10,29 @@ import (
 	"github.com/itfit/itfit/internal/slackapi"
 )
 
+// redirecting is a Web API that redirects every call to another server
+// answering body, and the counts of calls each was asked.
+func redirecting(t *testing.T, code int, body string) (apiURL string, asked, followed *atomic.Int32) {
+	t.Helper()
+	asked, followed = new(atomic.Int32), new(atomic.Int32)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		followed.Add(1)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(other.Close)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.Redirect(w, r, other.URL+r.URL.Path, code)
+	}))
+	t.Cleanup(api.Close)
+	return api.URL + "/api/", asked, followed
+}
+
 // A redirect from the Web API is its answer, not a hop: the bot token is
 // not taken to another URL, and the call fails.
 func TestWebAPIDoesNotFollowRedirects(t *testing.T) {
-	var followed atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		followed.Add(1)
-		_, _ = w.Write([]byte(`{"ok":true,"channel":"D1","ts":"1.2"}`))
-	}))
-	t.Cleanup(other.Close)
-	var asked atomic.Int32
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		asked.Add(1)
-		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
-	}))
-	t.Cleanup(api.Close)
-	c := newClient(api.URL+"/api/", api.Client())
+	apiURL, asked, followed := redirecting(t, http.StatusTemporaryRedirect, `{"ok":true,"channel":"D1","ts":"1.2"}`)
+	c := newClient(apiURL, http.DefaultClient)
 	if ts, err := c.PostEncoded(context.Background(), "T1", "D1", slackapi.Message{Text: "hi"}, []byte(`[]`)); err == nil {
 		t.Errorf("posted (ts %q) through a redirect", ts)
 	}
@@ -37,19 +44,8 @@ func TestWebAPIDoesNotFollowRedirects(t *testing.T) {
 // The calls slack-go makes (users.info here) go through DefaultHTTPClient,
 // which hands a redirect back as the answer too.
 func TestDefaultClientDoesNotFollowRedirects(t *testing.T) {
-	var followed atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		followed.Add(1)
-		_, _ = w.Write([]byte(`{"ok":true,"user":{"id":"U1","locale":"fr-CA"}}`))
-	}))
-	t.Cleanup(other.Close)
-	var asked atomic.Int32
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		asked.Add(1)
-		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
-	}))
-	t.Cleanup(api.Close)
-	c := newClient(api.URL+"/api/", slackapi.DefaultHTTPClient())
+	apiURL, asked, followed := redirecting(t, http.StatusFound, `{"ok":true,"user":{"id":"U1","locale":"fr-CA"}}`)
+	c := newClient(apiURL, slackapi.DefaultHTTPClient())
 	if loc, err := c.UserLocale(context.Background(), "T1", "U1"); err == nil {
 		t.Errorf("read the locale (%q) through a redirect", loc)
 	}
