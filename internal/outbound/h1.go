@@ -100,13 +100,30 @@ type h1conn struct {
 	reused bool
 }
 
+// Unsent reports whether err, from a request H1 carried, says that the
+// request was not written in full: no connection could be had (a dial, a
+// handshake, the wait for a busy one), or Request.Write failed (its body
+// did, or a write of a request larger than the buffer). That is what
+// Request.Write tells a trace's WroteRequest, so a caller of H1 needs no
+// trace to know it. A failure once the request is in the buffer is not
+// Unsent (its flush, the answer): the server may have read it whole.
+func Unsent(err error) bool {
+	var u unsentError
+	return errors.As(err, &u)
+}
+
+type unsentError struct{ err error }
+
+func (e unsentError) Error() string { return e.err.Error() }
+func (e unsentError) Unwrap() error { return e.err }
+
 // ErrServerClosed: an idle connection's server closed it as the request
 // went out, before any answer came.
 var ErrServerClosed = errors.New("outbound: the server closed the kept-alive connection before answering")
 
 // RoundTrip sends req on one of the pool's connections, or through Fallback.
 func (h *H1) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !h.carries(req) {
+	if !h.Carries(req) {
 		if h.Fallback == nil {
 			return http.DefaultTransport.RoundTrip(req)
 		}
@@ -124,12 +141,15 @@ func (h *H1) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, err
+		return nil, unsentError{err}
 	}
 	return h.exchange(ctx, cancel, hs, pc, req)
 }
 
-func (h *H1) carries(req *http.Request) bool {
+// Carries reports whether H1 sends req itself, rather than through
+// Fallback: then an error it returns says by Unsent whether any of the
+// request can have reached the server.
+func (h *H1) Carries(req *http.Request) bool {
 	u := req.URL
 	if u == nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return false
@@ -429,17 +449,22 @@ func (h *H1) exchange(ctx context.Context, cancel context.CancelFunc, hs *h1host
 		return nil, err
 	}
 	// Request.Write tells the request's trace (WroteRequest) once the
-	// request is in the buffer, as http.Transport's does: a flush that
-	// fails after it is then an outcome unknown, the cautious side.
+	// request is in the buffer, as http.Transport's does, and a failure
+	// before then is Unsent: a flush that fails after it is an outcome
+	// unknown, the cautious side.
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(pc.conn)
 	err := req.Write(bw)
-	if err == nil {
+	written := err == nil
+	if written {
 		err = bw.Flush()
 	}
 	bw.Reset(nil)
 	writers.Put(bw)
 	if err != nil {
+		if !written {
+			err = unsentError{err}
+		}
 		return fail(err)
 	}
 	var resp *http.Response

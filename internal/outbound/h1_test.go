@@ -323,6 +323,91 @@ func TestH1ACallBrokenOffByItsContextSaysItWasWritten(t *testing.T) {
 	}
 }
 
+// failingBody is a request body that fails after its first bytes.
+type failingBody struct{ sent bool }
+
+func (b *failingBody) Read(p []byte) (int, error) {
+	if b.sent {
+		return 0, errors.New("the body's source failed")
+	}
+	b.sent = true
+	return copy(p, "half a body"), nil
+}
+
+// Unsent is what a trace's WroteRequest would have said: true only when
+// the request was not written in full, whatever else went wrong.
+func TestH1SaysWhetherAFailedRequestWasWrittenInFull(t *testing.T) {
+	release := make(chan struct{})
+	hung := newTLSServer(t, hang(release), nil)
+	reset := newTLSServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			c.(*tls.Conn).NetConn().(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}, func(s *http.Server) { s.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){} })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := "https://" + ln.Addr().String() + "/"
+	ln.Close()
+	busy := h1For(hung)
+	busy.MaxConnsPerHost = 1
+	busy.Patience = -1
+	held := make(chan struct{})
+	defer func() { close(release); <-held }()
+	go func() {
+		defer close(held)
+		post(t, busy, context.Background(), hung.URL, "holds the only connection")
+	}()
+	for hung.accepted.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for _, tc := range []struct {
+		name   string
+		h      *H1
+		url    string
+		body   io.Reader
+		unsent bool
+	}{
+		{"no server at the port", h1For(hung), closedPort, strings.NewReader("x"), true},
+		{"a certificate not trusted", NewH1(http.DefaultTransport), reset.URL, strings.NewReader("x"), true},
+		{"the body failing", h1For(hung), hung.URL, &failingBody{}, true},
+		{"waiting for the only connection", busy, hung.URL, strings.NewReader("x"), true},
+		{"written, never answered", h1For(hung), hung.URL, strings.NewReader("x"), false},
+		{"written, then the connection closed unanswered", h1For(reset), reset.URL, strings.NewReader("x"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+			defer cancel()
+			var wrote atomic.Bool
+			ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+				WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+			})
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, tc.url, tc.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.h.Carries(req) {
+				t.Fatal("H1 does not carry the request itself")
+			}
+			resp, err := tc.h.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatal("the call succeeded")
+			}
+			if got := Unsent(err); got != tc.unsent {
+				t.Errorf("Unsent(%v) = %v, want %v", err, got, tc.unsent)
+			}
+			if wrote.Load() == tc.unsent {
+				t.Errorf("the trace was told written = %v, Unsent says %v", wrote.Load(), tc.unsent)
+			}
+		})
+	}
+}
+
 func TestH1WithoutADeadlineACallHasItsTimeout(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
