@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/itfit/itfit/internal/outbound"
 )
 
 // Sizing of the shared transport. A Teams answer makes one or two connector
@@ -23,8 +25,11 @@ const (
 // call beyond the second in flight handshook TLS afresh (1,306 handshakes
 // per 1,000 answers in `scripts/load teams -http1`). HTTP/2 is attempted
 // where the server offers it; proxies come from the environment, as with
-// the default transport.
-var sharedTransport = sync.OnceValue(func() *http.Transport {
+// the default transport. A host that answers over HTTP/1.1 (a connector
+// or proxy without h2) is then spoken to through an outbound.H1 of the
+// same sizing (outbound.Negotiated), which costs less per call than this
+// transport's HTTP/1.1 connections and their two goroutines each.
+var sharedTransport = sync.OnceValue(func() http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 0 // no limit across hosts: a serviceUrl per region, the token and key hosts
 	t.MaxIdleConnsPerHost = maxIdlePerHost
@@ -33,7 +38,7 @@ var sharedTransport = sync.OnceValue(func() *http.Transport {
 	t.MaxConnsPerHost = maxIdlePerHost
 	t.IdleConnTimeout = idleConnTimeout
 	t.ForceAttemptHTTP2 = true
-	return t
+	return outbound.NewNegotiated(t)
 })
 
 // withTimeout returns a client that has a timeout, because an HTTP client

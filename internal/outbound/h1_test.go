@@ -29,8 +29,20 @@ type tlsServer struct {
 
 func newTLSServer(t *testing.T, h http.HandlerFunc, tune func(*http.Server)) *tlsServer {
 	t.Helper()
+	return startTLSServer(t, h, tune, true)
+}
+
+// newHTTP1Server is newTLSServer speaking HTTP/1.1 alone (no h2 in ALPN),
+// as a connector or proxy that does not offer HTTP/2.
+func newHTTP1Server(t *testing.T, h http.HandlerFunc) *tlsServer {
+	t.Helper()
+	return startTLSServer(t, h, nil, false)
+}
+
+func startTLSServer(t *testing.T, h http.HandlerFunc, tune func(*http.Server), http2 bool) *tlsServer {
+	t.Helper()
 	s := &tlsServer{Server: httptest.NewUnstartedServer(h)}
-	s.EnableHTTP2 = true
+	s.EnableHTTP2 = http2
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		switch st {
 		case http.StateNew:
