@@ -2,7 +2,9 @@ package outbound
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,5 +145,36 @@ func TestNegotiatedReturnsToHTTP2(t *testing.T) {
 	}
 	if got := c.calls.Load(); got != 3 {
 		t.Errorf("%d of 3 calls through T", got)
+	}
+}
+
+// A plain http:// host (a local fake connector, say) is HTTP/1.1 too: its
+// calls after the first go through H1, over plain TCP.
+func TestNegotiatedTakesAPlainHTTPHostToH1(t *testing.T) {
+	var accepted atomic.Int64
+	s := httptest.NewUnstartedServer(http.HandlerFunc(echo))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			accepted.Add(1)
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	n := NewNegotiated(http.DefaultTransport.(*http.Transport).Clone())
+	c := &counting{rt: n.T}
+	n.T = c
+	for i := range 5 {
+		if _, got, err := post(t, n, context.Background(), s.URL+"/v3/conversations/a/activities", "x"); err != nil || got != "HTTP/1.1 POST x" {
+			t.Fatalf("call %d: %q, %v", i, got, err)
+		}
+	}
+	if got := c.calls.Load(); got != 1 {
+		t.Errorf("%d of 5 calls through T, want the first only", got)
+	}
+	if n.H1.hostCount() != 1 {
+		t.Error("H1 did not carry the calls after the first")
+	}
+	if got := accepted.Load(); got != 2 {
+		t.Errorf("the server accepted %d connections, want 2", got)
 	}
 }
