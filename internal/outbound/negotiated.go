@@ -11,10 +11,10 @@ import (
 // sends a host's calls through H1 once the host has answered T over
 // HTTP/1.1: a server, or a proxy before it, that speaks only HTTP/1.1 gets
 // H1's pool (a connection per call in flight, written and read by the
-// calling goroutine) rather than T's, whose two goroutines per connection
-// cost the Teams path a third more CPU per answer over HTTP/1.1 than over
-// HTTP/2, and held 96-97 MiB of RSS at saturation (see README,
-// Performance). A host that offers HTTP/2 never reaches H1.
+// calling goroutine) rather than T's, which has two goroutines per
+// connection. Against HTTP/1.1 fakes, that took about 11% off the Teams
+// path's CPU per answer at saturation and its RSS from 92-99 to 82-85 MiB
+// (see README, Performance). A host that offers HTTP/2 never reaches H1.
 //
 // A host marked HTTP/1.1 is asked again through T every Recheck, by one
 // call while the others keep to H1, so that a server that comes to offer
