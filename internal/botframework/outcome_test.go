@@ -11,6 +11,7 @@ import (
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
 	"github.com/itfit/itfit/internal/botframework"
+	"github.com/itfit/itfit/internal/outbound"
 )
 
 // Each failure of a send is marked with what it says of the request, and
@@ -18,6 +19,8 @@ import (
 // could post the activity twice), while one that sent nothing or was
 // refused is retried as before. The fake reads every request to the end
 // before it answers, so "unknown" is the case where the service has acted.
+// Each case runs through http.Transport and through outbound.H1, which
+// the shared transport uses for a connector that speaks HTTP/1.1 only.
 func TestSendOnceAndOutcomeMarks(t *testing.T) {
 	slow := func(w http.ResponseWriter) { time.Sleep(400 * time.Millisecond) }
 	reset := func(w http.ResponseWriter) {
@@ -44,60 +47,66 @@ func TestSendOnceAndOutcomeMarks(t *testing.T) {
 		{name: "403, refused", script: []func(http.ResponseWriter){connectorError(403, "Forbidden")}, once: true, requests: 1},
 		{name: "nothing listens", closed: true, once: true, mark: botframework.ErrNotSent},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			fc := newFakeConnector(t, tc.script...)
-			serviceURL := fc.serviceURL()
-			if tc.closed {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
+		for _, via := range []string{"transport", "H1"} {
+			t.Run(via+"/"+tc.name, func(t *testing.T) {
+				fc := newFakeConnector(t, tc.script...)
+				client := fc.srv.Client()
+				if via == "H1" {
+					client = &http.Client{Transport: outbound.NewH1(client.Transport.(*http.Transport))}
+				}
+				serviceURL := fc.serviceURL()
+				if tc.closed {
+					ln, err := net.Listen("tcp", "127.0.0.1:0")
+					if err != nil {
+						t.Fatal(err)
+					}
+					serviceURL = "https://" + ln.Addr().String() + "/amer/"
+					ln.Close()
+				}
+				sleep := &recordingSleep{}
+				c, err := botframework.NewConnector(botframework.ConnectorConfig{
+					Tokens: staticTokens("bot-token"), HTTPClient: client, Sleep: sleep.Sleep,
+					RequestTimeout: 200 * time.Millisecond, MaxAttempts: 2,
+				})
 				if err != nil {
 					t.Fatal(err)
 				}
-				serviceURL = "https://" + ln.Addr().String() + "/amer/"
-				ln.Close()
-			}
-			sleep := &recordingSleep{}
-			c, err := botframework.NewConnector(botframework.ConnectorConfig{
-				Tokens: staticTokens("bot-token"), HTTPClient: fc.srv.Client(), Sleep: sleep.Sleep,
-				RequestTimeout: 200 * time.Millisecond, MaxAttempts: 2,
+				ctx := context.Background()
+				if tc.once {
+					ctx = botframework.SendOnce(ctx)
+				}
+				_, err = c.SendToConversation(ctx, serviceURL, "a:1", schema.Activity{Type: schema.Message, Text: "nudge"})
+				if got := len(fc.requests()); got != tc.requests {
+					t.Errorf("%d requests reached the service, want %d (err %v)", got, tc.requests, err)
+				}
+				if tc.requests == 2 && !tc.once {
+					return // the retry answered 200
+				}
+				if tc.requests == 2 {
+					if err != nil {
+						t.Fatalf("the retry after a 429 failed: %v", err)
+					}
+					return
+				}
+				if err == nil {
+					t.Fatal("send succeeded")
+				}
+				unknown, notSent := errors.Is(err, botframework.ErrOutcomeUnknown), errors.Is(err, botframework.ErrNotSent)
+				switch tc.mark {
+				case botframework.ErrOutcomeUnknown:
+					if !unknown || notSent {
+						t.Errorf("err = %v, want outcome unknown only", err)
+					}
+				case botframework.ErrNotSent:
+					if !notSent || unknown {
+						t.Errorf("err = %v, want not sent only", err)
+					}
+				default:
+					if unknown || notSent {
+						t.Errorf("err = %v, want neither mark (refused)", err)
+					}
+				}
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			if tc.once {
-				ctx = botframework.SendOnce(ctx)
-			}
-			_, err = c.SendToConversation(ctx, serviceURL, "a:1", schema.Activity{Type: schema.Message, Text: "nudge"})
-			if got := len(fc.requests()); got != tc.requests {
-				t.Errorf("%d requests reached the service, want %d (err %v)", got, tc.requests, err)
-			}
-			if tc.requests == 2 && !tc.once {
-				return // the retry answered 200
-			}
-			if tc.requests == 2 {
-				if err != nil {
-					t.Fatalf("the retry after a 429 failed: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("send succeeded")
-			}
-			unknown, notSent := errors.Is(err, botframework.ErrOutcomeUnknown), errors.Is(err, botframework.ErrNotSent)
-			switch tc.mark {
-			case botframework.ErrOutcomeUnknown:
-				if !unknown || notSent {
-					t.Errorf("err = %v, want outcome unknown only", err)
-				}
-			case botframework.ErrNotSent:
-				if !notSent || unknown {
-					t.Errorf("err = %v, want not sent only", err)
-				}
-			default:
-				if unknown || notSent {
-					t.Errorf("err = %v, want neither mark (refused)", err)
-				}
-			}
-		})
+		}
 	}
 }
