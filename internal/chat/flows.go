@@ -521,7 +521,8 @@ func (s *Service) show(r conversation.Reply, who Who, notes ...Text) Output {
 // part of the key, so the question keeps its rendered form; a note that
 // names a person, a date or a command makes the message one of a kind ("").
 // About a fifth of the questions an audit posts carry such a note; rendered
-// each time, they took 3-4 µs of the bot's CPU per answer in Slack.
+// and encoded each time (BenchmarkRenderQuestion: 16 µs in Slack), that is
+// about 3.5 µs per answer, too little to show in scripts/load's runs.
 func noteKey(key string, n Text) string {
 	if key == "" {
 		return ""
