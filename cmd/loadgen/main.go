@@ -21,6 +21,10 @@
 //
 // scripts/load builds both binaries, starts the bot against these fakes and
 // a private Redis, and reports Redis commands per answer and the bot's RSS.
+//
+// `loadgen floor` (scripts/floor) measures the floor under the bot's CPU
+// per answer: an answer's input and output alone, through the same
+// libraries, with none of the bot's logic (floor.go).
 package main
 
 import (
@@ -44,7 +48,16 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	var err error
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "floor":
+		err = floorMain(os.Args[2:], os.Stdout)
+	case len(os.Args) > 1 && os.Args[1] == "floor-serve":
+		err = floorServe(os.Args[2:])
+	default:
+		err = run(ctx, os.Args[1:], os.Stdout)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
