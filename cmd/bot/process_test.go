@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // asBot makes this test binary play `bot` in a child process: with it set,
@@ -39,18 +41,6 @@ func botProcess(t *testing.T, env []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestServeWritesOnlyJSONWhileRedisIsDown: `bot serve` with Redis
 // unreachable for 10 s, its readiness probed meanwhile, writes nothing on
 // stderr but JSON log lines (go-redis's own "redis: ... failed to dial"
@@ -60,7 +50,7 @@ func TestServeWritesOnlyJSONWhileRedisIsDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a bot process for 10 s")
 	}
-	redisAddr := closedAddr(t)
+	redisAddr := testkit.ClosedAddr(t)
 	cmd := botProcess(t, []string{"REDIS_URL=redis://" + redisAddr + "/0", "PORT=0", "ITFIT_DRAIN_DELAY=0s", "LOG_LEVEL=debug"}, "serve")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -159,7 +149,7 @@ func TestCommandsForPeopleShowNoRedisClientLines(t *testing.T) {
 		{"chat", "", "bot: cannot reach Redis at "},
 	} {
 		t.Run(tc.cmd, func(t *testing.T) {
-			cmd := botProcess(t, []string{"REDIS_URL=redis://" + closedAddr(t) + "/0"}, tc.cmd)
+			cmd := botProcess(t, []string{"REDIS_URL=redis://" + testkit.ClosedAddr(t) + "/0"}, tc.cmd)
 			cmd.Stdin = strings.NewReader("1\n")
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -3,7 +3,6 @@ package botframework_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/itfit/itfit/internal/botframework"
 	"github.com/itfit/itfit/internal/outbound"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // Each failure of a send is marked with what it says of the request, and
@@ -56,12 +56,7 @@ func TestSendOnceAndOutcomeMarks(t *testing.T) {
 				}
 				serviceURL := fc.serviceURL()
 				if tc.closed {
-					ln, err := net.Listen("tcp", "127.0.0.1:0")
-					if err != nil {
-						t.Fatal(err)
-					}
-					serviceURL = "https://" + ln.Addr().String() + "/amer/"
-					ln.Close()
+					serviceURL = "https://" + testkit.ClosedAddr(t) + "/amer/"
 				}
 				sleep := &recordingSleep{}
 				c, err := botframework.NewConnector(botframework.ConnectorConfig{

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // tlsServer is an HTTPS test server offering HTTP/2 and HTTP/1.1, that
@@ -359,12 +361,7 @@ func TestH1SaysWhetherAFailedRequestWasWrittenInFull(t *testing.T) {
 			c.Close()
 		}
 	}, func(s *http.Server) { s.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){} })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedPort := "https://" + ln.Addr().String() + "/"
-	ln.Close()
+	closedPort := "https://" + testkit.ClosedAddr(t) + "/"
 	busy := h1For(hung)
 	busy.MaxConnsPerHost = 1
 	busy.Patience = -1

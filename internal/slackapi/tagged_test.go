@@ -20,6 +20,7 @@ import (
 	"github.com/itfit/itfit/internal/outbound"
 	"github.com/itfit/itfit/internal/slackapi"
 	"github.com/itfit/itfit/internal/slackauth"
+	"github.com/itfit/itfit/internal/testkit"
 )
 
 // webAPI is a fake Slack Web API: chat.postMessage answers as told, after
@@ -184,12 +185,7 @@ func TestPostTaggedClassifiesFailures(t *testing.T) {
 				}
 				apiURL := srv.URL + "/api/"
 				if tc.answer == "closed port" {
-					ln, err := net.Listen("tcp", "127.0.0.1:0")
-					if err != nil {
-						t.Fatal(err)
-					}
-					apiURL = "http://" + ln.Addr().String() + "/api/"
-					ln.Close()
+					apiURL = "http://" + testkit.ClosedAddr(t) + "/api/"
 				}
 				_, err := newClient(apiURL, hc).PostTagged(context.Background(), "T1", "D1", slackapi.Message{Text: "nudge"}, tag)
 				switch {

@@ -2,10 +2,14 @@ package testkit
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestJSONStringsDecodesWhatRawBytesHide(t *testing.T) {
@@ -38,4 +42,34 @@ func TestBufferTakesConcurrentWrites(t *testing.T) {
 	if n := strings.Count(b.String(), "\n"); n != 50 {
 		t.Fatalf("%d lines, want 50", n)
 	}
+}
+
+// ClosedAddr refuses connections at once, keeps its port from every
+// listener while the test runs, and gives it back at cleanup.
+func TestClosedAddrRefusesAndHoldsItsPort(t *testing.T) {
+	var addr string
+	t.Run("held", func(t *testing.T) {
+		addr = ClosedAddr(t)
+		start := time.Now()
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err == nil {
+			c.Close()
+			t.Fatalf("dialling %s succeeded", addr)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("dialling %s: %v, want connection refused", addr, err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("refused after %v, want at once", d)
+		}
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			t.Errorf("a listener was given %s while ClosedAddr held it", addr)
+		}
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("%s still held after the test that asked for it: %v", addr, err)
+	}
+	ln.Close()
 }
