@@ -304,16 +304,17 @@ type floorLoad struct {
 	bot     string // the server's base URL
 	fake    *floorFake
 	users   int
-	rate    float64 // requests per second in all; 0: closed loop
-	size    int     // bytes of each request's body
+	rate    float64 // answers per second in all; 0: closed loop
+	size    int     // bytes of each answer's body
 	audit   int     // answers per audit: a start before them, the card on the last; 0: answers only
 	client  *http.Client
 	command []byte // a slash command's body
 	starts  atomic.Int64
 }
 
-// run sends n requests, each user waiting for its answer's last call
-// before the next; it returns how long they took and how many failed.
+// run sends n answers (and the starts of their audits), each user
+// waiting for its answer's last call before the next; it returns how long
+// they took and how many failed.
 func (l *floorLoad) run(n int) (time.Duration, int64) {
 	var left, errs atomic.Int64
 	left.Store(int64(n))
@@ -401,9 +402,9 @@ func parseFloorFlags(args []string, stderr io.Writer) (floorConfig, error) {
 	fs := flag.NewFlagSet("loadgen floor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.redisURL, "redis", os.Getenv("ITFIT_TEST_REDIS_URL"), "Redis URL (default: $ITFIT_TEST_REDIS_URL)")
-	fs.IntVar(&cfg.n, "n", 40000, "requests to measure, after a tenth as many to warm up")
+	fs.IntVar(&cfg.n, "n", 40000, "answers to measure, after a tenth as many to warm up")
 	fs.IntVar(&cfg.users, "c", 100, "users clicking at once")
-	fs.Float64Var(&cfg.rate, "rate", 0, "requests per second in all (0: closed loop, at saturation)")
+	fs.Float64Var(&cfg.rate, "rate", 0, "answers per second in all, the starts besides (0: closed loop, at saturation)")
 	fs.IntVar(&cfg.size, "size", 4500, "bytes of each answer's body (a block_actions payload's size)")
 	fs.IntVar(&cfg.audit, "audit", 9, "answers per audit: each user's audit starts with /itfit's input and output and ends with the card's; 0: answers only")
 	if err := fs.Parse(args); err != nil {
@@ -463,7 +464,7 @@ func floorMain(args []string, out io.Writer) error {
 	return err
 }
 
-// floorRun measures cfg.n requests through the server start starts, after
+// floorRun measures cfg.n answers through the server start starts, after
 // a warm-up, and returns the fake's calls per method.
 func floorRun(cfg floorConfig, start floorStart, out io.Writer) (map[string]int, error) {
 	opt, err := redis.ParseURL(cfg.redisURL)

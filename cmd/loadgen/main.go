@@ -105,6 +105,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: loadgen [flags]      drive audits against a running bot serve")
+		fmt.Fprintln(stderr, "       loadgen floor -h     the floor under the bot's CPU per answer (scripts/floor)")
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&c.platform, "platform", "slack", "slack or teams")
 	fs.StringVar(&c.botURL, "bot", "http://127.0.0.1:3000", "base URL of the running bot serve (loopback only)")
 	fs.IntVar(&c.users, "users", 100, "simulated users, each taking one full audit (upper bound of the run)")
