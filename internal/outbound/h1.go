@@ -448,13 +448,14 @@ func (h *H1) exchange(ctx context.Context, cancel context.CancelFunc, hs *h1host
 		cancel()
 		return nil, err
 	}
-	// Request.Write tells the request's trace (WroteRequest) once the
-	// request is in the buffer, as http.Transport's does, and a failure
-	// before then is Unsent: a flush that fails after it is an outcome
-	// unknown, the cautious side.
+	// The request goes into the buffer (writeRequest: Request.Write's
+	// bytes; Request.Write itself tells a trace, WroteRequest, once it is
+	// there, as http.Transport's does), and a failure before then is
+	// Unsent: a flush that fails after it is an outcome unknown, the
+	// cautious side.
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(pc.conn)
-	err := req.Write(bw)
+	err := writeRequest(bw, req)
 	written := err == nil
 	if written {
 		err = bw.Flush()
