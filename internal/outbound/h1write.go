@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/textproto"
 	"slices"
 	"strconv"
 )
@@ -45,7 +46,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	}
 	if ua != "" {
 		bw.WriteString("User-Agent: ")
-		bw.WriteString(trimOWS(ua))
+		bw.WriteString(textproto.TrimString(ua))
 		bw.WriteString("\r\n")
 	}
 	body := req.Body != nil && req.Body != http.NoBody
@@ -70,7 +71,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 		for _, v := range req.Header[k] {
 			bw.WriteString(k)
 			bw.WriteString(": ")
-			bw.WriteString(trimOWS(v))
+			bw.WriteString(textproto.TrimString(v))
 			bw.WriteString("\r\n")
 		}
 	}
@@ -185,16 +186,4 @@ func oneLine(v string) bool {
 		}
 	}
 	return true
-}
-
-// trimOWS is textproto.TrimString, which Request.Write applies to each
-// value: the spaces and tabs at either end dropped.
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
