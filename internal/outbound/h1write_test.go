@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -111,7 +112,8 @@ func TestWriteRequestLeavesOtherRequestsToRequestWrite(t *testing.T) {
 		},
 		"a non-ASCII host":     func(r *http.Request) *http.Request { r.Host = "bücher.example"; return r },
 		"a CONNECT":            func(r *http.Request) *http.Request { r.Method = http.MethodConnect; return r },
-		"a user in the URL":    func(r *http.Request) *http.Request { r.URL.User = nil; r.URL.Opaque = "//x/y"; return r },
+		"an opaque URL":        func(r *http.Request) *http.Request { r.URL.Opaque = "//x/y"; return r },
+		"a user in the URL":    func(r *http.Request) *http.Request { r.URL.User = url.UserPassword("u", "p"); return r },
 		"a method not a token": func(r *http.Request) *http.Request { r.Method = "PO ST"; return r },
 	}
 	for name, edit := range cases {
