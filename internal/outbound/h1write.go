@@ -2,7 +2,6 @@ package outbound
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,10 +91,10 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 			err = fmt.Errorf("http: ContentLength=%d with Body length %d", req.ContentLength, n)
 		}
 	}
-	if err == nil {
-		return nil
+	if err != nil {
+		return fmt.Errorf("outbound: writing the request: %w", err)
 	}
-	return errors.Join(errors.New("outbound: writing the request"), err)
+	return nil
 }
 
 // plainRequest: req is one writeRequest writes as Request.Write would.
