@@ -130,6 +130,10 @@ type Input struct {
 	// names that delivery: the answer's script claims it in the round trip
 	// that records the answer, and a second delivery does nothing at all.
 	Once conversation.Delivery
+	// nothingKept is set by KnownLanguage when the language store holds
+	// nothing for the person, so that Language, asked next with the same
+	// input, goes straight to the platform's detector.
+	nothingKept bool
 }
 
 // Act is a press of an action the bot rendered.

@@ -69,11 +69,15 @@ func (s *Service) language(ctx context.Context, in *Input, detect bool) bool {
 		in.Who.Lang = said.Or(locale.English)
 		return true
 	}
-	known, err := s.languages.Get(ctx, u)
-	if err != nil {
-		s.logger(ctx).Warn("chat: language not read; using the platform's or English", "err", err)
-		in.Who.Lang = said.Or(locale.English)
-		return true
+	var known conversation.Language
+	if !in.nothingKept {
+		var err error
+		known, err = s.languages.Get(ctx, u)
+		if err != nil {
+			s.logger(ctx).Warn("chat: language not read; using the platform's or English", "err", err)
+			in.Who.Lang = said.Or(locale.English)
+			return true
+		}
 	}
 	switch {
 	case known.Chosen != "":
@@ -97,6 +101,9 @@ func (s *Service) language(ctx context.Context, in *Input, detect bool) bool {
 		return true
 	}
 	if !detect {
+		// The store has nothing: the detecting call that follows with
+		// this input does not read it again.
+		in.nothingKept = true
 		return false
 	}
 	in.Who.Lang = locale.English

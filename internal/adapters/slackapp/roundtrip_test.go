@@ -30,3 +30,32 @@ func TestAnAnswerIsOneRedisRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestANewPersonsLanguageIsReadOnce: /itfit from someone itfit has not
+// met reads their language from Redis once. The acknowledgement's read
+// finds nothing and leaves the rest to the background work, which asks
+// Slack (users.info) and keeps the answer without reading the store again.
+func TestANewPersonsLanguageIsReadOnce(t *testing.T) {
+	h := newHarness(t, withLanguages{locale: "fr-CA"})
+	rt := &redistest.RoundTrips{}
+	h.rdb.AddHook(rt)
+	rt.Count(true)
+	h.command("U1", "")
+	h.wait()
+	_, cmds := rt.Count(false)
+	reads := 0
+	for _, c := range cmds {
+		if c == "hmget" {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("a new person's /itfit read their language %d times (%q), want 1", reads, cmds)
+	}
+	if n := len(h.api.all("users.info")); n != 1 {
+		t.Errorf("users.info asked %d times, want 1", n)
+	}
+	if n := len(h.api.all("chat.postMessage")); n != 1 {
+		t.Errorf("%d messages posted, want the first question", n)
+	}
+}
